@@ -1,0 +1,47 @@
+#include "core/base/crc32c.h"
+
+#include <array>
+
+namespace lockstep {
+
+namespace {
+
+// Slicing-by-8 tables, built at compile time.
+constexpr std::array<std::array<uint32_t, 256>, 8> make_tables() {
+  std::array<std::array<uint32_t, 256>, 8> tables{};
+  for (uint32_t byte = 0; byte < 256; ++byte) {
+    uint32_t crc = byte;
+    for (int bit = 0; bit < 8; ++bit) crc = (crc >> 1) ^ ((crc & 1) ? 0x82F63B78u : 0u);
+    tables[0][byte] = crc;
+  }
+  for (uint32_t byte = 0; byte < 256; ++byte) {
+    for (int slice = 1; slice < 8; ++slice) {
+      const uint32_t previous = tables[slice - 1][byte];
+      tables[slice][byte] = (previous >> 8) ^ tables[0][previous & 0xFF];
+    }
+  }
+  return tables;
+}
+
+constexpr auto kTables = make_tables();
+
+}  // namespace
+
+uint32_t crc32c_extend(uint32_t crc, std::string_view bytes) {
+  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
+  size_t length = bytes.size();
+  crc = ~crc;
+  while (length >= 8) {
+    const uint32_t low = crc ^ (uint32_t(data[0]) | uint32_t(data[1]) << 8 |
+                                uint32_t(data[2]) << 16 | uint32_t(data[3]) << 24);
+    crc = kTables[7][low & 0xFF] ^ kTables[6][(low >> 8) & 0xFF] ^
+          kTables[5][(low >> 16) & 0xFF] ^ kTables[4][low >> 24] ^ kTables[3][data[4]] ^
+          kTables[2][data[5]] ^ kTables[1][data[6]] ^ kTables[0][data[7]];
+    data += 8;
+    length -= 8;
+  }
+  while (length-- > 0) crc = (crc >> 8) ^ kTables[0][(crc ^ *data++) & 0xFF];
+  return ~crc;
+}
+
+}  // namespace lockstep

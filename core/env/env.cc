@@ -1,0 +1,2 @@
+// Anchor translation unit for the core/env library (its interfaces are header-only).
+#include "core/env/event.h"
