@@ -6,13 +6,15 @@
 
 namespace lockstep::cli {
 
-// Adds one top-level subcommand (and its own subcommands) to the app.
-using CommandAdder = void (*)(CLI::App& app);
+// Adds one subcommand (with its options and callback) to `parent`.
+using CommandAdder = void (*)(CLI::App& parent);
 
-// A *_command.cc file registers its subcommand with a file-scope CommandRegistration, so new
-// commands need no edit to main.cc. Commands are added in name order, whatever the link order.
+// A *_command.cc file registers its subcommand with a file-scope CommandRegistration, so a
+// new command needs no edit to a shared file. `group` is "" for a top-level command, or the
+// name of a command group ("sim", "bench", "report") that several files add to. Commands are
+// added in (group, name) order, whatever the link order.
 struct CommandRegistration {
-  CommandRegistration(std::string_view name, CommandAdder adder);
+  CommandRegistration(std::string_view group, std::string_view name, CommandAdder adder);
 };
 
 void add_registered_commands(CLI::App& app);
