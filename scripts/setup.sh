@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages lockstep builds and tests with, only those missing.
 set -euo pipefail
+# Build: compilers, Boost.Context, RapidCheck, SQLite, CLI11, nlohmann_json, GoogleTest, gRPC.
+# Tests and benchmarks: etcd 3.4 and etcdctl (the reference), chromium (the HTML report test).
 packages=(
   cmake make g++ pkg-config
   libboost-context-dev librapidcheck-dev libsqlite3-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  etcd-server etcd-client chromium
 )
 missing=()
 for package in "${packages[@]}"; do
