@@ -1,0 +1,67 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/base/error.h"
+#include "core/env/disk.h"
+
+namespace lockstep::server {
+
+// Longest path below the root PosixDisk accepts. Store paths are short ("wal/<16 hex>.wal");
+// anything near PATH_MAX is a bug or hostile input.
+inline constexpr size_t kMaxDiskPathBytes = 1024;
+
+// env::Disk over a real POSIX file system, rooted at a data directory. Every path is relative
+// to the root and resolved with the *at() system calls against a descriptor of the root, so a
+// process cannot reach outside its data directory by accident: absolute paths, "..", "." and
+// empty components are rejected with kInvalidInput before any system call.
+//
+// Durability follows POSIX, which is also what SimDisk models: a file's bytes are durable
+// after File::sync() (fdatasync: it flushes the data and the metadata needed to read it back,
+// including the size, but not timestamps); creating, renaming or removing a name is durable
+// after sync_directory() of its parent (fsync of the directory, as ext4 and XFS require).
+//
+// All calls are blocking system calls on the calling fiber's thread, so they block the event
+// loop for their duration (notably sync()); see real_runtime.h for what that costs.
+class PosixDisk : public env::Disk {
+ public:
+  // Opens (creating it and its parents when missing) the data directory `root`.
+  static Result<std::unique_ptr<PosixDisk>> open_root(const std::string& root);
+  ~PosixDisk() override;
+  PosixDisk(const PosixDisk&) = delete;
+  PosixDisk& operator=(const PosixDisk&) = delete;
+
+  Result<std::unique_ptr<env::File>> open(std::string_view path, env::OpenMode mode) override;
+  Status remove(std::string_view path) override;
+  Status rename(std::string_view from, std::string_view to) override;
+  bool exists(std::string_view path) override;
+  Result<std::vector<std::string>> list(std::string_view directory) override;
+  // Creates `directory` and any missing parents; an existing directory is fine.
+  Status create_directory(std::string_view directory) override;
+  Status sync_directory(std::string_view directory) override;
+
+  const std::string& root() const { return root_; }
+
+ private:
+  PosixDisk(std::string root, int root_fd) : root_(std::move(root)), root_fd_(root_fd) {}
+
+  // Opens a directory below the root ("" is the root itself) for listing or fsync.
+  Result<int> open_directory(std::string_view directory, const char* operation);
+
+  std::string root_;
+  int root_fd_;
+};
+
+// Checks that `path` stays inside the root: relative, no "..", "." or empty components, no
+// NUL bytes, at most kMaxDiskPathBytes long. `allow_root` accepts "" (the root).
+Status validate_disk_path(std::string_view path, bool allow_root);
+
+// Maps an errno from operation `operation` on `path` to the error table: ENOENT/ENOTDIR ->
+// kFileNotFound, ENOSPC/EDQUOT -> kDiskFull, anything else -> kIoError. The detail names the
+// operation, the path and the system's message.
+Error disk_error_from_errno(int error_number, std::string_view operation, std::string_view path);
+
+}  // namespace lockstep::server
