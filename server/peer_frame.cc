@@ -92,18 +92,23 @@ void PeerFrameDecoder::append(std::string_view bytes) {
 }
 
 Status PeerFrameDecoder::check_header() const {
+  // Each field is judged as soon as its bytes are in, so a client of another protocol or a
+  // hostile length is refused without waiting for a full header that may never come.
   const char* header = buffer_.data() + begin_;
-  const uint32_t magic = get_little_endian<uint32_t>(header + kMagicOffset);
-  if (magic != kPeerFrameMagic) {
+  const size_t available = buffered_bytes();
+  if (available >= kLengthOffset &&
+      get_little_endian<uint32_t>(header + kMagicOffset) != kPeerFrameMagic) {
     return Status(ErrorCode::kInvalidInput, "peer frame with bad magic (not a lockstep peer?)");
   }
-  const uint32_t length = get_little_endian<uint32_t>(header + kLengthOffset);
-  if (length > limits::kMaxMessageBytes) {
-    return Status(ErrorCode::kInvalidInput, "peer frame of " + std::to_string(length) +
-                                                " bytes exceeds the limit of " +
-                                                std::to_string(limits::kMaxMessageBytes));
+  if (available >= kSenderOffset) {
+    const uint32_t length = get_little_endian<uint32_t>(header + kLengthOffset);
+    if (length > limits::kMaxMessageBytes) {
+      return Status(ErrorCode::kInvalidInput, "peer frame of " + std::to_string(length) +
+                                                  " bytes exceeds the limit of " +
+                                                  std::to_string(limits::kMaxMessageBytes));
+    }
   }
-  if (get_little_endian<uint64_t>(header + kSenderOffset) == 0) {
+  if (available >= kChecksumOffset && get_little_endian<uint64_t>(header + kSenderOffset) == 0) {
     return Status(ErrorCode::kInvalidInput, "peer frame from sender 0");
   }
   return Status::ok();
@@ -111,13 +116,13 @@ Status PeerFrameDecoder::check_header() const {
 
 Result<std::optional<PeerFrame>> PeerFrameDecoder::next() {
   if (failed_) return *failed_;
-  if (buffered_bytes() < kPeerFrameHeaderBytes) return std::optional<PeerFrame>();
   // Checked before waiting for the payload, so an oversized length is refused at once rather
   // than after buffering up to 4 GiB.
   if (Status header_ok = check_header(); !header_ok.is_ok()) {
     failed_ = header_ok.error();
     return *failed_;
   }
+  if (buffered_bytes() < kPeerFrameHeaderBytes) return std::optional<PeerFrame>();
   const char* header = buffer_.data() + begin_;
   const size_t length = get_little_endian<uint32_t>(header + kLengthOffset);
   if (buffered_bytes() < kPeerFrameHeaderBytes + length) return std::optional<PeerFrame>();

@@ -139,6 +139,12 @@ TEST(PeerFrame, LargestAllowedPayloadRoundTrips) {
   EXPECT_EQ(frames[0].payload.size(), big.size());
 }
 
+TEST(PeerFrame, WrongMagicIsRejectedFromTheFirstFourBytes) {
+  PeerFrameDecoder decoder;
+  decoder.append("GET ");
+  EXPECT_EQ(decoder.next().code(), ErrorCode::kInvalidInput);
+}
+
 TEST(PeerFrame, WrongMagicIsRejected) {
   PeerFrameDecoder decoder;
   decoder.append("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
