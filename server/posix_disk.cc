@@ -32,6 +32,17 @@ std::string at_path(std::string_view path) {
   return path.empty() ? "." : std::string(path);
 }
 
+// Whether a directory entry is a regular file. Subdirectories and anything else are left out
+// of list(), as SimDisk does, so code that lists a WAL directory sees the same on both.
+bool is_regular_file(int directory_fd, const dirent& entry) {
+  if (entry.d_type == DT_REG) return true;
+  if (entry.d_type != DT_UNKNOWN) return false;
+  // Some file systems (XFS without ftype, some network file systems) leave d_type unknown.
+  struct stat info {};
+  return ::fstatat(directory_fd, entry.d_name, &info, AT_SYMLINK_NOFOLLOW) == 0 &&
+         S_ISREG(info.st_mode);
+}
+
 class PosixFile : public env::File {
  public:
   PosixFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
@@ -191,6 +202,14 @@ Status PosixDisk::rename(std::string_view from, std::string_view to) {
   RETURN_IF_ERROR(validate_disk_path(to, /*allow_root=*/false));
   const std::string from_name = to_string(from);
   const std::string to_name = to_string(to);
+  // Files only, as SimDisk: the store renames files into place and never moves directories.
+  struct stat info {};
+  if (::fstatat(root_fd_, from_name.c_str(), &info, 0) == 0 && S_ISDIR(info.st_mode)) {
+    return Status(ErrorCode::kInvalidInput, "rename of a directory is not supported: " + from_name);
+  }
+  if (::fstatat(root_fd_, to_name.c_str(), &info, 0) == 0 && S_ISDIR(info.st_mode)) {
+    return Status(ErrorCode::kInvalidInput, "rename target is a directory: " + to_name);
+  }
   if (::renameat(root_fd_, from_name.c_str(), root_fd_, to_name.c_str()) != 0) {
     return disk_error_from_errno(errno, "rename", from_name + " -> " + to_name);
   }
@@ -225,8 +244,7 @@ Result<std::vector<std::string>> PosixDisk::list(std::string_view directory) {
   std::vector<std::string> paths;
   errno = 0;
   while (const dirent* entry = ::readdir(stream)) {
-    const std::string_view name = entry->d_name;
-    if (name != "." && name != "..") paths.push_back(prefix + std::string(name));
+    if (is_regular_file(::dirfd(stream), *entry)) paths.push_back(prefix + entry->d_name);
     errno = 0;
   }
   const int read_error = errno;
@@ -240,13 +258,9 @@ Result<std::vector<std::string>> PosixDisk::list(std::string_view directory) {
 Status PosixDisk::create_directory(std::string_view directory) {
   RETURN_IF_ERROR(validate_disk_path(directory, /*allow_root=*/false));
   const std::string name = to_string(directory);
-  for (size_t slash = name.find('/');; slash = name.find('/', slash + 1)) {
-    const std::string prefix = name.substr(0, slash);
-    if (::mkdirat(root_fd_, prefix.c_str(), 0755) != 0 && errno != EEXIST) {
-      return disk_error_from_errno(errno, "mkdir", prefix);
-    }
-    if (slash == std::string::npos) break;
-  }
+  if (::mkdirat(root_fd_, name.c_str(), 0755) == 0) return Status::ok();
+  if (errno != EEXIST) return disk_error_from_errno(errno, "mkdir", name);
+  // Already there: fine if it is a directory, as SimDisk answers.
   struct stat info {};
   if (::fstatat(root_fd_, name.c_str(), &info, 0) != 0) {
     return disk_error_from_errno(errno, "mkdir", name);

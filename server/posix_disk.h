@@ -29,6 +29,9 @@ inline constexpr size_t kMaxDiskPathBytes = 1024;
 class PosixDisk : public env::Disk {
  public:
   // Opens (creating it and its parents when missing) the data directory `root`.
+  // The semantics at the edges (list shows files only, create_directory needs the parent,
+  // rename moves files only, remove refuses non-empty directories with kIoError) match
+  // sim/DiskState, so code developed in simulation behaves the same on a real disk.
   static Result<std::unique_ptr<PosixDisk>> open_root(const std::string& root);
   ~PosixDisk() override;
   PosixDisk(const PosixDisk&) = delete;
@@ -36,10 +39,14 @@ class PosixDisk : public env::Disk {
 
   Result<std::unique_ptr<env::File>> open(std::string_view path, env::OpenMode mode) override;
   Status remove(std::string_view path) override;
+  // Renames a file, replacing an existing target file atomically (rename(2)). Directories
+  // are neither moved nor replaced (kInvalidInput), matching SimDisk.
   Status rename(std::string_view from, std::string_view to) override;
   bool exists(std::string_view path) override;
+  // The regular files directly inside `directory`, as paths from the root, sorted.
   Result<std::vector<std::string>> list(std::string_view directory) override;
-  // Creates `directory` and any missing parents; an existing directory is fine.
+  // Creates `directory`, whose parent must exist (kFileNotFound otherwise); an existing
+  // directory is fine, an existing file is kInvalidInput.
   Status create_directory(std::string_view directory) override;
   Status sync_directory(std::string_view directory) override;
 

@@ -138,16 +138,33 @@ TEST_F(PosixDiskTest, DirectoriesListSortedWithFullPaths) {
   EXPECT_EQ(*wal, (std::vector<std::string>{"wal/0001.wal", "wal/0002.wal", "wal/0003.wal"}));
   Result<std::vector<std::string>> root = disk_->list("");
   ASSERT_TRUE(root.is_ok());
-  EXPECT_EQ(*root, (std::vector<std::string>{"top", "wal"}));
+  EXPECT_EQ(*root, (std::vector<std::string>{"top"})) << "directories are not listed";
 }
 
-TEST_F(PosixDiskTest, CreateDirectoryMakesParentsAndIsIdempotent) {
-  ASSERT_TRUE(disk_->create_directory("snap/db/old").is_ok());
-  ASSERT_TRUE(disk_->create_directory("snap/db/old").is_ok());
+TEST_F(PosixDiskTest, CreateDirectoryNeedsItsParentAndIsIdempotent) {
+  EXPECT_EQ(disk_->create_directory("snap/db").code(), ErrorCode::kFileNotFound);
+  ASSERT_TRUE(disk_->create_directory("snap").is_ok());
+  ASSERT_TRUE(disk_->create_directory("snap/db").is_ok());
+  ASSERT_TRUE(disk_->create_directory("snap/db").is_ok());
   EXPECT_TRUE(disk_->exists("snap/db"));
-  EXPECT_TRUE(disk_->exists("snap/db/old"));
   open_file("plain");
   EXPECT_EQ(disk_->create_directory("plain").code(), ErrorCode::kInvalidInput);
+}
+
+TEST_F(PosixDiskTest, DirectoriesAreNeitherRenamedNorReplaced) {
+  ASSERT_TRUE(disk_->create_directory("dir").is_ok());
+  open_file("file");
+  EXPECT_EQ(disk_->rename("dir", "moved").code(), ErrorCode::kInvalidInput);
+  EXPECT_EQ(disk_->rename("file", "dir").code(), ErrorCode::kInvalidInput);
+  EXPECT_TRUE(disk_->exists("dir"));
+  EXPECT_TRUE(disk_->exists("file"));
+}
+
+TEST_F(PosixDiskTest, RemovingANonEmptyDirectoryIsAnIoError) {
+  ASSERT_TRUE(disk_->create_directory("full").is_ok());
+  open_file("full/x");
+  EXPECT_EQ(disk_->remove("full").code(), ErrorCode::kIoError);
+  EXPECT_TRUE(disk_->exists("full/x"));
 }
 
 TEST_F(PosixDiskTest, RenameReplacesTargetAtomically) {
