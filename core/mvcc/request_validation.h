@@ -1,0 +1,21 @@
+#pragma once
+
+#include <cstddef>
+
+#include "core/base/error.h"
+#include "core/base/limits.h"
+#include "core/mvcc/requests.h"
+
+namespace lockstep::mvcc {
+
+// The checks etcd's gRPC layer makes before proposing a request (v3rpc/key.go: checkRange-
+// Request, checkPutRequest, checkDeleteRequest, checkTxnRequest, checkIntervals). The state
+// machine repeats them at apply, so a malformed entry fails the same way on every member.
+Status validate_range(const RangeRequest& request);
+Status validate_put(const PutRequest& request);
+Status validate_delete_range(const DeleteRangeRequest& request);
+// Includes the op-count limit (kTooManyOps: the largest of the compare, success and failure
+// counts exceeds `max_txn_ops`) and the duplicate-key rule (kDuplicateKey).
+Status validate_txn(const TxnRequest& request, size_t max_txn_ops = limits::kMaxTxnOpsDefault);
+
+}  // namespace lockstep::mvcc

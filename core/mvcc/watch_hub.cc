@@ -1,0 +1,262 @@
+#include "core/mvcc/watch_hub.h"
+
+#include <algorithm>
+
+namespace lockstep::mvcc {
+namespace {
+
+bool is_create(const Event& event) {
+  return event.type == EventType::kPut && event.kv.create_revision == event.kv.mod_revision;
+}
+
+constexpr std::string_view kDuplicateWatchIdReason =
+    "mvcc: duplicate watch ID provided on the WatchStream";
+constexpr std::string_view kTooManyWatchersReason = "mvcc: too many watchers";
+
+}  // namespace
+
+bool WatchHub::exists(WatchId id) const {
+  auto it = watchers_.find(id);
+  return it != watchers_.end() && !it->second.canceled;
+}
+
+size_t WatchHub::unsynced_count() const {
+  return static_cast<size_t>(std::count_if(
+      watchers_.begin(), watchers_.end(),
+      [](const auto& entry) { return !entry.second.synced && !entry.second.canceled; }));
+}
+
+WatchResponse WatchHub::response_for(const Watcher& watcher, Revision revision) const {
+  WatchResponse response;
+  response.watch_id = watcher.id;
+  response.header.revision = revision;
+  return response;
+}
+
+WatchResponse WatchHub::create(const WatchCreateRequest& request) {
+  WatchResponse response;
+  response.header.revision = store_.current_revision();
+  response.created = true;
+  WatchId id = request.watch_id;
+  if (id == kAutoWatchId) {
+    // etcd 3.4+: automatic ids count up from 0, skipping ids in use.
+    while (watchers_.contains(next_auto_id_)) ++next_auto_id_;
+    id = next_auto_id_++;
+  }
+  response.watch_id = id;
+  if (watchers_.contains(id)) {
+    response.canceled = true;
+    response.cancel_reason = std::string(kDuplicateWatchIdReason);
+    return response;
+  }
+  if (watchers_.size() >= kMaxWatchers) {
+    response.canceled = true;
+    response.cancel_reason = std::string(kTooManyWatchersReason);
+    return response;
+  }
+  Watcher watcher;
+  watcher.id = id;
+  // etcd's watch server: an empty key means "\0", the smallest key.
+  watcher.range =
+      KeyRange{request.key.empty() ? std::string(1, '\0') : request.key, request.range_end};
+  watcher.prev_kv = request.prev_kv;
+  watcher.progress_notify = request.progress_notify;
+  for (WatchFilter filter : request.filters) {
+    if (filter == WatchFilter::kNoPut) watcher.no_put = true;
+    if (filter == WatchFilter::kNoDelete) watcher.no_delete = true;
+  }
+  const Revision next = store_.current_revision().next();
+  if (request.start_revision <= Revision(0)) {
+    watcher.next_revision = next;
+    watcher.synced = true;
+  } else {
+    watcher.next_revision = request.start_revision;
+    // A start in the future waits in the synced group (etcd watchableStore.watch).
+    watcher.synced = request.start_revision >= next;
+  }
+  watchers_.emplace(id, std::move(watcher));
+  return response;
+}
+
+std::optional<WatchResponse> WatchHub::cancel(WatchId id) {
+  auto it = watchers_.find(id);
+  if (it == watchers_.end() || it->second.canceled) return std::nullopt;
+  WatchResponse response = response_for(it->second, store_.current_revision());
+  response.canceled = true;
+  watchers_.erase(it);
+  return response;
+}
+
+void WatchHub::on_restore() {
+  for (auto& [id, watcher] : watchers_) {
+    if (watcher.canceled) continue;
+    watcher.synced = watcher.next_revision > store_.current_revision();
+  }
+}
+
+bool WatchHub::wants(const Watcher& watcher, const Event& event) const {
+  if (event.type == EventType::kPut && watcher.no_put) return false;
+  if (event.type == EventType::kDelete && watcher.no_delete) return false;
+  return watcher.range.contains(event.kv.key);
+}
+
+void WatchHub::enqueue(Watcher& watcher, WatchResponse response) {
+  watcher.queued_events += response.events.size();
+  if (!response.events.empty()) watcher.sent_since_progress = true;
+  watcher.queue.push_back(std::move(response));
+}
+
+void WatchHub::notify(Revision revision, const std::vector<Event>& changes) {
+  for (auto& [id, watcher] : watchers_) {
+    if (!watcher.synced || watcher.canceled) continue;
+    if (watcher.next_revision > revision) continue;  // starts in the future
+    ASSERT(watcher.next_revision == revision, "a synced watcher has seen every revision");
+    WatchResponse response = response_for(watcher, revision);
+    for (const Event& change : changes) {
+      if (!wants(watcher, change)) continue;
+      response.events.push_back(change);
+      if (!watcher.prev_kv) response.events.back().prev_kv.reset();
+    }
+    if (!response.events.empty()) {
+      if (watcher.queued_events + response.events.size() > kMaxQueuedEventsPerWatcher) {
+        // Nobody is draining this watcher: stop buffering and catch up from the backend
+        // later, starting with this revision.
+        watcher.synced = false;
+        continue;
+      }
+      enqueue(watcher, std::move(response));
+    }
+    watcher.next_revision = revision.next();
+  }
+}
+
+void WatchHub::request_progress() {
+  const Revision current = store_.current_revision();
+  for (auto& [id, watcher] : watchers_) {
+    if (!watcher.synced || watcher.canceled) continue;
+    watcher.queue.push_back(response_for(watcher, current));
+  }
+}
+
+void WatchHub::notify_idle_progress() {
+  const Revision current = store_.current_revision();
+  for (auto& [id, watcher] : watchers_) {
+    if (!watcher.progress_notify || !watcher.synced || watcher.canceled) continue;
+    if (!watcher.sent_since_progress) watcher.queue.push_back(response_for(watcher, current));
+    watcher.sent_since_progress = false;
+  }
+}
+
+Status WatchHub::fill_prev_kv(Event& event) const {
+  // etcd's watch server reads the previous version at mod_revision - 1; a created key has
+  // none, and a compacted one is left out.
+  if (is_create(event)) return Status::ok();
+  RangeOptions options;
+  options.revision = event.kv.mod_revision.previous();
+  Result<RangeResult> previous = store_.range(KeyRange{event.kv.key, ""}, options);
+  if (!previous.is_ok()) {
+    if (previous.code() == ErrorCode::kCompacted) return Status::ok();
+    return previous.error();
+  }
+  if (!previous->kvs.empty()) event.prev_kv = std::move(previous->kvs.front());
+  return Status::ok();
+}
+
+Status WatchHub::catch_up(Watcher& watcher, const std::vector<Event>& history,
+                          Revision history_end) {
+  const Revision current = store_.current_revision();
+  WatchResponse response;
+  size_t revisions_in_response = 0;
+  Revision last_revision_in_response{0};
+  auto flush = [&](Revision covered_through) {
+    if (response.events.empty()) return;
+    response.watch_id = watcher.id;
+    response.header.revision = covered_through;
+    enqueue(watcher, std::move(response));
+    response = WatchResponse();
+    revisions_in_response = 0;
+  };
+  for (size_t index = 0; index < history.size(); ++index) {
+    const Event& event = history[index];
+    const Revision revision = event.kv.mod_revision;
+    if (revision < watcher.next_revision || !wants(watcher, event)) continue;
+    if (revision != last_revision_in_response) {
+      if (revisions_in_response == kMaxRevisionsPerResponse) {
+        flush(last_revision_in_response);
+      }
+      if (watcher.queued_events + response.events.size() >= kMaxQueuedEventsPerWatcher) {
+        // Queue full: deliver what is there and continue from this revision next round.
+        flush(last_revision_in_response);
+        watcher.next_revision = revision;
+        return Status::ok();
+      }
+      ++revisions_in_response;
+      last_revision_in_response = revision;
+    }
+    Event copy = event;
+    if (watcher.prev_kv) RETURN_IF_ERROR(fill_prev_kv(copy));
+    response.events.push_back(std::move(copy));
+  }
+  // Every event below history_end is now queued. The header revision promises no event at
+  // or below it is missing, so it is the end of what was read, not the current revision
+  // (unless the read reached it).
+  flush(history_end.previous());
+  watcher.next_revision = std::max(watcher.next_revision, history_end);
+  if (watcher.next_revision > current) watcher.synced = true;
+  return Status::ok();
+}
+
+Status WatchHub::sync_unsynced() {
+  std::vector<Watcher*> batch;
+  const Revision compact = store_.compact_revision();
+  for (auto& [id, watcher] : watchers_) {
+    if (watcher.synced || watcher.canceled) continue;
+    if (watcher.next_revision < compact) {
+      // etcd: the watcher's next revision is gone; cancel with the compaction revision.
+      WatchResponse response = response_for(watcher, store_.current_revision());
+      response.canceled = true;
+      response.compact_revision = compact;
+      response.cancel_reason = std::string(error_message(ErrorCode::kCompacted));
+      watcher.queue.push_back(std::move(response));
+      watcher.canceled = true;
+      continue;
+    }
+    if (batch.size() < kMaxWatchersPerSync) batch.push_back(&watcher);
+  }
+  if (batch.empty()) return Status::ok();
+  Revision from = batch.front()->next_revision;
+  for (const Watcher* watcher : batch) from = std::min(from, watcher->next_revision);
+  const Revision until = store_.current_revision().next();
+  Revision history_end;
+  Result<std::vector<Event>> history = store_.history(from, until, kMaxRecordsPerSync, history_end);
+  if (!history.is_ok()) return history.error();
+  for (Watcher* watcher : batch) RETURN_IF_ERROR(catch_up(*watcher, *history, history_end));
+  return Status::ok();
+}
+
+Result<std::vector<WatchResponse>> WatchHub::take_responses(size_t max_responses) {
+  RETURN_IF_ERROR(sync_unsynced());
+  std::vector<WatchResponse> responses;
+  bool progressed = true;
+  while (responses.size() < max_responses && progressed) {
+    progressed = false;
+    for (auto it = watchers_.begin(); it != watchers_.end() && responses.size() < max_responses;) {
+      Watcher& watcher = it->second;
+      if (!watcher.queue.empty()) {
+        WatchResponse response = std::move(watcher.queue.front());
+        watcher.queue.pop_front();
+        watcher.queued_events -= response.events.size();
+        responses.push_back(std::move(response));
+        progressed = true;
+      }
+      if (watcher.canceled && watcher.queue.empty()) {
+        it = watchers_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  return responses;
+}
+
+}  // namespace lockstep::mvcc
