@@ -37,6 +37,12 @@ struct WorldOptions {
   // World-level switch: false makes every buggify() site return false.
   bool buggify_enabled = true;
   PathModel default_path;
+
+  static WorldOptions seeded(uint64_t seed) {
+    WorldOptions options;
+    options.seed = seed;
+    return options;
+  }
 };
 
 struct ProbeHit {
