@@ -10,6 +10,8 @@
 #include <cstring>
 
 #include "core/base/assert.h"
+#include "core/env/fiber.h"
+#include "server/sync_worker.h"
 
 namespace lockstep::server {
 namespace {
@@ -45,7 +47,8 @@ bool is_regular_file(int directory_fd, const dirent& entry) {
 
 class PosixFile : public env::File {
  public:
-  PosixFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  PosixFile(int fd, std::string path, SyncWorker* sync_worker)
+      : fd_(fd), path_(std::move(path)), sync_worker_(sync_worker) {}
   ~PosixFile() override { ::close(fd_); }
   PosixFile(const PosixFile&) = delete;
   PosixFile& operator=(const PosixFile&) = delete;
@@ -82,6 +85,9 @@ class PosixFile : public env::File {
   }
 
   Status sync() override {
+    if (sync_worker_ != nullptr && env::Fiber::current() != nullptr) {
+      return sync_worker_->sync(fd_, path_);
+    }
     // fdatasync flushes the data and the metadata needed to read it back (the size after an
     // append), which is all a WAL needs; timestamps are not worth a second journal write.
     if (retry_on_interrupt([&] { return ::fdatasync(fd_); }) != 0) {
@@ -106,6 +112,7 @@ class PosixFile : public env::File {
  private:
   int fd_;
   std::string path_;
+  SyncWorker* sync_worker_;
 };
 
 }  // namespace
@@ -156,7 +163,8 @@ Error disk_error_from_errno(int error_number, std::string_view operation, std::s
   }
 }
 
-Result<std::unique_ptr<PosixDisk>> PosixDisk::open_root(const std::string& root) {
+Result<std::unique_ptr<PosixDisk>> PosixDisk::open_root(const std::string& root,
+                                                        SyncWorker* sync_worker) {
   if (root.empty()) return Error(ErrorCode::kInvalidInput, "empty data directory");
   // mkdir -p: each prefix that ends at a slash, then the whole path.
   for (size_t slash = root.find('/', 1);; slash = root.find('/', slash + 1)) {
@@ -169,7 +177,7 @@ Result<std::unique_ptr<PosixDisk>> PosixDisk::open_root(const std::string& root)
   const int fd =
       retry_on_interrupt([&] { return ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); });
   if (fd < 0) return disk_error_from_errno(errno, "open data directory", root);
-  return std::unique_ptr<PosixDisk>(new PosixDisk(root, fd));
+  return std::unique_ptr<PosixDisk>(new PosixDisk(root, fd, sync_worker));
 }
 
 PosixDisk::~PosixDisk() {
@@ -183,7 +191,7 @@ Result<std::unique_ptr<env::File>> PosixDisk::open(std::string_view path, env::O
   const std::string name = to_string(path);
   const int fd = retry_on_interrupt([&] { return ::openat(root_fd_, name.c_str(), flags, 0644); });
   if (fd < 0) return disk_error_from_errno(errno, "open", path);
-  return std::unique_ptr<env::File>(new PosixFile(fd, name));
+  return std::unique_ptr<env::File>(new PosixFile(fd, name, sync_worker_));
 }
 
 Status PosixDisk::remove(std::string_view path) {

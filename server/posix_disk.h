@@ -10,6 +10,8 @@
 
 namespace lockstep::server {
 
+class SyncWorker;
+
 // Longest path below the root PosixDisk accepts. Store paths are short ("wal/<16 hex>.wal");
 // anything near PATH_MAX is a bug or hostile input.
 inline constexpr size_t kMaxDiskPathBytes = 1024;
@@ -24,15 +26,19 @@ inline constexpr size_t kMaxDiskPathBytes = 1024;
 // including the size, but not timestamps); creating, renaming or removing a name is durable
 // after sync_directory() of its parent (fsync of the directory, as ext4 and XFS require).
 //
-// All calls are blocking system calls on the calling fiber's thread, so they block the event
-// loop for their duration (notably sync()); see real_runtime.h for what that costs.
+// All calls except sync() (with a SyncWorker) are blocking system calls on the loop's thread:
+// reads and writes hit the page cache and are short; fdatasync is the slow one.
 class PosixDisk : public env::Disk {
  public:
   // Opens (creating it and its parents when missing) the data directory `root`.
   // The semantics at the edges (list shows files only, create_directory needs the parent,
   // rename moves files only, remove refuses non-empty directories with kIoError) match
   // sim/DiskState, so code developed in simulation behaves the same on a real disk.
-  static Result<std::unique_ptr<PosixDisk>> open_root(const std::string& root);
+  // With a `sync_worker`, File::sync() called from a fiber runs fdatasync on the worker's
+  // helper thread and parks only that fiber (see sync_worker.h); without one, or outside a
+  // fiber, it is a direct system call that blocks the event loop for its duration.
+  static Result<std::unique_ptr<PosixDisk>> open_root(const std::string& root,
+                                                      SyncWorker* sync_worker = nullptr);
   ~PosixDisk() override;
   PosixDisk(const PosixDisk&) = delete;
   PosixDisk& operator=(const PosixDisk&) = delete;
@@ -53,13 +59,15 @@ class PosixDisk : public env::Disk {
   const std::string& root() const { return root_; }
 
  private:
-  PosixDisk(std::string root, int root_fd) : root_(std::move(root)), root_fd_(root_fd) {}
+  PosixDisk(std::string root, int root_fd, SyncWorker* sync_worker)
+      : root_(std::move(root)), root_fd_(root_fd), sync_worker_(sync_worker) {}
 
   // Opens a directory below the root ("" is the root itself) for listing or fsync.
   Result<int> open_directory(std::string_view directory, const char* operation);
 
   std::string root_;
   int root_fd_;
+  SyncWorker* sync_worker_;
 };
 
 // Checks that `path` stays inside the root: relative, no "..", "." or empty components, no

@@ -40,6 +40,11 @@ void RealRuntime::set_network(std::unique_ptr<env::Network> network) {
   network_ = std::move(network);
 }
 
+SyncWorker& RealRuntime::sync_worker() {
+  if (sync_worker_ == nullptr) sync_worker_ = std::make_unique<SyncWorker>(loop_, *this);
+  return *sync_worker_;
+}
+
 void RealRuntime::set_disk(std::unique_ptr<env::Disk> disk) {
   disk_ = std::move(disk);
 }

@@ -13,6 +13,7 @@
 #include "core/env/fiber.h"
 #include "core/env/runtime.h"
 #include "server/event_loop.h"
+#include "server/sync_worker.h"
 
 namespace lockstep::server {
 
@@ -33,10 +34,10 @@ struct RealRuntimeOptions {
 // Because fibers never run concurrently, process code needs no locks — the same property the
 // simulated runtime has, which is what lets one node implementation run under both.
 //
-// Blocking system calls made by a fiber (PosixDisk's pread/pwrite/fdatasync) block the whole
-// loop for their duration: an fsync of a few milliseconds delays every other fiber and every
-// socket by that much. The store batches writes per fsync (group commit) to amortise it; a
-// later step can move sync() onto a helper thread, parking only the calling fiber.
+// Blocking system calls made by a fiber block the whole loop for their duration. PosixDisk's
+// pread/pwrite hit the page cache and are short; its fdatasync, the slow one, runs on the
+// SyncWorker's helper thread when the disk was opened with sync_worker(), parking only the
+// calling fiber while the loop keeps serving sockets and other fibers.
 //
 // Stopping: request_stop() (or SIGTERM/SIGINT after stop_on_signals()) makes run() return
 // after killing every fiber with env::FiberKilled, so their stacks unwind and destructors
@@ -53,6 +54,9 @@ class RealRuntime : public env::Runtime, private TimerHandler, private IoHandler
   void set_network(std::unique_ptr<env::Network> network);
   void set_disk(std::unique_ptr<env::Disk> disk);
   EventLoop& loop() { return loop_; }
+  // The helper thread that runs fdatasync off the loop (created on first use); pass it to
+  // PosixDisk::open_root so File::sync() parks only the calling fiber.
+  SyncWorker& sync_worker();
 
   // Runs fibers until request_stop() or until no fiber is left; then kills the rest.
   void run();
@@ -110,6 +114,7 @@ class RealRuntime : public env::Runtime, private TimerHandler, private IoHandler
   // Declared before fibers_ and the network so it is destroyed after them: both unwatch
   // descriptors and cancel timers in their destructors.
   EventLoop loop_;
+  std::unique_ptr<SyncWorker> sync_worker_;  // outlives the disk whose files use it
   std::unique_ptr<env::Disk> disk_;
   std::unique_ptr<env::Network> network_;
   // Ordered by id so that stop kills fibers in spawn order, the same way every time.
