@@ -57,10 +57,7 @@ class MemoryDisk::MemoryFile : public env::File {
 
   Status sync() override {
     RETURN_IF_ERROR(check_alive());
-    if (disk_.failing_syncs_ > 0) {
-      disk_.failing_syncs_--;
-      return Error(ErrorCode::kIoError, "injected fsync failure");
-    }
+    if (disk_.disk_sync_fails()) return Error(ErrorCode::kIoError, "injected fsync failure");
     inode_->durable = inode_->current;
     inode_->pending.clear();
     disk_.sync_count_++;
@@ -161,6 +158,13 @@ Status MemoryDisk::sync_directory(std::string_view directory) {
 }
 
 bool MemoryDisk::disk_sync_fails() {
+  if (sync_failure_countdown_) {
+    if (*sync_failure_countdown_ == 0) {
+      sync_failure_countdown_.reset();
+      return true;
+    }
+    --*sync_failure_countdown_;
+  }
   if (failing_syncs_ == 0) return false;
   failing_syncs_--;
   return true;

@@ -45,6 +45,8 @@ class MemoryDisk : public env::Disk {
   // The next `count` writes (or fsyncs) fail with kIoError without any effect.
   void fail_next_writes(int count) { failing_writes_ = count; }
   void fail_next_syncs(int count) { failing_syncs_ = count; }
+  // Lets `successes` more fsyncs (file or directory) succeed, then fails exactly one.
+  void fail_one_sync_after(int successes) { sync_failure_countdown_ = successes; }
   // Writes that would grow the total file bytes past `bytes` fail with kDiskFull.
   void set_capacity_bytes(std::optional<uint64_t> bytes) { capacity_bytes_ = bytes; }
   // Flips one bit of the current (and durable) contents of `path`.
@@ -66,6 +68,7 @@ class MemoryDisk : public env::Disk {
   std::map<std::string, bool, std::less<>> directories_;  // value: durable
   int failing_writes_ = 0;
   int failing_syncs_ = 0;
+  std::optional<int> sync_failure_countdown_;
   std::optional<uint64_t> capacity_bytes_;
   uint64_t sync_count_ = 0;
   uint64_t generation_ = 0;  // bumped by crash(): stale File objects refuse to work
