@@ -19,11 +19,11 @@ namespace lockstep::mvcc {
 // mvccpb.KeyValue. `data` is opaque to the backend (the MVCC layer encodes it with
 // key_value_codec.h); the backend only orders records by `revision`.
 struct RevisionRecord {
-  RevisionKey revision;
+  RevisionKey revision{};
   // A delete writes a tombstone record (etcd appends 't' to the bolt key). Kept beside the
   // data so that a backend can report it without decoding.
   bool tombstone = false;
-  std::string data;
+  std::string data{};
 
   bool operator==(const RevisionRecord&) const = default;
 };
@@ -31,8 +31,8 @@ struct RevisionRecord {
 // One record of the lease bucket (etcd's `lease` bucket, leasepb.Lease). `data` is opaque to
 // the backend (encoded by the lessor).
 struct LeaseRecord {
-  LeaseId id;
-  std::string data;
+  LeaseId id{};
+  std::string data{};
 
   bool operator==(const LeaseRecord&) const = default;
 };
@@ -44,19 +44,19 @@ struct LeaseRecord {
 struct WriteBatch {
   // The applied Raft index this batch belongs to. Must not go backwards; an empty batch
   // that only advances the index is valid (entries with no store effect, e.g. a failed txn).
-  LogIndex consistent_index;
+  LogIndex consistent_index{};
   // New records of the key-value bucket. A revision never gets written twice.
-  std::vector<RevisionRecord> revision_puts;
+  std::vector<RevisionRecord> revision_puts{};
   // Revisions removed by compaction (physical removal; the MVCC layer chooses them from its
   // key index so that the latest version of every key at or below the compaction revision
   // stays). Removing a revision that is absent is not an error.
-  std::vector<RevisionKey> revision_removals;
+  std::vector<RevisionKey> revision_removals{};
   // Lease bucket: puts replace the record with the same id; removing an absent id is fine.
-  std::vector<LeaseRecord> lease_puts;
-  std::vector<LeaseId> lease_removals;
+  std::vector<LeaseRecord> lease_puts{};
+  std::vector<LeaseId> lease_removals{};
   // Meta bucket entries by name (e.g. the compaction revisions, see meta_keys.h). A put
   // replaces the previous value.
-  std::map<std::string, std::string> meta_puts;
+  std::map<std::string, std::string> meta_puts{};
 
   bool empty_of_changes() const {
     return revision_puts.empty() && revision_removals.empty() && lease_puts.empty() &&

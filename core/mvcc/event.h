@@ -17,8 +17,8 @@ enum class EventType : int {
 // it and the previous version is still readable.
 struct Event {
   EventType type = EventType::kPut;
-  KeyValue kv;
-  std::optional<KeyValue> prev_kv;
+  KeyValue kv{};
+  std::optional<KeyValue> prev_kv{};
 
   bool operator==(const Event&) const = default;
 };

@@ -16,29 +16,29 @@ struct LeaseGrantRequest {
   int64_t ttl_seconds = 0;
   // The lease id. etcd's server picks a fresh id before proposing when the client sent 0, so
   // by the time a grant is applied the id is never 0 (0 is rejected: lease not found).
-  LeaseId id;
+  LeaseId id{};
 
   bool operator==(const LeaseGrantRequest&) const = default;
 };
 
 struct LeaseGrantResponse {
-  ResponseHeader header;
-  LeaseId id;
+  ResponseHeader header{};
+  LeaseId id{};
   // The granted TTL: the requested one raised to the minimum TTL.
   int64_t ttl_seconds = 0;
-  std::string error;
+  std::string error{};
 
   bool operator==(const LeaseGrantResponse&) const = default;
 };
 
 struct LeaseRevokeRequest {
-  LeaseId id;
+  LeaseId id{};
 
   bool operator==(const LeaseRevokeRequest&) const = default;
 };
 
 struct LeaseRevokeResponse {
-  ResponseHeader header;
+  ResponseHeader header{};
 
   bool operator==(const LeaseRevokeResponse&) const = default;
 };
@@ -46,33 +46,33 @@ struct LeaseRevokeResponse {
 // etcd's LeaseCheckpoint (applied through Raft): the leader records the remaining TTL so
 // that a new leader does not hand out a full TTL again after a failover.
 struct LeaseCheckpoint {
-  LeaseId id;
+  LeaseId id{};
   int64_t remaining_ttl_seconds = 0;
 
   bool operator==(const LeaseCheckpoint&) const = default;
 };
 
 struct LeaseCheckpointRequest {
-  std::vector<LeaseCheckpoint> checkpoints;
+  std::vector<LeaseCheckpoint> checkpoints{};
 
   bool operator==(const LeaseCheckpointRequest&) const = default;
 };
 
 struct LeaseCheckpointResponse {
-  ResponseHeader header;
+  ResponseHeader header{};
 
   bool operator==(const LeaseCheckpointResponse&) const = default;
 };
 
 struct LeaseKeepAliveRequest {
-  LeaseId id;
+  LeaseId id{};
 
   bool operator==(const LeaseKeepAliveRequest&) const = default;
 };
 
 struct LeaseKeepAliveResponse {
-  ResponseHeader header;
-  LeaseId id;
+  ResponseHeader header{};
+  LeaseId id{};
   // The renewed TTL (the lease's full TTL).
   int64_t ttl_seconds = 0;
 
@@ -80,7 +80,7 @@ struct LeaseKeepAliveResponse {
 };
 
 struct LeaseTimeToLiveRequest {
-  LeaseId id;
+  LeaseId id{};
   // Also list the keys attached to the lease.
   bool keys = false;
 
@@ -88,12 +88,12 @@ struct LeaseTimeToLiveRequest {
 };
 
 struct LeaseTimeToLiveResponse {
-  ResponseHeader header;
-  LeaseId id;
+  ResponseHeader header{};
+  LeaseId id{};
   // Remaining seconds (truncated, as etcd); -1 when the lease has expired or is not found.
   int64_t ttl_seconds = 0;
   int64_t granted_ttl_seconds = 0;
-  std::vector<std::string> keys;
+  std::vector<std::string> keys{};
 
   bool operator==(const LeaseTimeToLiveResponse&) const = default;
 };
@@ -103,14 +103,14 @@ struct LeaseLeasesRequest {
 };
 
 struct LeaseStatus {
-  LeaseId id;
+  LeaseId id{};
 
   bool operator==(const LeaseStatus&) const = default;
 };
 
 struct LeaseLeasesResponse {
-  ResponseHeader header;
-  std::vector<LeaseStatus> leases;
+  ResponseHeader header{};
+  std::vector<LeaseStatus> leases{};
 
   bool operator==(const LeaseLeasesResponse&) const = default;
 };

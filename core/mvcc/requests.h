@@ -23,9 +23,9 @@ namespace lockstep::mvcc {
 // etcd's ResponseHeader. The MVCC layer fills `revision`; the node fills the rest.
 struct ResponseHeader {
   uint64_t cluster_id = 0;
-  NodeId member_id;
-  Revision revision;
-  Term raft_term;
+  NodeId member_id{};
+  Revision revision{};
+  Term raft_term{};
 
   bool operator==(const ResponseHeader&) const = default;
 };
@@ -45,12 +45,12 @@ enum class SortTarget : int {
 };
 
 struct RangeRequest {
-  std::string key;
-  std::string range_end;
+  std::string key{};
+  std::string range_end{};
   // Maximum number of keys returned; 0 = no limit.
   int64_t limit = 0;
   // Point-in-time read at this revision; 0 (or less) = the current revision.
-  Revision revision;
+  Revision revision{};
   SortOrder sort_order = SortOrder::kNone;
   SortTarget sort_target = SortTarget::kKey;
   // Served from the local member without a quorum read. Passed through to the node, which
@@ -59,17 +59,17 @@ struct RangeRequest {
   bool keys_only = false;
   bool count_only = false;
   // Filters; 0 = no filter. Applied after `count` is taken, as etcd does.
-  Revision min_mod_revision;
-  Revision max_mod_revision;
-  Revision min_create_revision;
-  Revision max_create_revision;
+  Revision min_mod_revision{};
+  Revision max_mod_revision{};
+  Revision min_create_revision{};
+  Revision max_create_revision{};
 
   bool operator==(const RangeRequest&) const = default;
 };
 
 struct RangeResponse {
-  ResponseHeader header;
-  std::vector<KeyValue> kvs;
+  ResponseHeader header{};
+  std::vector<KeyValue> kvs{};
   // More keys than `limit` exist in the requested range.
   bool more = false;
   // Number of keys in the range at the requested revision, ignoring `limit` and the
@@ -80,9 +80,9 @@ struct RangeResponse {
 };
 
 struct PutRequest {
-  std::string key;
-  std::string value;
-  LeaseId lease;
+  std::string key{};
+  std::string value{};
+  LeaseId lease{};
   bool prev_kv = false;
   // Keep the key's current value (error if `value` is also given or the key is absent).
   bool ignore_value = false;
@@ -93,24 +93,24 @@ struct PutRequest {
 };
 
 struct PutResponse {
-  ResponseHeader header;
-  std::optional<KeyValue> prev_kv;
+  ResponseHeader header{};
+  std::optional<KeyValue> prev_kv{};
 
   bool operator==(const PutResponse&) const = default;
 };
 
 struct DeleteRangeRequest {
-  std::string key;
-  std::string range_end;
+  std::string key{};
+  std::string range_end{};
   bool prev_kv = false;
 
   bool operator==(const DeleteRangeRequest&) const = default;
 };
 
 struct DeleteRangeResponse {
-  ResponseHeader header;
+  ResponseHeader header{};
   int64_t deleted = 0;
-  std::vector<KeyValue> prev_kvs;
+  std::vector<KeyValue> prev_kvs{};
 
   bool operator==(const DeleteRangeResponse&) const = default;
 };
@@ -136,13 +136,13 @@ enum class CompareTarget : int {
 struct Compare {
   CompareResult result = CompareResult::kEqual;
   CompareTarget target = CompareTarget::kVersion;
-  std::string key;
+  std::string key{};
   int64_t version = 0;
-  Revision create_revision;
-  Revision mod_revision;
-  std::string value;
-  LeaseId lease;
-  std::string range_end;
+  Revision create_revision{};
+  Revision mod_revision{};
+  std::string value{};
+  LeaseId lease{};
+  std::string range_end{};
 
   bool operator==(const Compare&) const = default;
 };
@@ -152,35 +152,35 @@ struct TxnResponse;
 
 // etcd's RequestOp: one of range, put, delete range or a nested txn.
 struct RequestOp {
-  std::variant<RangeRequest, PutRequest, DeleteRangeRequest, Boxed<TxnRequest>> request;
+  std::variant<RangeRequest, PutRequest, DeleteRangeRequest, Boxed<TxnRequest>> request{};
 
   bool operator==(const RequestOp&) const = default;
 };
 
 struct ResponseOp {
-  std::variant<RangeResponse, PutResponse, DeleteRangeResponse, Boxed<TxnResponse>> response;
+  std::variant<RangeResponse, PutResponse, DeleteRangeResponse, Boxed<TxnResponse>> response{};
 
   bool operator==(const ResponseOp&) const = default;
 };
 
 struct TxnRequest {
-  std::vector<Compare> compare;
-  std::vector<RequestOp> success;
-  std::vector<RequestOp> failure;
+  std::vector<Compare> compare{};
+  std::vector<RequestOp> success{};
+  std::vector<RequestOp> failure{};
 
   bool operator==(const TxnRequest&) const = default;
 };
 
 struct TxnResponse {
-  ResponseHeader header;
+  ResponseHeader header{};
   bool succeeded = false;
-  std::vector<ResponseOp> responses;
+  std::vector<ResponseOp> responses{};
 
   bool operator==(const TxnResponse&) const = default;
 };
 
 struct CompactionRequest {
-  Revision revision;
+  Revision revision{};
   // etcd waits until the compaction is physically applied before answering. Here physical
   // removal happens within the apply, so this only passes through.
   bool physical = false;
@@ -189,7 +189,7 @@ struct CompactionRequest {
 };
 
 struct CompactionResponse {
-  ResponseHeader header;
+  ResponseHeader header{};
 
   bool operator==(const CompactionResponse&) const = default;
 };

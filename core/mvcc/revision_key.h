@@ -13,7 +13,7 @@ namespace lockstep::mvcc {
 // ...). Each put or delete of one key in a transaction gets its own sub revision, so a
 // (main, sub) pair names exactly one record in the backend's key-value bucket.
 struct RevisionKey {
-  Revision main;
+  Revision main{};
   int64_t sub = 0;
 
   constexpr auto operator<=>(const RevisionKey&) const = default;

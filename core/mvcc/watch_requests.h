@@ -24,13 +24,13 @@ enum class WatchFilter : int {
 };
 
 struct WatchCreateRequest {
-  std::string key;
+  std::string key{};
   std::string range_end;  // same range rules as RangeRequest
   // First revision to report (inclusive); 0 = the revision after the current one.
-  Revision start_revision;
+  Revision start_revision{};
   // Ask for periodic progress notifications while idle.
   bool progress_notify = false;
-  std::vector<WatchFilter> filters;
+  std::vector<WatchFilter> filters{};
   bool prev_kv = false;
   // A caller-chosen id, or kAutoWatchId (0) to let the hub choose. etcd 3.4+ semantics.
   WatchId watch_id = kAutoWatchId;
@@ -52,16 +52,16 @@ struct WatchProgressRequest {
 };
 
 struct WatchResponse {
-  ResponseHeader header;
+  ResponseHeader header{};
   WatchId watch_id = kAutoWatchId;
   bool created = false;
   bool canceled = false;
   // Set when the watch was canceled because its start revision was compacted: the oldest
   // revision still available (etcd: the compaction revision).
-  Revision compact_revision;
-  std::string cancel_reason;
+  Revision compact_revision{};
+  std::string cancel_reason{};
   bool fragment = false;
-  std::vector<Event> events;
+  std::vector<Event> events{};
 
   bool operator==(const WatchResponse&) const = default;
 };
