@@ -17,9 +17,10 @@
 //   add-node N            a new empty member
 //   campaign N            start an election on N now
 //   tick NODES [xK]       tick each node K times (processing Ready after each)
-//   deliver [from=N] [to=N]  without filters: deliver until quiet; with filters: deliver
-//                         the matching messages now in flight, once
-//   drop [from=N] [to=N]  drop matching messages now in flight
+//   deliver [from=N] [to=N] [quiet]  without filters: deliver until nothing is in flight;
+//                         with filters: deliver the matching messages now in flight, once;
+//                         quiet: print only how many were delivered and dropped
+//   drop [from=N] [to=N] [quiet]  drop matching messages now in flight
 //   partition 1 2 / 3     split the network; heal
 //   propose N DATA        propose on node N
 //   conf N v4 l5 r3 [joint|explicit|leave]   propose a membership change on N
@@ -193,7 +194,29 @@ class Interpreter {
     return true;
   }
 
-  void deliver(const std::vector<std::string>& args, std::vector<std::string>& out) {
+  // With `quiet`, only counts are printed (for long stretches of heartbeats).
+  static void summarize(std::vector<std::string>& lines, bool quiet) {
+    if (!quiet) return;
+    size_t dropped = 0;
+    for (const std::string& line : lines) dropped += line.rfind("dropped: ", 0) == 0 ? 1 : 0;
+    lines = {"delivered " + std::to_string(lines.size() - dropped) + ", dropped " +
+             std::to_string(dropped)};
+  }
+
+  static bool has_quiet(std::vector<std::string>& args) {
+    auto found = std::find(args.begin(), args.end(), "quiet");
+    if (found == args.end()) return false;
+    args.erase(found);
+    return true;
+  }
+
+  void deliver(std::vector<std::string> args, std::vector<std::string>& out) {
+    const bool quiet = has_quiet(args);
+    deliver_messages(args, out);
+    summarize(out, quiet);
+  }
+
+  void deliver_messages(const std::vector<std::string>& args, std::vector<std::string>& out) {
     if (args.empty()) {
       for (std::string& line : cluster_->stabilize()) out.push_back(std::move(line));
       return;
@@ -208,10 +231,10 @@ class Interpreter {
         ++position;
       }
     }
-    if (out.empty()) out.push_back("no messages");
   }
 
-  void drop(const std::vector<std::string>& args, std::vector<std::string>& out) {
+  void drop(std::vector<std::string> args, std::vector<std::string>& out) {
+    const bool quiet = has_quiet(args);
     size_t position = 0;
     while (position < cluster_->in_flight().size()) {
       if (matches(cluster_->in_flight()[position], args)) {
@@ -221,7 +244,7 @@ class Interpreter {
         ++position;
       }
     }
-    if (out.empty()) out.push_back("no messages");
+    summarize(out, quiet);
   }
 
   void conf(const std::vector<std::string>& args, std::vector<std::string>& out) {

@@ -102,7 +102,10 @@ std::string Progress::to_string() const {
     text += " pending_snapshot=" + std::to_string(pending_snapshot_.value());
   }
   if (probe_sent_) text += " paused";
-  if (inflights_.count() > 0) text += " inflight=" + std::to_string(inflights_.count());
+  if (inflights_.count() > 0) {
+    text += " inflight=" + std::to_string(inflights_.count());
+    if (inflights_.full()) text += "(full)";
+  }
   return text;
 }
 
