@@ -12,11 +12,11 @@ namespace lockstep::node {
 // (etcdserverpb rpc.proto: MemberAdd/Remove/Promote/List and Status). Peer URLs are not
 // modelled: in this code base a member is addressed by its NodeId on env::Network.
 
-struct Member {
+struct MemberInfo {
   NodeId id;
   bool is_learner = false;
 
-  bool operator==(const Member&) const = default;
+  bool operator==(const MemberInfo&) const = default;
 };
 
 // etcd adds a member as a voter or, with is_learner, as a non-voting learner that can be
@@ -50,7 +50,7 @@ struct MemberListRequest {
 // The answer to add, remove, promote and list: the membership after the change.
 struct MemberListResponse {
   mvcc::ResponseHeader header;
-  std::vector<Member> members;  // ascending by id
+  std::vector<MemberInfo> members;  // ascending by id
 
   bool operator==(const MemberListResponse&) const = default;
 };

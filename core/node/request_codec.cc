@@ -81,11 +81,11 @@ static void decode(WireReader& in, mvcc::WatchFilter& filter) {
   filter = get_enum<mvcc::WatchFilter>(in, 1);
 }
 
-static void encode(WireWriter& out, const Member& member) {
+static void encode(WireWriter& out, const MemberInfo& member) {
   out.varint(member.id.value());
   out.boolean(member.is_learner);
 }
-static void decode(WireReader& in, Member& member) {
+static void decode(WireReader& in, MemberInfo& member) {
   member.id = NodeId(in.varint());
   member.is_learner = in.boolean();
 }

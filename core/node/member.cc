@@ -1,0 +1,799 @@
+#include "core/node/member.h"
+
+#include <algorithm>
+
+#include "core/mvcc/request_validation.h"
+#include "core/raft/message_codec.h"
+
+namespace lockstep::node {
+namespace {
+
+// etcd promotes a learner only when it is "in sync": its match index within 10% of the
+// leader's commit index (etcdserver isLearnerReady, readyPercent 0.9).
+constexpr double kLearnerReadyFraction = 0.9;
+
+// Lease ids chosen by the member: positive int64 with the member's id in the top bits (as
+// etcd's idutil generator prefixes ids with the member id), the rest random.
+LeaseId choose_lease_id(NodeId member, Random& random) {
+  const uint64_t member_bits = (member.value() & 0x7fff) << 47;
+  const uint64_t random_bits = random.next_u64() & ((uint64_t{1} << 47) - 1);
+  return LeaseId(static_cast<int64_t>(member_bits | random_bits | 1));
+}
+
+template <typename Response>
+ClientResponseBody to_body(Response response) {
+  return ClientResponseBody(std::move(response));
+}
+
+ClientResponseBody apply_response_to_body(mvcc::ApplyResponse response) {
+  return std::visit(
+      [](auto&& typed) -> ClientResponseBody {
+        using T = std::decay_t<decltype(typed)>;
+        if constexpr (std::is_same_v<T, mvcc::LeaseCheckpointResponse>) {
+          UNREACHABLE("checkpoints are proposed by the leader itself, never by a client");
+        } else {
+          return ClientResponseBody(std::move(typed));
+        }
+      },
+      std::move(response));
+}
+
+}  // namespace
+
+Member::Member(env::Runtime& runtime, MemberConfig config, RaftStorage& storage,
+               mvcc::Backend& backend, MemberObserver* observer)
+    : runtime_(runtime),
+      config_(std::move(config)),
+      storage_(storage),
+      observer_(observer),
+      state_(backend,
+             mvcc::LessorOptions{
+                 // etcd's minimum TTL: ceil(1.5 x election timeout) in whole seconds.
+                 .min_ttl_seconds =
+                     std::max<int64_t>(1, (std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               config_.election_timeout())
+                                                   .count() *
+                                               3 / 2 +
+                                           999) /
+                                              1000),
+                 .expired_lease_retry_interval = config_.election_timeout() * 3,
+                 .checkpoint_interval = config_.lease_checkpoint_interval}),
+      ready_event_(runtime),
+      stopped_event_(runtime) {}
+
+Member::~Member() = default;
+
+// ---------------------------------------------------------------------------------------
+// Boot
+
+Status Member::run() {
+  RETURN_IF_ERROR(boot());
+  runtime_.trace("member.boot", "applied=" + std::to_string(applied_.value()) +
+                                    " revision=" + std::to_string(current_revision().value()));
+  running_fibers_ = 2;
+  runtime_.spawn("ticker", [this] { tick_loop(); });
+  runtime_.spawn("ready", [this] { ready_loop(); });
+  ready_event_.notify_one();
+  receive_loop();
+  // The other loops see stopping_ and end; wait so that none outlives this object.
+  while (running_fibers_ > 0) {
+    ready_event_.notify_all();
+    stopped_event_.wait(runtime_.now() + config_.tick_interval);
+  }
+  return stop_reason_;
+}
+
+Status Member::boot() {
+  id_prefix_ = runtime_.random().next_u64() << 24;
+  RETURN_IF_ERROR(load_durable_state());
+  return create_raft_node();
+}
+
+Status Member::load_durable_state() {
+  Result<RaftDurableState> durable = storage_.load();
+  if (!durable.is_ok()) return durable.error();
+  raft_log_ = std::make_unique<raft::MemoryStorage>();
+  const raft::Snapshot& snapshot = durable->snapshot;
+  if (!snapshot.empty()) {
+    RETURN_IF_ERROR(raft_log_->apply_snapshot(snapshot));
+    conf_state_ = snapshot.metadata.conf_state;
+  } else if (!config_.join_existing) {
+    // The founding membership is configuration, identical on every boot, so it needs no
+    // record on disk; the conf changes after it are replayed from the log.
+    conf_state_.voters = config_.initial_voters;
+    raft_log_->set_conf_state(conf_state_);
+  }
+  raft_log_->set_hard_state(durable->hard_state);
+  if (!durable->entries.empty()) RETURN_IF_ERROR(raft_log_->append(durable->entries));
+  snapshot_index_ = snapshot.metadata.index;
+  applied_ = snapshot_index_;
+
+  RETURN_IF_ERROR(state_.restore());
+  // The backend may lag the snapshot when a crash hit between persisting an installed
+  // snapshot and loading it into the backend: the snapshot is the newer truth.
+  if (!snapshot.empty() && state_.applied_index() < snapshot.metadata.index) {
+    RETURN_IF_ERROR(state_.install(snapshot.data));
+    if (observer_) observer_->on_snapshot_installed(config_.id, snapshot.metadata);
+  }
+  return Status::ok();
+}
+
+Status Member::create_raft_node() {
+  raft::RaftConfig raft_config;
+  raft_config.id = config_.id;
+  raft_config.storage = raft_log_.get();
+  raft_config.random = Random(runtime_.random().next_u64());
+  raft_config.election_timeout_ticks = config_.election_timeout_ticks;
+  raft_config.heartbeat_interval_ticks = config_.heartbeat_interval_ticks;
+  // Committed entries after the snapshot are handed out again: conf changes must reach
+  // Raft's membership again, while the MVCC part skips what the backend already holds.
+  raft_config.applied = snapshot_index_;
+  raft_config.pre_vote = config_.pre_vote;
+  raft_config.check_quorum = config_.check_quorum;
+  Result<std::unique_ptr<raft::RawNode>> node = raft::RawNode::create(std::move(raft_config));
+  if (!node.is_ok()) return node.error();
+  raft_ = std::move(*node);
+  return Status::ok();
+}
+
+void Member::stop(Status reason) {
+  if (stopping_) return;
+  stopping_ = true;
+  stop_reason_ = std::move(reason);
+  runtime_.trace("member.stop", stop_reason_.to_string());
+  ready_event_.notify_all();
+}
+
+// ---------------------------------------------------------------------------------------
+// Fibers
+
+void Member::receive_loop() {
+  while (!stopping_) {
+    std::optional<env::Message> message =
+        runtime_.network().receive(runtime_.now() + config_.tick_interval);
+    if (!message) continue;
+    if (message->payload.size() > limits::kMaxMessageBytes) continue;
+    Result<Frame> frame = decode_frame(message->payload);
+    if (!frame.is_ok()) {
+      PROBE(runtime_, "member.malformed_frame");
+      runtime_.trace("member.malformed_frame", frame.error().to_string());
+      continue;
+    }
+    if (auto* raft_frame = std::get_if<RaftFrame>(&*frame)) {
+      Result<raft::Message> raft_message = raft::decode_message(raft_frame->message_bytes);
+      if (!raft_message.is_ok() || raft_message->from != message->from) {
+        PROBE(runtime_, "member.malformed_raft_message");
+        continue;
+      }
+      // A step error (a message for another node, a stale term) is Raft's to judge and
+      // harmless to drop.
+      (void)raft_->step(std::move(*raft_message));
+      ready_event_.notify_one();
+    } else if (auto* request = std::get_if<ClientRequest>(&*frame)) {
+      if (message->payload.size() > config_.max_request_bytes) {
+        reply_error(ReplyTo{message->from, request->request_id, runtime_.now()},
+                    ErrorCode::kRequestTooLarge);
+        continue;
+      }
+      handle_client_request(message->from, std::move(*request));
+      issue_read_index();
+      ready_event_.notify_one();
+    }
+    // Responses and watch messages are for clients; a member ignores them.
+  }
+}
+
+void Member::tick_loop() {
+  Instant next_tick = runtime_.now() + config_.tick_interval;
+  while (!stopping_) {
+    runtime_.sleep_until(next_tick);
+    next_tick = next_tick + config_.tick_interval;
+    if (stopping_) break;
+    raft_->tick();
+    leader_duties();
+    expire_requests();
+    drain_watches();
+    ready_event_.notify_one();
+  }
+  --running_fibers_;
+  stopped_event_.notify_all();
+}
+
+void Member::ready_loop() {
+  while (!stopping_) {
+    if (!raft_->has_ready()) {
+      ready_event_.wait();
+      continue;
+    }
+    raft::Ready ready = raft_->ready();
+    Status status = handle_ready(ready);
+    if (!status.is_ok()) {
+      stop(std::move(status));
+      break;
+    }
+    raft_->advance();
+    serve_ready_reads();
+    drain_watches();
+    status = maybe_snapshot();
+    if (!status.is_ok()) {
+      stop(std::move(status));
+      break;
+    }
+  }
+  --running_fibers_;
+  stopped_event_.notify_all();
+}
+
+// ---------------------------------------------------------------------------------------
+// Ready
+
+Status Member::handle_ready(raft::Ready& ready) {
+  if (ready.soft_state) on_soft_state(*ready.soft_state);
+  // 1. Persist before anything that depends on it leaves this member (Raft §5: a vote or
+  //    an acknowledgement must survive a crash).
+  RETURN_IF_ERROR(persist(ready));
+  // 2. Send.
+  send_raft_messages(ready.messages);
+  // 3. Apply: a snapshot first, then the committed entries, then reads whose index is now
+  //    applied.
+  if (!ready.snapshot.empty()) RETURN_IF_ERROR(install_snapshot(ready.snapshot));
+  RETURN_IF_ERROR(apply_entries(ready.committed_entries));
+  take_read_states(ready.read_states);
+  return Status::ok();
+}
+
+Status Member::persist(const raft::Ready& ready) {
+  const bool has_state = ready.hard_state.has_value();
+  if (!has_state && ready.entries.empty() && ready.snapshot.empty()) return Status::ok();
+  const raft::HardState hard_state = ready.hard_state.value_or(raft::HardState{});
+  RETURN_IF_ERROR(storage_.save(hard_state, ready.entries, ready.snapshot));
+  if (!ready.snapshot.empty()) {
+    RETURN_IF_ERROR(raft_log_->apply_snapshot(ready.snapshot));
+  }
+  if (!ready.entries.empty()) RETURN_IF_ERROR(raft_log_->append(ready.entries));
+  if (has_state) raft_log_->set_hard_state(hard_state);
+  if (observer_) {
+    observer_->on_persisted(config_.id, raft_log_->hard_state(), raft_log_->last_index());
+  }
+  return Status::ok();
+}
+
+void Member::on_soft_state(const raft::SoftState& soft_state) {
+  const bool was_leader = soft_state_.role == raft::RoleKind::kLeader;
+  const bool is_leader_now = soft_state.role == raft::RoleKind::kLeader;
+  soft_state_ = soft_state;
+  if (is_leader_now && !was_leader) {
+    // etcd lessor.Promote: the old leader's deadlines were lost with it, so every lease
+    // gets its (remaining) TTL again, plus an election timeout of grace.
+    state_.lessor().promote(runtime_.now(), config_.election_timeout());
+    PROBE(runtime_, "member.became_leader");
+  } else if (was_leader && !is_leader_now) {
+    state_.lessor().demote();
+  }
+  if (observer_) {
+    observer_->on_role(config_.id, raft_->raft().term(), soft_state.role, soft_state.leader);
+  }
+  runtime_.trace("member.role", std::string(raft::role_name(soft_state.role)) +
+                                    " term=" + std::to_string(raft_->raft().term().value()) +
+                                    " leader=" + std::to_string(soft_state.leader.value()));
+}
+
+void Member::send_raft_messages(std::vector<raft::Message>& messages) {
+  for (raft::Message& message : messages) {
+    const NodeId to = message.to;
+    const bool is_snapshot = message.type == raft::MessageType::kSnapshot;
+    runtime_.network().send(to, encode_frame(RaftFrame{raft::encode_message(message)}));
+    // The network gives no delivery receipt; reporting the snapshot as sent lets the leader
+    // probe the follower again, and a lost snapshot is simply sent once more.
+    if (is_snapshot) raft_->report_snapshot(to, raft::SnapshotStatus::kFinished);
+  }
+}
+
+Status Member::install_snapshot(const raft::Snapshot& snapshot) {
+  PROBE(runtime_, "member.install_snapshot");
+  cancel_all_watches("snapshot installed; watch again from the last revision seen");
+  RETURN_IF_ERROR(state_.install(snapshot.data));
+  conf_state_ = snapshot.metadata.conf_state;
+  applied_ = snapshot.metadata.index;
+  snapshot_index_ = snapshot.metadata.index;
+  if (observer_) observer_->on_snapshot_installed(config_.id, snapshot.metadata);
+  runtime_.trace("member.snapshot_installed",
+                 "index=" + std::to_string(snapshot.metadata.index.value()));
+  return Status::ok();
+}
+
+Status Member::apply_entries(const std::vector<raft::Entry>& entries) {
+  if (entries.empty()) return Status::ok();
+  state_.lessor().advance_clock(runtime_.now());
+  for (const raft::Entry& entry : entries) {
+    if (entry.index <= applied_) continue;  // covered by an installed snapshot
+    ASSERT(entry.index == applied_.next(), "committed entries are applied without gaps");
+    if (entry.type == raft::EntryType::kConfChange) {
+      RETURN_IF_ERROR(apply_conf_change(entry));
+    } else {
+      RETURN_IF_ERROR(apply_normal(entry));
+    }
+    applied_ = entry.index;
+    if (observer_) observer_->on_applied(config_.id, entry);
+    if (stopping_) break;
+  }
+  return Status::ok();
+}
+
+Status Member::apply_normal(const raft::Entry& entry) {
+  // After a restart, entries up to the backend's consistent index were applied already.
+  const bool already_applied = entry.index <= state_.applied_index();
+  if (entry.data.empty()) {
+    // The leader's no-op (thesis §6.4: it commits an entry of its own term).
+    return already_applied ? Status::ok() : state_.apply_empty(entry.index);
+  }
+  Result<EntryPayload> payload = decode_entry_payload(entry.data);
+  ASSERT(payload.is_ok(), "a committed entry does not decode: the log is corrupt");
+  if (already_applied) return Status::ok();
+  Status backend_status;
+  Result<mvcc::ApplyResponse> response =
+      state_.apply(entry.index, payload->request, backend_status);
+  // A backend that cannot commit would leave this member behind its own log: stop it, as
+  // etcd panics on a failed backend commit.
+  RETURN_IF_ERROR(backend_status);
+  if (payload->tag.proposer != config_.id) return Status::ok();
+  auto pending = proposals_.find(payload->tag.proposal_id);
+  if (pending == proposals_.end()) return Status::ok();
+  const ReplyTo reply = pending->second.reply;
+  proposals_.erase(pending);
+  if (!response.is_ok()) {
+    reply_error(reply, response.code(), response.error().detail());
+  } else {
+    reply_ok(reply, apply_response_to_body(std::move(*response)));
+  }
+  return Status::ok();
+}
+
+Status Member::apply_conf_change(const raft::Entry& entry) {
+  Result<raft::ConfChange> change = raft::decode_conf_change(entry.data);
+  ASSERT(change.is_ok(), "a committed conf change does not decode: the log is corrupt");
+  Result<raft::ConfState> applied = raft_->apply_conf_change(*change);
+  if (applied.is_ok()) conf_state_ = *applied;
+  if (entry.index > state_.applied_index()) RETURN_IF_ERROR(state_.apply_empty(entry.index));
+  runtime_.trace("member.conf_change",
+                 applied.is_ok() ? "ok" : "rejected: " + applied.error().to_string());
+
+  Result<ProposalTag> tag = decode_proposal_tag(change->context);
+  if (tag.is_ok() && tag->proposer == config_.id) {
+    auto pending = proposals_.find(tag->proposal_id);
+    if (pending != proposals_.end()) {
+      const ReplyTo reply = pending->second.reply;
+      proposals_.erase(pending);
+      if (applied.is_ok()) {
+        reply_ok(reply, member_list());
+      } else {
+        reply_error(reply, applied.code(), applied.error().detail());
+      }
+    }
+  }
+  // etcd stops a member once its own removal is applied.
+  const bool still_member =
+      std::ranges::find(conf_state_.voters, config_.id) != conf_state_.voters.end() ||
+      std::ranges::find(conf_state_.learners, config_.id) != conf_state_.learners.end() ||
+      std::ranges::find(conf_state_.voters_outgoing, config_.id) !=
+          conf_state_.voters_outgoing.end();
+  if (applied.is_ok() && !still_member) stop(Status::ok());
+  return Status::ok();
+}
+
+void Member::take_read_states(std::vector<raft::ReadState>& read_states) {
+  for (raft::ReadState& read_state : read_states) {
+    auto issued = reads_issued_.find(read_state.context);
+    if (issued == reads_issued_.end()) continue;
+    for (PendingRead& read : issued->second) {
+      read.read_index = read_state.index;
+      reads_confirmed_.push_back(std::move(read));
+    }
+    reads_issued_.erase(issued);
+  }
+  serve_ready_reads();
+}
+
+void Member::serve_ready_reads() {
+  // Thesis §6.4 step 4: serve once the state machine has applied up to the read index.
+  std::deque<PendingRead> waiting;
+  for (PendingRead& read : reads_confirmed_) {
+    if (read.read_index <= applied_) {
+      serve_read(read);
+    } else {
+      waiting.push_back(std::move(read));
+    }
+  }
+  reads_confirmed_ = std::move(waiting);
+}
+
+Status Member::maybe_snapshot() {
+  if (applied_.value() < snapshot_index_.value() + config_.snapshot_count) return Status::ok();
+  ASSERT(state_.applied_index() == applied_, "every applied entry reached the backend");
+  Result<std::string> image = state_.dump();
+  if (!image.is_ok()) return image.error();
+  Result<raft::Snapshot> snapshot =
+      raft_log_->create_snapshot(applied_, conf_state_, std::move(*image));
+  if (!snapshot.is_ok()) return snapshot.error();
+  RETURN_IF_ERROR(storage_.save(raft::HardState{}, {}, *snapshot));
+  snapshot_index_ = applied_;
+  // Keep some entries so that a slightly lagging follower catches up from the log instead
+  // of a whole snapshot (etcd SnapshotCatchUpEntries).
+  if (applied_.value() > config_.snapshot_catch_up_entries) {
+    const LogIndex compact_to(applied_.value() - config_.snapshot_catch_up_entries);
+    if (compact_to >= raft_log_->first_index()) RETURN_IF_ERROR(raft_log_->compact(compact_to));
+  }
+  RETURN_IF_ERROR(storage_.release_through(snapshot_index_));
+  PROBE(runtime_, "member.snapshot_created");
+  runtime_.trace("member.snapshot_created", "index=" + std::to_string(applied_.value()));
+  return Status::ok();
+}
+
+// ---------------------------------------------------------------------------------------
+// Client requests
+
+size_t Member::pending_count() const {
+  size_t count = proposals_.size() + reads_unissued_.size() + reads_confirmed_.size();
+  for (const auto& [context, reads] : reads_issued_) count += reads.size();
+  return count;
+}
+
+void Member::handle_client_request(NodeId client, ClientRequest request) {
+  const ReplyTo reply{client, request.request_id, runtime_.now() + config_.request_timeout};
+  if (stopping_) return reply_error(reply, ErrorCode::kStopped);
+  // Requests that wait are bounded (etcd's maxPendingProposals / gRPC limits).
+  if (pending_count() >= config_.max_pending_requests) {
+    PROBE(runtime_, "member.too_many_requests");
+    return reply_error(reply, ErrorCode::kTooManyRequests);
+  }
+  std::visit(
+      [&](auto& body) {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, mvcc::RangeRequest>) {
+          Status valid = mvcc::validate_range(body);
+          if (!valid.is_ok()) return reply_error(reply, valid.code());
+          if (body.serializable) {
+            return serve_read(PendingRead{reply, std::move(body), LogIndex{}});
+          }
+          start_read(reply, std::move(body));
+        } else if constexpr (std::is_same_v<T, mvcc::TxnRequest>) {
+          Status valid = mvcc::validate_txn(body, config_.max_txn_ops);
+          if (!valid.is_ok()) return reply_error(reply, valid.code());
+          if (mvcc::KvApplier::is_read_only(body)) return start_read(reply, std::move(body));
+          propose(reply, std::move(body));
+        } else if constexpr (std::is_same_v<T, mvcc::PutRequest>) {
+          Status valid = mvcc::validate_put(body);
+          if (!valid.is_ok()) return reply_error(reply, valid.code());
+          propose(reply, std::move(body));
+        } else if constexpr (std::is_same_v<T, mvcc::DeleteRangeRequest>) {
+          Status valid = mvcc::validate_delete_range(body);
+          if (!valid.is_ok()) return reply_error(reply, valid.code());
+          propose(reply, std::move(body));
+        } else if constexpr (std::is_same_v<T, mvcc::CompactionRequest> ||
+                             std::is_same_v<T, mvcc::LeaseRevokeRequest>) {
+          propose(reply, std::move(body));
+        } else if constexpr (std::is_same_v<T, mvcc::LeaseGrantRequest>) {
+          if (body.ttl_seconds > limits::kMaxLeaseTtlSeconds) {
+            return reply_error(reply, ErrorCode::kLeaseTtlTooLarge);
+          }
+          // etcd picks the id before proposing, so every member applies the same one.
+          if (body.id == kNoLease) body.id = choose_lease_id(config_.id, runtime_.random());
+          propose(reply, std::move(body));
+        } else if constexpr (std::is_same_v<T, mvcc::LeaseKeepAliveRequest>) {
+          keep_alive(reply, body);
+        } else if constexpr (std::is_same_v<T, mvcc::LeaseTimeToLiveRequest>) {
+          time_to_live(reply, body);
+        } else if constexpr (std::is_same_v<T, mvcc::WatchCreateRequest>) {
+          create_watch(reply, std::move(body));
+        } else if constexpr (std::is_same_v<T, mvcc::WatchCancelRequest>) {
+          cancel_watch(reply, body);
+        } else if constexpr (std::is_same_v<T, MemberListRequest>) {
+          reply_ok(reply, member_list());
+        } else if constexpr (std::is_same_v<T, StatusRequest>) {
+          reply_ok(reply, status());
+        } else {
+          member_change(reply, ClientRequestBody(body));
+        }
+      },
+      request.body);
+}
+
+void Member::propose(const ReplyTo& reply, mvcc::ApplyRequest request) {
+  if (raft_->raft().leader() == kNoNode) return reply_error(reply, ErrorCode::kNoLeader);
+  const ProposalTag tag = next_tag();
+  Status proposed = raft_->propose(encode_entry_payload(EntryPayload{tag, std::move(request)}));
+  if (!proposed.is_ok()) {
+    // Raft refused (no leader, a transfer under way, too much uncommitted data): the entry
+    // is not in any log, so this failure is definite and the client may retry.
+    return reply_error(
+        reply, proposed.code() == ErrorCode::kNoLeader ? ErrorCode::kNoLeader : proposed.code());
+  }
+  proposals_.emplace(tag.proposal_id, PendingProposal{reply, ProposalKind::kKv});
+}
+
+void Member::start_read(const ReplyTo& reply, ClientRequestBody request) {
+  if (raft_->raft().leader() == kNoNode) return reply_error(reply, ErrorCode::kNoLeader);
+  reads_unissued_.push_back(PendingRead{reply, std::move(request), LogIndex{}});
+}
+
+void Member::issue_read_index() {
+  // One ReadIndex round serves every read that arrived since the last one (etcd batches
+  // linearizable reads the same way in its readIndex loop).
+  if (reads_unissued_.empty()) return;
+  const std::string context = "read/" + std::to_string(next_tag().proposal_id);
+  Status status = raft_->read_index(context);
+  if (!status.is_ok()) {
+    for (const PendingRead& read : reads_unissued_) reply_error(read.reply, ErrorCode::kNoLeader);
+    reads_unissued_.clear();
+    return;
+  }
+  reads_issued_.emplace(context, std::move(reads_unissued_));
+  reads_unissued_.clear();
+}
+
+void Member::serve_read(const PendingRead& read) {
+  if (const auto* range = std::get_if<mvcc::RangeRequest>(&read.request)) {
+    Result<mvcc::RangeResponse> response = state_.range(*range);
+    if (!response.is_ok()) return reply_error(read.reply, response.code());
+    return reply_ok(read.reply, std::move(*response));
+  }
+  const auto& txn = std::get<mvcc::TxnRequest>(read.request);
+  Result<mvcc::TxnResponse> response = state_.read_only_txn(txn);
+  if (!response.is_ok()) return reply_error(read.reply, response.code());
+  reply_ok(read.reply, std::move(*response));
+}
+
+void Member::keep_alive(const ReplyTo& reply, const mvcc::LeaseKeepAliveRequest& request) {
+  // Only the primary lessor (the leader's) knows deadlines (etcd forwards keep-alives to
+  // the leader; here the client follows the hint).
+  if (!is_leader()) return reply_error(reply, ErrorCode::kNotLeader);
+  Result<mvcc::Lessor::Renewal> renewal = state_.lessor().renew(request.id, runtime_.now());
+  if (!renewal.is_ok()) return reply_error(reply, renewal.code());
+  if (renewal->clear_checkpoint) {
+    mvcc::LeaseCheckpointRequest clear;
+    clear.checkpoints.push_back(mvcc::LeaseCheckpoint{request.id, 0});
+    (void)raft_->propose(encode_entry_payload(EntryPayload{ProposalTag{config_.id, 0}, clear}));
+  }
+  mvcc::LeaseKeepAliveResponse response;
+  response.id = request.id;
+  response.ttl_seconds = renewal->ttl_seconds;
+  response.header.revision = state_.current_revision();
+  reply_ok(reply, std::move(response));
+}
+
+void Member::time_to_live(const ReplyTo& reply, const mvcc::LeaseTimeToLiveRequest& request) {
+  if (!is_leader()) return reply_error(reply, ErrorCode::kNotLeader);
+  Result<mvcc::LeaseTimeToLiveResponse> response =
+      state_.lessor().time_to_live(request.id, request.keys, runtime_.now());
+  if (!response.is_ok()) return reply_error(reply, response.code());
+  response->header.revision = state_.current_revision();
+  reply_ok(reply, std::move(*response));
+}
+
+void Member::create_watch(const ReplyTo& reply, mvcc::WatchCreateRequest request) {
+  size_t owned = 0;
+  for (const auto& [id, owner] : watch_owners_) owned += owner == reply.client ? 1 : 0;
+  if (owned >= kMaxWatchesPerClient) return reply_error(reply, ErrorCode::kTooManyRequests);
+  // Watch ids are the hub's: clients share one hub, so they may not choose ids.
+  request.watch_id = mvcc::kAutoWatchId;
+  mvcc::WatchResponse created = state_.watches().create(request);
+  fill_header(created.header);
+  created.header.revision = state_.current_revision();
+  if (!created.canceled) watch_owners_.emplace(created.watch_id, reply.client);
+  reply_ok(reply, std::move(created));
+  drain_watches();
+}
+
+void Member::cancel_watch(const ReplyTo& reply, const mvcc::WatchCancelRequest& request) {
+  auto owner = watch_owners_.find(request.watch_id);
+  if (owner == watch_owners_.end() || owner->second != reply.client) {
+    return reply_error(reply, ErrorCode::kInvalidInput, "no such watch");
+  }
+  watch_owners_.erase(owner);
+  std::optional<mvcc::WatchResponse> canceled = state_.watches().cancel(request.watch_id);
+  mvcc::WatchResponse response = canceled.value_or(mvcc::WatchResponse{});
+  response.watch_id = request.watch_id;
+  response.canceled = true;
+  fill_header(response.header);
+  response.header.revision = state_.current_revision();
+  reply_ok(reply, std::move(response));
+}
+
+void Member::drain_watches() {
+  if (watch_owners_.empty()) return;
+  Result<std::vector<mvcc::WatchResponse>> responses =
+      state_.watches().take_responses(kMaxWatchResponsesPerDrain);
+  if (!responses.is_ok()) {
+    runtime_.trace("member.watch_error", responses.error().to_string());
+    return;
+  }
+  for (mvcc::WatchResponse& response : *responses) {
+    auto owner = watch_owners_.find(response.watch_id);
+    if (owner == watch_owners_.end()) continue;
+    const NodeId client = owner->second;
+    if (response.canceled) watch_owners_.erase(owner);
+    fill_header(response.header);
+    runtime_.network().send(client, encode_frame(WatchStreamMessage{std::move(response)}));
+  }
+}
+
+void Member::cancel_all_watches(std::string_view reason) {
+  for (const auto& [id, client] : watch_owners_) {
+    (void)state_.watches().cancel(id);
+    mvcc::WatchResponse response;
+    response.watch_id = id;
+    response.canceled = true;
+    response.cancel_reason = std::string(reason);
+    fill_header(response.header);
+    runtime_.network().send(client, encode_frame(WatchStreamMessage{std::move(response)}));
+  }
+  watch_owners_.clear();
+}
+
+Status Member::check_member_change(const ClientRequestBody& request) const {
+  const raft::Membership membership = raft::Membership::from_conf_state(conf_state_);
+  if (const auto* add = std::get_if<MemberAddRequest>(&request)) {
+    if (add->id == kNoNode) return Status(ErrorCode::kMemberBadUrls, "member id 0");
+    if (membership.is_member(add->id)) return Status(ErrorCode::kMemberExists);
+    return Status::ok();
+  }
+  if (const auto* remove = std::get_if<MemberRemoveRequest>(&request)) {
+    if (!membership.is_member(remove->id)) return Status(ErrorCode::kMemberNotFound);
+    return Status::ok();
+  }
+  const auto& promote = std::get<MemberPromoteRequest>(request);
+  if (!membership.is_member(promote.id)) return Status(ErrorCode::kMemberNotFound);
+  if (!membership.learners.contains(promote.id)) return Status(ErrorCode::kMemberNotLearner);
+  // Only the leader knows how far the learner got.
+  if (!is_leader()) return Status(ErrorCode::kNotLeader);
+  const std::map<NodeId, raft::Progress> progress = raft_->raft().progress();
+  auto learner = progress.find(promote.id);
+  const double commit = static_cast<double>(raft_->raft().log().committed().value());
+  if (learner == progress.end() ||
+      static_cast<double>(learner->second.match().value()) < commit * kLearnerReadyFraction) {
+    return Status(ErrorCode::kLearnerNotReady);
+  }
+  return Status::ok();
+}
+
+void Member::member_change(const ReplyTo& reply, const ClientRequestBody& request) {
+  Status allowed = check_member_change(request);
+  if (!allowed.is_ok()) return reply_error(reply, allowed.code(), allowed.error().detail());
+  raft::ConfChange change;
+  raft::ConfChangeSingle single;
+  if (const auto* add = std::get_if<MemberAddRequest>(&request)) {
+    single.type =
+        add->is_learner ? raft::ConfChangeType::kAddLearnerNode : raft::ConfChangeType::kAddNode;
+    single.node = add->id;
+  } else if (const auto* remove = std::get_if<MemberRemoveRequest>(&request)) {
+    single.type = raft::ConfChangeType::kRemoveNode;
+    single.node = remove->id;
+  } else {
+    single.type = raft::ConfChangeType::kAddNode;  // promoting a learner adds it as a voter
+    single.node = std::get<MemberPromoteRequest>(request).id;
+  }
+  change.changes.push_back(single);
+  propose_membership(reply, change);
+}
+
+void Member::propose_membership(const ReplyTo& reply, const raft::ConfChange& change) {
+  if (raft_->raft().leader() == kNoNode) return reply_error(reply, ErrorCode::kNoLeader);
+  const ProposalTag tag = next_tag();
+  raft::ConfChange tagged = change;
+  tagged.context = encode_proposal_tag(tag);
+  Status proposed = raft_->propose_conf_change(tagged);
+  if (!proposed.is_ok()) return reply_error(reply, proposed.code());
+  proposals_.emplace(tag.proposal_id, PendingProposal{reply, ProposalKind::kMembership});
+}
+
+MemberListResponse Member::member_list() const {
+  MemberListResponse response;
+  fill_header(response.header);
+  response.header.revision = state_.current_revision();
+  for (NodeId voter : conf_state_.voters) response.members.push_back(MemberInfo{voter, false});
+  for (NodeId learner : conf_state_.learners) response.members.push_back(MemberInfo{learner, true});
+  std::ranges::sort(response.members, {}, &MemberInfo::id);
+  return response;
+}
+
+StatusResponse Member::status() const {
+  StatusResponse response;
+  fill_header(response.header);
+  response.header.revision = state_.current_revision();
+  response.leader = raft_ ? raft_->raft().leader() : kNoNode;
+  response.raft_index = raft_log_ ? raft_log_->last_index() : LogIndex{};
+  response.raft_applied_index = applied_;
+  response.db_size_bytes = state_.size_bytes();
+  response.is_learner =
+      std::ranges::find(conf_state_.learners, config_.id) != conf_state_.learners.end();
+  return response;
+}
+
+bool Member::is_leader() const {
+  return raft_ && raft_->raft().role() == raft::RoleKind::kLeader;
+}
+
+// ---------------------------------------------------------------------------------------
+// Ticker duties
+
+void Member::leader_duties() {
+  mvcc::Lessor& lessor = state_.lessor();
+  if (!is_leader() || !lessor.is_primary()) return;
+  const Instant now = runtime_.now();
+  // Expiry is decided here, on the leader's clock, and carried out through the log: a
+  // revoke is an ordinary entry, so every member deletes the same keys at the same
+  // revision (etcd's revokeExpiredLeases).
+  for (LeaseId expired : lessor.take_expired(now, kMaxExpiredLeasesPerTick)) {
+    PROBE(runtime_, "member.lease_expired");
+    mvcc::LeaseRevokeRequest revoke;
+    revoke.id = expired;
+    (void)raft_->propose(encode_entry_payload(EntryPayload{ProposalTag{config_.id, 0}, revoke}));
+  }
+  std::vector<mvcc::LeaseCheckpoint> checkpoints =
+      lessor.take_checkpoints(now, kMaxLeaseCheckpointsPerTick);
+  if (!checkpoints.empty()) {
+    mvcc::LeaseCheckpointRequest request;
+    request.checkpoints = std::move(checkpoints);
+    (void)raft_->propose(encode_entry_payload(EntryPayload{ProposalTag{config_.id, 0}, request}));
+  }
+}
+
+void Member::expire_requests() {
+  const Instant now = runtime_.now();
+  // A proposal that timed out may still commit later: the client must treat kTimeout on a
+  // write as "outcome unknown" (etcd says the same of ErrTimeout).
+  for (auto it = proposals_.begin(); it != proposals_.end();) {
+    if (it->second.reply.deadline <= now) {
+      reply_error(it->second.reply, ErrorCode::kTimeout);
+      it = proposals_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  auto expire_reads = [&](auto& reads) {
+    std::erase_if(reads, [&](const PendingRead& read) {
+      if (read.reply.deadline > now) return false;
+      reply_error(read.reply, ErrorCode::kTimeout);
+      return true;
+    });
+  };
+  expire_reads(reads_unissued_);
+  expire_reads(reads_confirmed_);
+  for (auto it = reads_issued_.begin(); it != reads_issued_.end();) {
+    expire_reads(it->second);
+    it = it->second.empty() ? reads_issued_.erase(it) : std::next(it);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Answers
+
+void Member::fill_header(mvcc::ResponseHeader& header) const {
+  header.cluster_id = config_.cluster_id;
+  header.member_id = config_.id;
+  header.raft_term = raft_ ? raft_->raft().term() : Term{};
+}
+
+void Member::reply_ok(const ReplyTo& reply, ClientResponseBody body) {
+  std::visit([&](auto& typed) { fill_header(typed.header); }, body);
+  ClientResponse response;
+  response.request_id = reply.request_id;
+  response.leader_hint = raft_ ? raft_->raft().leader() : kNoNode;
+  response.body = std::move(body);
+  runtime_.network().send(reply.client, encode_frame(response));
+}
+
+void Member::reply_error(const ReplyTo& reply, ErrorCode code, std::string detail) {
+  ClientResponse response;
+  response.request_id = reply.request_id;
+  response.error = code;
+  response.error_detail = std::move(detail);
+  response.leader_hint = raft_ ? raft_->raft().leader() : kNoNode;
+  runtime_.network().send(reply.client, encode_frame(response));
+}
+
+ProposalTag Member::next_tag() {
+  return ProposalTag{config_.id, id_prefix_ | next_sequence_++};
+}
+
+}  // namespace lockstep::node

@@ -1,0 +1,164 @@
+#pragma once
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/base/error.h"
+#include "core/env/event.h"
+#include "core/env/runtime.h"
+#include "core/mvcc/backend.h"
+#include "core/node/client_protocol.h"
+#include "core/node/entry_payload.h"
+#include "core/node/member_config.h"
+#include "core/node/member_observer.h"
+#include "core/node/raft_storage.h"
+#include "core/node/state_machine.h"
+#include "core/raft/memory_storage.h"
+#include "core/raft/raw_node.h"
+
+namespace lockstep::node {
+
+// One member of the store: Raft + the MVCC state machine + leases + watches + request
+// handling, hosted on fibers of an env::Runtime (simulated or real) and persisting only
+// through RaftStorage and mvcc::Backend.
+//
+// Fibers (DESIGN.md "Runtime"):
+// - receive loop: decodes frames; steps Raft messages; starts client requests.
+// - ticker: one logical Raft tick per tick_interval; the leader's lease duties; request
+//   deadlines.
+// - ready loop: the only fiber that touches storage. For each Ready, in etcd's order:
+//   persist (fsync) → send → install snapshot → apply committed entries → answer the
+//   proposals and reads that became answerable → advance.
+//
+// Requests:
+// - writes are proposed and answered after apply, with the term and revision in the header;
+// - linearizable reads use ReadIndex (thesis §6.4) and are served once applied >= the read
+//   index; serializable reads are served from local state at once;
+// - every waiting request has a deadline (config.request_timeout) and a bounded queue
+//   (config.max_pending_requests): it ends with an answer or a clear etcd error, never hangs.
+class Member {
+ public:
+  Member(env::Runtime& runtime, MemberConfig config, RaftStorage& storage, mvcc::Backend& backend,
+         MemberObserver* observer = nullptr);
+  ~Member();
+  Member(const Member&) = delete;
+  Member& operator=(const Member&) = delete;
+
+  // Boots from the disk alone (or bootstraps a new cluster), starts the ticker and the ready
+  // loop, and runs the receive loop on the calling fiber until the member stops: removed
+  // from the cluster (ok) or a storage failure it must not survive (the error; etcd panics
+  // there). Boot failures, e.g. kDataCorruption, are returned before anything is sent.
+  Status run();
+
+  // Read-only views for the process that hosts the member (status pages, tests).
+  NodeId id() const { return config_.id; }
+  StatusResponse status() const;
+  bool is_leader() const;
+  LogIndex applied_index() const { return applied_; }
+  Revision current_revision() const { return state_.current_revision(); }
+
+ private:
+  // An answer owed to a client.
+  struct ReplyTo {
+    NodeId client;
+    uint64_t request_id = 0;
+    Instant deadline;
+  };
+  enum class ProposalKind : uint8_t { kKv, kMembership };
+  struct PendingProposal {
+    ReplyTo reply;
+    ProposalKind kind = ProposalKind::kKv;
+  };
+  struct PendingRead {
+    ReplyTo reply;
+    ClientRequestBody request;  // a RangeRequest or a read-only TxnRequest
+    LogIndex read_index;        // known once Raft confirmed leadership
+  };
+
+  // Boot.
+  Status boot();
+  Status load_durable_state();
+  Status create_raft_node();
+
+  // Fibers.
+  void receive_loop();
+  void tick_loop();
+  void ready_loop();
+  void stop(Status reason);
+
+  // Ready processing.
+  Status handle_ready(raft::Ready& ready);
+  Status persist(const raft::Ready& ready);
+  void on_soft_state(const raft::SoftState& soft_state);
+  void send_raft_messages(std::vector<raft::Message>& messages);
+  Status install_snapshot(const raft::Snapshot& snapshot);
+  Status apply_entries(const std::vector<raft::Entry>& entries);
+  Status apply_normal(const raft::Entry& entry);
+  Status apply_conf_change(const raft::Entry& entry);
+  void take_read_states(std::vector<raft::ReadState>& read_states);
+  void serve_ready_reads();
+  Status maybe_snapshot();
+
+  // Client requests.
+  void handle_client_request(NodeId client, ClientRequest request);
+  void propose(const ReplyTo& reply, mvcc::ApplyRequest request);
+  void propose_membership(const ReplyTo& reply, const raft::ConfChange& change);
+  void start_read(const ReplyTo& reply, ClientRequestBody request);
+  void issue_read_index();
+  void serve_read(const PendingRead& read);
+  void keep_alive(const ReplyTo& reply, const mvcc::LeaseKeepAliveRequest& request);
+  void time_to_live(const ReplyTo& reply, const mvcc::LeaseTimeToLiveRequest& request);
+  void create_watch(const ReplyTo& reply, mvcc::WatchCreateRequest request);
+  void cancel_watch(const ReplyTo& reply, const mvcc::WatchCancelRequest& request);
+  void member_change(const ReplyTo& reply, const ClientRequestBody& request);
+  Status check_member_change(const ClientRequestBody& request) const;
+  MemberListResponse member_list() const;
+  size_t pending_count() const;
+
+  // Leader duties and deadlines (ticker).
+  void leader_duties();
+  void expire_requests();
+  void drain_watches();
+  void cancel_all_watches(std::string_view reason);
+
+  // Answers.
+  void reply_ok(const ReplyTo& reply, ClientResponseBody body);
+  void reply_error(const ReplyTo& reply, ErrorCode code, std::string detail = {});
+  void fill_header(mvcc::ResponseHeader& header) const;
+  ProposalTag next_tag();
+
+  env::Runtime& runtime_;
+  MemberConfig config_;
+  RaftStorage& storage_;
+  MemberObserver* observer_;
+
+  StateMachine state_;
+  std::unique_ptr<raft::MemoryStorage> raft_log_;
+  std::unique_ptr<raft::RawNode> raft_;
+  raft::ConfState conf_state_;
+  LogIndex applied_;
+  LogIndex snapshot_index_;
+  raft::SoftState soft_state_;
+
+  // Proposal and read ids carry a random per-incarnation prefix (see ProposalTag).
+  uint64_t id_prefix_ = 0;
+  uint64_t next_sequence_ = 1;
+  std::map<uint64_t, PendingProposal> proposals_;                 // by proposal id
+  std::vector<PendingRead> reads_unissued_;                       // waiting for a ReadIndex
+  std::map<std::string, std::vector<PendingRead>> reads_issued_;  // by read context
+  std::deque<PendingRead> reads_confirmed_;                       // waiting for apply
+  // Watches of every client in the one hub, by hub watch id: the owning client.
+  std::map<mvcc::WatchId, NodeId> watch_owners_;
+
+  env::Event ready_event_;
+  env::Event stopped_event_;
+  int running_fibers_ = 0;
+  bool stopping_ = false;
+  Status stop_reason_;
+};
+
+}  // namespace lockstep::node
