@@ -1,0 +1,176 @@
+#include "core/mvcc/state_machine.h"
+
+#include <gtest/gtest.h>
+
+#include "core/mvcc/backend_image.h"
+#include "core/mvcc/test_harness.h"
+
+namespace lockstep::mvcc {
+namespace {
+
+using testing::Harness;
+
+// ---- Compaction ----
+
+TEST(CompactionTest, ErrorsForOldAndFutureRevisions) {
+  Harness h;
+  h.put("a", "1");  // 2
+  h.put("a", "2");  // 3
+  EXPECT_EQ(h.apply_error(CompactionRequest{.revision = Revision(4)}), ErrorCode::kFutureRevision);
+  h.apply_ok<CompactionResponse>(CompactionRequest{.revision = Revision(3)});
+  EXPECT_EQ(h.apply_error(CompactionRequest{.revision = Revision(3)}), ErrorCode::kCompacted);
+  EXPECT_EQ(h.apply_error(CompactionRequest{.revision = Revision(2)}), ErrorCode::kCompacted);
+  EXPECT_EQ(h.machine().compact_revision(), Revision(3));
+}
+
+TEST(CompactionTest, KeepsLatestVersionOfEveryKeyAndRemovesTheRestPhysically) {
+  Harness h;
+  h.put("a", "1");  // 2
+  h.put("a", "2");  // 3
+  h.put("b", "1");  // 4
+  h.del("b");       // 5
+  h.put("c", "1");  // 6
+  EXPECT_EQ(h.backend().revision_count(), 5u);
+  h.apply_ok<CompactionResponse>(CompactionRequest{.revision = Revision(5)});
+  // Left: a@3 (newest of a at or below 5) and c@6. b's put and tombstone are gone.
+  EXPECT_EQ(h.backend().revision_count(), 2u);
+  RangeResponse at5 = h.get("a", std::string(1, '\0'), Revision(5));
+  ASSERT_EQ(at5.kvs.size(), 1u);
+  EXPECT_EQ(at5.kvs[0].value, "2");
+  EXPECT_EQ(at5.kvs[0].version, 2);
+  EXPECT_EQ(h.get("a", std::string(1, '\0')).kvs.size(), 2u);
+}
+
+TEST(CompactionTest, CompactedStoreSurvivesReboot) {
+  Harness h;
+  h.put("a", "1");  // 2
+  h.put("a", "2");  // 3
+  h.put("a", "3");  // 4
+  h.del("z");       // no-op
+  h.put("t", "x");  // 5
+  h.del("t");       // 6
+  h.apply_ok<CompactionResponse>(CompactionRequest{.revision = Revision(6)});
+  h.reboot();
+  // The tombstone at 6 was removed, yet the revision does not go back (etcd restore).
+  EXPECT_EQ(h.machine().current_revision(), Revision(6));
+  EXPECT_EQ(h.machine().compact_revision(), Revision(6));
+  KeyValue a = h.get("a").kvs.at(0);
+  EXPECT_EQ(a.create_revision, Revision(2));
+  EXPECT_EQ(a.version, 3);
+  EXPECT_EQ(h.put("a", "4").header.revision, Revision(7));
+  EXPECT_EQ(h.get("a").kvs.at(0).version, 4);
+  EXPECT_TRUE(h.get("t").kvs.empty());
+}
+
+// ---- Apply, replay, restore ----
+
+TEST(StateMachineTest, ReplayedEntriesAreSkipped) {
+  Harness h;
+  h.put("a", "1");
+  // Re-applying index 1 (as after a crash before the node learned it was applied).
+  Result<ApplyOutcome> again = h.machine().apply(LogIndex(1), PutRequest{.key = "a", .value = "1"});
+  ASSERT_TRUE(again.is_ok());
+  EXPECT_TRUE(again->skipped);
+  EXPECT_EQ(h.get("a").kvs.at(0).version, 1);
+  EXPECT_EQ(h.machine().current_revision(), Revision(2));
+}
+
+TEST(StateMachineTest, FailedRequestsStillAdvanceTheConsistentIndex) {
+  Harness h;
+  EXPECT_EQ(h.apply_error(PutRequest{.key = "", .value = "v"}), ErrorCode::kEmptyKey);
+  EXPECT_EQ(h.machine().applied_index(), LogIndex(1));
+  h.apply_ok<RangeResponse>(RangeRequest{.key = "a"});
+  EXPECT_EQ(h.machine().applied_index(), LogIndex(2));
+}
+
+TEST(StateMachineTest, RebootRebuildsIndexLeasesAndRevisions) {
+  Harness h;
+  h.apply_ok<LeaseGrantResponse>(LeaseGrantRequest{.ttl_seconds = 60, .id = LeaseId(5)});
+  h.put("a", "1", LeaseId(5));
+  h.put("b", "2");
+  h.del("b");
+  h.put("b", "3");
+  RangeResponse before = h.get("a", std::string(1, '\0'));
+  h.reboot();
+  RangeResponse after = h.get("a", std::string(1, '\0'));
+  EXPECT_EQ(after, before);
+  EXPECT_EQ(h.machine().lessor().keys_of(LeaseId(5)), std::vector<std::string>({"a"}));
+  // Revoking after the reboot still deletes the attached key.
+  h.apply_ok<LeaseRevokeResponse>(LeaseRevokeRequest{.id = LeaseId(5)});
+  EXPECT_TRUE(h.get("a").kvs.empty());
+}
+
+TEST(StateMachineTest, SnapshotInstallReproducesTheState) {
+  Harness leader;
+  leader.apply_ok<LeaseGrantResponse>(LeaseGrantRequest{.ttl_seconds = 60, .id = LeaseId(9)});
+  leader.put("x", "1", LeaseId(9));
+  leader.put("y", "2");
+  leader.put("y", "3");
+  leader.apply_ok<CompactionResponse>(CompactionRequest{.revision = Revision(3)});
+  Result<std::string> image = leader.machine().snapshot();
+  ASSERT_TRUE(image.is_ok());
+
+  Harness follower;
+  follower.put("stale", "value");
+  ASSERT_TRUE(follower.machine().install_snapshot(*image).is_ok());
+  EXPECT_EQ(follower.get("a", std::string(1, '\0')).kvs, leader.get("a", std::string(1, '\0')).kvs);
+  EXPECT_EQ(follower.machine().current_revision(), leader.machine().current_revision());
+  EXPECT_EQ(follower.machine().compact_revision(), Revision(3));
+  EXPECT_EQ(follower.machine().applied_index(), leader.machine().applied_index());
+  EXPECT_TRUE(follower.machine().lessor().exists(LeaseId(9)));
+
+  std::string corrupt = *image;
+  corrupt[corrupt.size() / 2] ^= 1;
+  EXPECT_EQ(follower.machine().install_snapshot(corrupt).code(), ErrorCode::kDataCorruption);
+  EXPECT_EQ(follower.get("x").kvs.at(0).value, "1");  // the bad image changed nothing
+}
+
+// A backend whose next commit fails, to check that a disk failure stops the state machine.
+class FailingBackend final : public Backend {
+ public:
+  Status commit(const WriteBatch& batch) override {
+    if (fail_next_commit) return Error(ErrorCode::kIoError, "injected");
+    return inner.commit(batch);
+  }
+  LogIndex consistent_index() const override { return inner.consistent_index(); }
+  Result<std::optional<RevisionRecord>> read_revision(RevisionKey revision) const override {
+    return inner.read_revision(revision);
+  }
+  Result<std::vector<RevisionRecord>> read_revisions(RevisionKey from, RevisionKey until,
+                                                     size_t limit) const override {
+    return inner.read_revisions(from, until, limit);
+  }
+  Result<std::vector<LeaseRecord>> read_leases() const override { return inner.read_leases(); }
+  Result<std::map<std::string, std::string>> read_meta() const override {
+    return inner.read_meta();
+  }
+  uint64_t size_bytes() const override { return inner.size_bytes(); }
+  uint64_t size_in_use_bytes() const override { return inner.size_in_use_bytes(); }
+  Status defragment() override { return inner.defragment(); }
+  Result<std::string> dump() const override { return inner.dump(); }
+  Status load(std::string_view image) override { return inner.load(image); }
+
+  MemoryBackend inner;
+  bool fail_next_commit = false;
+};
+
+TEST(StateMachineTest, BackendFailureStopsUntilRestore) {
+  FailingBackend backend;
+  StateMachine machine(backend);
+  ASSERT_TRUE(machine.apply(LogIndex(1), PutRequest{.key = "a", .value = "1"}).is_ok());
+  backend.fail_next_commit = true;
+  EXPECT_EQ(machine.apply(LogIndex(2), PutRequest{.key = "a", .value = "2"}).code(),
+            ErrorCode::kIoError);
+  EXPECT_EQ(machine.failure().code(), ErrorCode::kIoError);
+  EXPECT_EQ(machine.range(RangeRequest{.key = "a"}).code(), ErrorCode::kIoError);
+  backend.fail_next_commit = false;
+  ASSERT_TRUE(machine.restore().is_ok());
+  // The in-memory write that never reached the disk is gone; entry 2 can be applied again.
+  EXPECT_EQ(machine.range(RangeRequest{.key = "a"})->kvs.at(0).value, "1");
+  ASSERT_TRUE(machine.apply(LogIndex(2), PutRequest{.key = "a", .value = "2"}).is_ok());
+  EXPECT_EQ(machine.range(RangeRequest{.key = "a"})->kvs.at(0).value, "2");
+  EXPECT_EQ(machine.current_revision(), Revision(3));
+}
+
+}  // namespace
+}  // namespace lockstep::mvcc
