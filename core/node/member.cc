@@ -38,6 +38,17 @@ ClientResponseBody apply_response_to_body(mvcc::ApplyResponse response) {
       std::move(response));
 }
 
+mvcc::LessorOptions lessor_options(const MemberConfig& config) {
+  mvcc::LessorOptions options;
+  // etcd's minimum TTL: ceil(1.5 x election timeout), in whole seconds.
+  const int64_t election_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(config.election_timeout()).count();
+  options.min_ttl_seconds = std::max<int64_t>(1, (election_ms * 3 / 2 + 999) / 1000);
+  options.expired_lease_retry_interval = config.election_timeout() * 3;
+  options.checkpoint_interval = config.lease_checkpoint_interval;
+  return options;
+}
+
 }  // namespace
 
 Member::Member(env::Runtime& runtime, MemberConfig config, RaftStorage& storage,
@@ -46,18 +57,9 @@ Member::Member(env::Runtime& runtime, MemberConfig config, RaftStorage& storage,
       config_(std::move(config)),
       storage_(storage),
       observer_(observer),
-      state_(backend,
-             mvcc::LessorOptions{
-                 // etcd's minimum TTL: ceil(1.5 x election timeout) in whole seconds.
-                 .min_ttl_seconds =
-                     std::max<int64_t>(1, (std::chrono::duration_cast<std::chrono::milliseconds>(
-                                               config_.election_timeout())
-                                                   .count() *
-                                               3 / 2 +
-                                           999) /
-                                              1000),
-                 .expired_lease_retry_interval = config_.election_timeout() * 3,
-                 .checkpoint_interval = config_.lease_checkpoint_interval}),
+      backend_(backend),
+      state_(backend, mvcc::StateMachineOptions{.max_txn_ops = config_.max_txn_ops,
+                                                .lessor = lessor_options(config_)}),
       ready_event_(runtime),
       stopped_event_(runtime) {}
 
@@ -112,7 +114,7 @@ Status Member::load_durable_state() {
   // The backend may lag the snapshot when a crash hit between persisting an installed
   // snapshot and loading it into the backend: the snapshot is the newer truth.
   if (!snapshot.empty() && state_.applied_index() < snapshot.metadata.index) {
-    RETURN_IF_ERROR(state_.install(snapshot.data));
+    RETURN_IF_ERROR(state_.install_snapshot(snapshot.data));
     if (observer_) observer_->on_snapshot_installed(config_.id, snapshot.metadata);
   }
   return Status::ok();
@@ -292,7 +294,7 @@ void Member::send_raft_messages(std::vector<raft::Message>& messages) {
 Status Member::install_snapshot(const raft::Snapshot& snapshot) {
   PROBE(runtime_, "member.install_snapshot");
   cancel_all_watches("snapshot installed; watch again from the last revision seen");
-  RETURN_IF_ERROR(state_.install(snapshot.data));
+  RETURN_IF_ERROR(state_.install_snapshot(snapshot.data));
   conf_state_ = snapshot.metadata.conf_state;
   applied_ = snapshot.metadata.index;
   snapshot_index_ = snapshot.metadata.index;
@@ -321,21 +323,21 @@ Status Member::apply_entries(const std::vector<raft::Entry>& entries) {
 }
 
 Status Member::apply_normal(const raft::Entry& entry) {
-  // After a restart, entries up to the backend's consistent index were applied already.
-  const bool already_applied = entry.index <= state_.applied_index();
   if (entry.data.empty()) {
-    // The leader's no-op (thesis §6.4: it commits an entry of its own term).
-    return already_applied ? Status::ok() : state_.apply_empty(entry.index);
+    // The leader's no-op (thesis §6.4: it commits an entry of its own term) has no store
+    // effect; the backend's consistent index simply skips it.
+    return Status::ok();
   }
   Result<EntryPayload> payload = decode_entry_payload(entry.data);
   ASSERT(payload.is_ok(), "a committed entry does not decode: the log is corrupt");
-  if (already_applied) return Status::ok();
-  Status backend_status;
-  Result<mvcc::ApplyResponse> response =
-      state_.apply(entry.index, payload->request, backend_status);
+  // After a restart, entries up to the backend's consistent index were applied already and
+  // come back `skipped`.
+  Result<mvcc::ApplyOutcome> outcome = state_.apply(entry.index, payload->request);
   // A backend that cannot commit would leave this member behind its own log: stop it, as
   // etcd panics on a failed backend commit.
-  RETURN_IF_ERROR(backend_status);
+  if (!outcome.is_ok()) return outcome.error();
+  if (outcome->skipped) return Status::ok();
+  Result<mvcc::ApplyResponse>& response = outcome->response;
   if (payload->tag.proposer != config_.id) return Status::ok();
   auto pending = proposals_.find(payload->tag.proposal_id);
   if (pending == proposals_.end()) return Status::ok();
@@ -354,7 +356,6 @@ Status Member::apply_conf_change(const raft::Entry& entry) {
   ASSERT(change.is_ok(), "a committed conf change does not decode: the log is corrupt");
   Result<raft::ConfState> applied = raft_->apply_conf_change(*change);
   if (applied.is_ok()) conf_state_ = *applied;
-  if (entry.index > state_.applied_index()) RETURN_IF_ERROR(state_.apply_empty(entry.index));
   runtime_.trace("member.conf_change",
                  applied.is_ok() ? "ok" : "rejected: " + applied.error().to_string());
 
@@ -409,8 +410,9 @@ void Member::serve_ready_reads() {
 
 Status Member::maybe_snapshot() {
   if (applied_.value() < snapshot_index_.value() + config_.snapshot_count) return Status::ok();
-  ASSERT(state_.applied_index() == applied_, "every applied entry reached the backend");
-  Result<std::string> image = state_.dump();
+  // The image's consistent index may trail applied_ by entries with no store effect
+  // (no-ops, conf changes); the snapshot's metadata index is the one Raft uses.
+  Result<std::string> image = state_.snapshot();
   if (!image.is_ok()) return image.error();
   Result<raft::Snapshot> snapshot =
       raft_log_->create_snapshot(applied_, conf_state_, std::move(*image));
@@ -459,7 +461,8 @@ void Member::handle_client_request(NodeId client, ClientRequest request) {
         } else if constexpr (std::is_same_v<T, mvcc::TxnRequest>) {
           Status valid = mvcc::validate_txn(body, config_.max_txn_ops);
           if (!valid.is_ok()) return reply_error(reply, valid.code());
-          if (mvcc::KvApplier::is_read_only(body)) return start_read(reply, std::move(body));
+          // Read-only transactions are ordered through the log too (correct, if slower
+          // than ReadIndex): the MVCC state machine evaluates txns only at apply.
           propose(reply, std::move(body));
         } else if constexpr (std::is_same_v<T, mvcc::PutRequest>) {
           Status valid = mvcc::validate_put(body);
@@ -537,10 +540,7 @@ void Member::serve_read(const PendingRead& read) {
     if (!response.is_ok()) return reply_error(read.reply, response.code());
     return reply_ok(read.reply, std::move(*response));
   }
-  const auto& txn = std::get<mvcc::TxnRequest>(read.request);
-  Result<mvcc::TxnResponse> response = state_.read_only_txn(txn);
-  if (!response.is_ok()) return reply_error(read.reply, response.code());
-  reply_ok(read.reply, std::move(*response));
+  UNREACHABLE("only ranges are served outside the log");
 }
 
 void Member::keep_alive(const ReplyTo& reply, const mvcc::LeaseKeepAliveRequest& request) {
@@ -576,7 +576,7 @@ void Member::create_watch(const ReplyTo& reply, mvcc::WatchCreateRequest request
   if (owned >= kMaxWatchesPerClient) return reply_error(reply, ErrorCode::kTooManyRequests);
   // Watch ids are the hub's: clients share one hub, so they may not choose ids.
   request.watch_id = mvcc::kAutoWatchId;
-  mvcc::WatchResponse created = state_.watches().create(request);
+  mvcc::WatchResponse created = state_.watch_hub().create(request);
   fill_header(created.header);
   created.header.revision = state_.current_revision();
   if (!created.canceled) watch_owners_.emplace(created.watch_id, reply.client);
@@ -590,7 +590,7 @@ void Member::cancel_watch(const ReplyTo& reply, const mvcc::WatchCancelRequest& 
     return reply_error(reply, ErrorCode::kInvalidInput, "no such watch");
   }
   watch_owners_.erase(owner);
-  std::optional<mvcc::WatchResponse> canceled = state_.watches().cancel(request.watch_id);
+  std::optional<mvcc::WatchResponse> canceled = state_.watch_hub().cancel(request.watch_id);
   mvcc::WatchResponse response = canceled.value_or(mvcc::WatchResponse{});
   response.watch_id = request.watch_id;
   response.canceled = true;
@@ -602,7 +602,7 @@ void Member::cancel_watch(const ReplyTo& reply, const mvcc::WatchCancelRequest& 
 void Member::drain_watches() {
   if (watch_owners_.empty()) return;
   Result<std::vector<mvcc::WatchResponse>> responses =
-      state_.watches().take_responses(kMaxWatchResponsesPerDrain);
+      state_.watch_hub().take_responses(kMaxWatchResponsesPerDrain);
   if (!responses.is_ok()) {
     runtime_.trace("member.watch_error", responses.error().to_string());
     return;
@@ -619,7 +619,7 @@ void Member::drain_watches() {
 
 void Member::cancel_all_watches(std::string_view reason) {
   for (const auto& [id, client] : watch_owners_) {
-    (void)state_.watches().cancel(id);
+    (void)state_.watch_hub().cancel(id);
     mvcc::WatchResponse response;
     response.watch_id = id;
     response.canceled = true;
@@ -703,7 +703,7 @@ StatusResponse Member::status() const {
   response.leader = raft_ ? raft_->raft().leader() : kNoNode;
   response.raft_index = raft_log_ ? raft_log_->last_index() : LogIndex{};
   response.raft_applied_index = applied_;
-  response.db_size_bytes = state_.size_bytes();
+  response.db_size_bytes = backend_.size_bytes();
   response.is_learner =
       std::ranges::find(conf_state_.learners, config_.id) != conf_state_.learners.end();
   return response;

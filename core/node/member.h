@@ -11,12 +11,12 @@
 #include "core/env/event.h"
 #include "core/env/runtime.h"
 #include "core/mvcc/backend.h"
+#include "core/mvcc/state_machine.h"
 #include "core/node/client_protocol.h"
 #include "core/node/entry_payload.h"
 #include "core/node/member_config.h"
 #include "core/node/member_observer.h"
 #include "core/node/raft_storage.h"
-#include "core/node/state_machine.h"
 #include "core/raft/memory_storage.h"
 #include "core/raft/raw_node.h"
 
@@ -136,7 +136,8 @@ class Member {
   RaftStorage& storage_;
   MemberObserver* observer_;
 
-  StateMachine state_;
+  mvcc::Backend& backend_;
+  mvcc::StateMachine state_;
   std::unique_ptr<raft::MemoryStorage> raft_log_;
   std::unique_ptr<raft::RawNode> raft_;
   raft::ConfState conf_state_;
