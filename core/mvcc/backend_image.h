@@ -14,8 +14,8 @@ namespace lockstep::mvcc {
 // The complete contents of a Backend, as carried by a Raft snapshot.
 struct BackendImage {
   LogIndex consistent_index{};
-  std::vector<RevisionRecord> revisions;  // ascending by revision
-  std::vector<LeaseRecord> leases;        // ascending by id
+  std::vector<RevisionRecord> revisions{};  // ascending by revision
+  std::vector<LeaseRecord> leases{};        // ascending by id
   std::map<std::string, std::string> meta{};
 
   bool operator==(const BackendImage&) const = default;

@@ -25,7 +25,7 @@ enum class WatchFilter : int {
 
 struct WatchCreateRequest {
   std::string key{};
-  std::string range_end;  // same range rules as RangeRequest
+  std::string range_end{};  // same range rules as RangeRequest
   // First revision to report (inclusive); 0 = the revision after the current one.
   Revision start_revision{};
   // Ask for periodic progress notifications while idle.

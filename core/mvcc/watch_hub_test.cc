@@ -1,0 +1,220 @@
+#include "core/mvcc/watch_hub.h"
+
+#include <gtest/gtest.h>
+
+#include "core/mvcc/test_harness.h"
+
+namespace lockstep::mvcc {
+namespace {
+
+using testing::Harness;
+
+std::vector<WatchResponse> take_all(Harness& h) {
+  std::vector<WatchResponse> all;
+  while (true) {
+    Result<std::vector<WatchResponse>> taken = h.machine().watch_hub().take_responses(1000);
+    EXPECT_TRUE(taken.is_ok());
+    if (!taken.is_ok() || taken->empty()) break;
+    for (WatchResponse& response : *taken) all.push_back(std::move(response));
+  }
+  return all;
+}
+
+// (revision, type, key) of every event, in delivery order.
+std::vector<std::tuple<int64_t, EventType, std::string>> flatten(
+    const std::vector<WatchResponse>& responses) {
+  std::vector<std::tuple<int64_t, EventType, std::string>> events;
+  for (const WatchResponse& response : responses) {
+    for (const Event& event : response.events) {
+      events.emplace_back(event.kv.mod_revision.value(), event.type, event.kv.key);
+    }
+  }
+  return events;
+}
+
+TEST(WatchHubTest, WatchFromNowSeesLaterWritesInOrder) {
+  Harness h;
+  h.put("a", "old");
+  WatchResponse created = h.machine().watch_hub().create({.key = "a"});
+  EXPECT_TRUE(created.created);
+  EXPECT_FALSE(created.canceled);
+  EXPECT_EQ(created.watch_id, 0);  // etcd: automatic ids start at 0
+  h.put("a", "1");
+  h.put("b", "ignored");
+  h.del("a");
+  auto responses = take_all(h);
+  ASSERT_EQ(responses.size(), 2u);  // one response per revision for a synced watcher
+  EXPECT_EQ(flatten(responses), (std::vector<std::tuple<int64_t, EventType, std::string>>{
+                                    {3, EventType::kPut, "a"}, {5, EventType::kDelete, "a"}}));
+  EXPECT_EQ(responses[0].header.revision, Revision(3));
+  EXPECT_FALSE(responses[0].events[0].prev_kv);  // not asked for
+}
+
+TEST(WatchHubTest, PastStartRevisionReplaysHistoryFromTheBackend) {
+  Harness h;
+  h.put("k", "1");  // 2
+  h.put("x", "1");  // 3
+  h.put("k", "2");  // 4
+  h.del("k");       // 5
+  h.machine().watch_hub().create({.key = "k", .start_revision = Revision(3), .prev_kv = true});
+  h.put("k", "3");  // 6, after the watch: the watcher is unsynced until it catches up
+  auto responses = take_all(h);
+  auto events = flatten(responses);
+  EXPECT_EQ(
+      events,
+      (std::vector<std::tuple<int64_t, EventType, std::string>>{
+          {4, EventType::kPut, "k"}, {5, EventType::kDelete, "k"}, {6, EventType::kPut, "k"}}));
+  // prev_kv while catching up comes from a read at mod_revision - 1.
+  ASSERT_TRUE(responses[0].events[0].prev_kv);
+  EXPECT_EQ(responses[0].events[0].prev_kv->value, "1");
+  EXPECT_EQ(responses[0].events[1].prev_kv->value, "2");
+  EXPECT_FALSE(responses[0].events[2].prev_kv);  // a create has no previous version
+  EXPECT_EQ(h.machine().watch_hub().unsynced_count(), 0u);
+}
+
+TEST(WatchHubTest, FutureStartRevisionWaits) {
+  Harness h;
+  h.machine().watch_hub().create({.key = "k", .start_revision = Revision(4)});
+  h.put("k", "2");  // 2
+  h.put("k", "3");  // 3
+  h.put("k", "4");  // 4
+  EXPECT_EQ(flatten(take_all(h)),
+            (std::vector<std::tuple<int64_t, EventType, std::string>>{{4, EventType::kPut, "k"}}));
+}
+
+TEST(WatchHubTest, RangeWatchAndFilters) {
+  Harness h;
+  h.machine().watch_hub().create(
+      {.key = "p/", .range_end = "p0", .filters = {WatchFilter::kNoDelete}});
+  h.machine().watch_hub().create(
+      {.key = "p/", .range_end = "p0", .filters = {WatchFilter::kNoPut}});
+  h.put("p/a", "1");
+  h.put("q", "1");
+  h.del("p/a");
+  auto responses = take_all(h);
+  ASSERT_EQ(responses.size(), 2u);
+  EXPECT_EQ(responses[0].watch_id, 0);
+  EXPECT_EQ(responses[0].events.at(0).type, EventType::kPut);
+  EXPECT_EQ(responses[1].watch_id, 1);
+  EXPECT_EQ(responses[1].events.at(0).type, EventType::kDelete);
+}
+
+TEST(WatchHubTest, EventsOfOneTxnStayInOneResponse) {
+  Harness h;
+  h.machine().watch_hub().create(
+      {.key = "a", .range_end = std::string(1, '\0'), .start_revision = Revision(1)});
+  TxnRequest txn;
+  for (int index = 0; index < 50; ++index) {
+    txn.success.push_back(put_op({.key = "k" + std::to_string(index), .value = "v"}));
+  }
+  h.txn(txn);
+  auto responses = take_all(h);
+  ASSERT_EQ(responses.size(), 1u);
+  EXPECT_EQ(responses[0].events.size(), 50u);
+}
+
+TEST(WatchHubTest, CompactedStartRevisionCancelsWithCompactRevision) {
+  Harness h;
+  h.put("k", "1");  // 2
+  h.put("k", "2");  // 3
+  h.put("k", "3");  // 4
+  h.apply_ok<CompactionResponse>(CompactionRequest{.revision = Revision(3)});
+  WatchResponse created =
+      h.machine().watch_hub().create({.key = "k", .start_revision = Revision(2)});
+  EXPECT_TRUE(created.created);
+  auto responses = take_all(h);
+  ASSERT_EQ(responses.size(), 1u);
+  EXPECT_TRUE(responses[0].canceled);
+  EXPECT_EQ(responses[0].compact_revision, Revision(3));
+  EXPECT_FALSE(h.machine().watch_hub().exists(created.watch_id));
+  // From the compaction revision itself the history is still there (etcd: minRev < compactRev).
+  h.machine().watch_hub().create({.key = "k", .start_revision = Revision(3)});
+  // Revision 3's put survived as the newest version at or below 3; revision 4 follows.
+  EXPECT_EQ(flatten(take_all(h)), (std::vector<std::tuple<int64_t, EventType, std::string>>{
+                                      {3, EventType::kPut, "k"}, {4, EventType::kPut, "k"}}));
+}
+
+TEST(WatchHubTest, ProgressRequestReportsCurrentRevisionToSyncedWatchers) {
+  Harness h;
+  WatchResponse watch = h.machine().watch_hub().create({.key = "k"});
+  h.put("other", "1");
+  h.machine().watch_hub().request_progress();
+  auto responses = take_all(h);
+  ASSERT_EQ(responses.size(), 1u);
+  EXPECT_EQ(responses[0].watch_id, watch.watch_id);
+  EXPECT_TRUE(responses[0].events.empty());
+  EXPECT_EQ(responses[0].header.revision, Revision(2));
+}
+
+TEST(WatchHubTest, IdleProgressOnlyForWatchersThatAskedAndGotNothing) {
+  Harness h;
+  h.machine().watch_hub().create({.key = "a", .progress_notify = true});
+  h.machine().watch_hub().create({.key = "b", .progress_notify = true});
+  h.machine().watch_hub().create({.key = "c"});
+  h.put("a", "1");
+  take_all(h);
+  h.machine().watch_hub().notify_idle_progress();
+  auto responses = take_all(h);
+  ASSERT_EQ(responses.size(), 1u);
+  EXPECT_EQ(responses[0].watch_id, 1);  // "b" was idle; "a" got events; "c" did not ask
+}
+
+TEST(WatchHubTest, CancelAndDuplicateIds) {
+  Harness h;
+  WatchResponse first = h.machine().watch_hub().create({.key = "k", .watch_id = 7});
+  EXPECT_EQ(first.watch_id, 7);
+  WatchResponse duplicate = h.machine().watch_hub().create({.key = "k", .watch_id = 7});
+  EXPECT_TRUE(duplicate.created);
+  EXPECT_TRUE(duplicate.canceled);
+  EXPECT_FALSE(duplicate.cancel_reason.empty());
+  auto canceled = h.machine().watch_hub().cancel(7);
+  ASSERT_TRUE(canceled);
+  EXPECT_TRUE(canceled->canceled);
+  EXPECT_FALSE(h.machine().watch_hub().cancel(7));
+  h.put("k", "v");
+  EXPECT_TRUE(take_all(h).empty());
+}
+
+TEST(WatchHubTest, SlowWatcherFallsBackToTheBackendAndLosesNothing) {
+  Harness h;
+  h.machine().watch_hub().create({.key = "k"});
+  const size_t writes = WatchHub::kMaxQueuedEventsPerWatcher + 100;
+  for (size_t index = 0; index < writes; ++index) h.put("k", std::to_string(index));
+  // Nobody drained: the watcher was demoted instead of buffering without bound.
+  EXPECT_EQ(h.machine().watch_hub().unsynced_count(), 1u);
+  auto events = flatten(take_all(h));
+  ASSERT_EQ(events.size(), writes);
+  for (size_t index = 0; index < writes; ++index) {
+    EXPECT_EQ(std::get<0>(events[index]), static_cast<int64_t>(index) + 2);
+  }
+  EXPECT_EQ(h.machine().watch_hub().unsynced_count(), 0u);
+}
+
+TEST(WatchHubTest, CatchUpResponsesRespectTheRevisionBatchLimit) {
+  Harness h;
+  const size_t writes = WatchHub::kMaxRevisionsPerResponse + 10;
+  for (size_t index = 0; index < writes; ++index) h.put("k", "v");
+  h.machine().watch_hub().create({.key = "k", .start_revision = Revision(2)});
+  auto responses = take_all(h);
+  ASSERT_EQ(responses.size(), 2u);
+  EXPECT_EQ(responses[0].events.size(), WatchHub::kMaxRevisionsPerResponse);
+  // The header revision never runs ahead of the delivered events.
+  EXPECT_EQ(responses[0].header.revision,
+            Revision(static_cast<int64_t>(WatchHub::kMaxRevisionsPerResponse) + 1));
+  EXPECT_EQ(responses[1].header.revision, h.machine().current_revision());
+}
+
+TEST(WatchHubTest, SnapshotInstallMakesWatchersCatchUp) {
+  Harness leader;
+  leader.put("k", "1");
+  leader.put("k", "2");
+  Harness follower;
+  follower.machine().watch_hub().create({.key = "k"});
+  ASSERT_TRUE(follower.machine().install_snapshot(*leader.machine().snapshot()).is_ok());
+  EXPECT_EQ(flatten(take_all(follower)),
+            (std::vector<std::tuple<int64_t, EventType, std::string>>{{2, EventType::kPut, "k"},
+                                                                      {3, EventType::kPut, "k"}}));
+}
+
+}  // namespace
+}  // namespace lockstep::mvcc
