@@ -82,7 +82,13 @@ struct CounterRecord {
 // kDataCorruption for a torn or damaged slot, kInvalidInput for an empty one.
 Result<CounterRecord> decode_counter_slot(std::string_view slot);
 
-std::string encode_counter_gossip(NodeId sender, const std::map<NodeId, uint64_t>& counts);
-Result<CounterRecord> decode_counter_gossip(std::string_view payload, NodeId* sender);
+// A gossip message: the sender and its whole vector.
+struct CounterGossip {
+  NodeId sender;
+  std::map<NodeId, uint64_t> counts;
+};
+std::string encode_counter_gossip(const CounterGossip& gossip);
+// kInvalidInput for anything malformed, oversized or with a zero member id.
+Result<CounterGossip> decode_counter_gossip(std::string_view payload);
 
 }  // namespace lockstep::node
