@@ -89,7 +89,9 @@ class MemoryDisk::MemoryFile : public env::File {
   uint64_t generation_;
 };
 
-MemoryDisk::MemoryDisk() { directories_[""] = true; }
+MemoryDisk::MemoryDisk() {
+  directories_[""] = true;
+}
 MemoryDisk::~MemoryDisk() = default;
 
 Result<std::unique_ptr<env::File>> MemoryDisk::open(std::string_view path, env::OpenMode mode) {
@@ -150,7 +152,8 @@ Status MemoryDisk::sync_directory(std::string_view directory) {
   for (auto& [path, durable] : directories_) {
     if (!path.empty() && parent_of(path) == directory) durable = true;
   }
-  std::erase_if(durable_names_, [&](const auto& item) { return parent_of(item.first) == directory; });
+  std::erase_if(durable_names_,
+                [&](const auto& item) { return parent_of(item.first) == directory; });
   for (const auto& [path, inode] : names_) {
     if (parent_of(path) == directory) durable_names_[path] = inode;
   }

@@ -106,7 +106,8 @@ Status RaftPersistence::save(const raft::HardState& hard_state,
   if (!snapshot.empty()) {
     // The file first: a marker must never name a snapshot that is not durable.
     RETURN_IF_ERROR(snapshotter_.save(snapshot));
-    wal_->append_snapshot_marker(WalSnapshotMarker{snapshot.metadata.index, snapshot.metadata.term});
+    wal_->append_snapshot_marker(
+        WalSnapshotMarker{snapshot.metadata.index, snapshot.metadata.term});
     const SnapshotFile file{snapshotter_.path_for(snapshot.metadata.index, snapshot.metadata.term),
                             snapshot.metadata.index, snapshot.metadata.term};
     std::erase(snapshots_, file);

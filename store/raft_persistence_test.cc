@@ -64,8 +64,10 @@ TEST(RaftPersistence, SnapshotThenEntriesAfterIt) {
   MemoryDisk disk;
   {
     std::unique_ptr<RaftPersistence> persistence = open_ok(disk);
-    ASSERT_TRUE(persistence->save({Term(1), NodeId(1), LogIndex(0)}, entries(1, 30, 1), {}).is_ok());
-    ASSERT_TRUE(persistence->save({Term(1), NodeId(1), LogIndex(30)}, {}, snapshot_at(20, 1)).is_ok());
+    ASSERT_TRUE(
+        persistence->save({Term(1), NodeId(1), LogIndex(0)}, entries(1, 30, 1), {}).is_ok());
+    ASSERT_TRUE(
+        persistence->save({Term(1), NodeId(1), LogIndex(30)}, {}, snapshot_at(20, 1)).is_ok());
     ASSERT_TRUE(persistence->release_through(LogIndex(20)).is_ok());
   }
   RaftRecoveredState state = *open_ok(disk)->load();
@@ -78,12 +80,13 @@ TEST(RaftPersistence, InstalledSnapshotReplacesAConflictingLog) {
   MemoryDisk disk;
   {
     std::unique_ptr<RaftPersistence> persistence = open_ok(disk);
-    ASSERT_TRUE(persistence->save({Term(1), NodeId(1), LogIndex(2)}, entries(1, 10, 1), {}).is_ok());
+    ASSERT_TRUE(
+        persistence->save({Term(1), NodeId(1), LogIndex(2)}, entries(1, 10, 1), {}).is_ok());
     // The leader sends a snapshot at index 8 of term 3: our entry 8 has term 1, so the whole
     // log goes (thesis §5.1), and the following entries continue from 9.
-    ASSERT_TRUE(persistence->save({Term(3), NodeId(0), LogIndex(8)}, entries(9, 9, 3),
-                                  snapshot_at(8, 3))
-                    .is_ok());
+    ASSERT_TRUE(
+        persistence->save({Term(3), NodeId(0), LogIndex(8)}, entries(9, 9, 3), snapshot_at(8, 3))
+            .is_ok());
   }
   RaftRecoveredState state = *open_ok(disk)->load();
   EXPECT_EQ(state.snapshot, snapshot_at(8, 3));
@@ -115,8 +118,9 @@ TEST(RaftPersistence, CorruptNewestSnapshotFallsBackToTheOlderOne) {
   {
     std::unique_ptr<RaftPersistence> persistence = open_ok(disk);
     for (uint64_t round = 1; round <= 4; ++round) {
-      ASSERT_TRUE(persistence->save({Term(1), NodeId(1), LogIndex(round * 50)},
-                                    entries(round * 50 - 49, round * 50, 1), {})
+      ASSERT_TRUE(persistence
+                      ->save({Term(1), NodeId(1), LogIndex(round * 50)},
+                             entries(round * 50 - 49, round * 50, 1), {})
                       .is_ok());
       ASSERT_TRUE(persistence->save({}, {}, snapshot_at(round * 50 - 10, 1)).is_ok());
       ASSERT_TRUE(persistence->release_through(LogIndex(round * 50 - 10)).is_ok());
@@ -137,7 +141,8 @@ TEST(RaftPersistence, CorruptSnapshotWithoutFallbackStopsTheMember) {
   MemoryDisk disk;
   {
     std::unique_ptr<RaftPersistence> persistence = open_ok(disk);
-    ASSERT_TRUE(persistence->save({Term(1), NodeId(1), LogIndex(300)}, entries(1, 300, 1), {}).is_ok());
+    ASSERT_TRUE(
+        persistence->save({Term(1), NodeId(1), LogIndex(300)}, entries(1, 300, 1), {}).is_ok());
     ASSERT_TRUE(persistence->save({}, {}, snapshot_at(250, 1)).is_ok());
     ASSERT_TRUE(persistence->release_through(LogIndex(250)).is_ok());
   }
@@ -145,15 +150,17 @@ TEST(RaftPersistence, CorruptSnapshotWithoutFallbackStopsTheMember) {
   disk.flip_bit(only, 40, 2);
   Result<std::unique_ptr<RaftPersistence>> reopened = RaftPersistence::open(disk, small_segments());
   ASSERT_EQ(reopened.code(), ErrorCode::kDataCorruption);
-  EXPECT_NE(reopened.error().detail().find(only), std::string::npos) << reopened.status().to_string();
+  EXPECT_NE(reopened.error().detail().find(only), std::string::npos)
+      << reopened.status().to_string();
 }
 
 TEST(RaftPersistence, ReleaseKeepsDiskUseBounded) {
   MemoryDisk disk;
   std::unique_ptr<RaftPersistence> persistence = open_ok(disk);
   for (uint64_t round = 1; round <= 40; ++round) {
-    ASSERT_TRUE(persistence->save({Term(1), NodeId(1), LogIndex(round * 50)},
-                                  entries(round * 50 - 49, round * 50, 1), {})
+    ASSERT_TRUE(persistence
+                    ->save({Term(1), NodeId(1), LogIndex(round * 50)},
+                           entries(round * 50 - 49, round * 50, 1), {})
                     .is_ok());
     ASSERT_TRUE(persistence->save({}, {}, snapshot_at(round * 50, 1)).is_ok());
     ASSERT_TRUE(persistence->release_through(LogIndex(round * 50)).is_ok());

@@ -96,7 +96,8 @@ Result<raft::Snapshot> decode_snapshot_file(std::string_view bytes) {
   snapshot.metadata.term = Term(reader.u64());
   raft::ConfState& conf = snapshot.metadata.conf_state;
   const bool ids_ok = read_ids(reader, conf.voters) && read_ids(reader, conf.learners) &&
-                      read_ids(reader, conf.voters_outgoing) && read_ids(reader, conf.learners_next);
+                      read_ids(reader, conf.voters_outgoing) &&
+                      read_ids(reader, conf.learners_next);
   const uint8_t auto_leave = reader.u8();
   snapshot.data = std::string(reader.bytes());
   if (!ids_ok || !reader.at_end() || auto_leave > 1) {
@@ -133,7 +134,8 @@ Status Snapshotter::save(const raft::Snapshot& snapshot) {
   const std::string temporary = path + std::string(kTemporarySuffix);
   const std::string bytes = encode_snapshot_file(snapshot);
   {
-    Result<std::unique_ptr<env::File>> file = disk_.open(temporary, env::OpenMode::kCreateReadWrite);
+    Result<std::unique_ptr<env::File>> file =
+        disk_.open(temporary, env::OpenMode::kCreateReadWrite);
     RETURN_IF_ERROR(file.status());
     RETURN_IF_ERROR((*file)->truncate(0));
     RETURN_IF_ERROR((*file)->write(0, bytes));
@@ -153,12 +155,14 @@ Result<std::vector<SnapshotFile>> Snapshotter::list() {
     if (name.ends_with(kTemporarySuffix)) continue;  // a save in progress
     constexpr size_t kNameBytes = 2 * kNameHexDigits + 1 + kSnapshotSuffix.size();
     std::optional<uint64_t> term, index;
-    if (name.size() == kNameBytes && name.ends_with(kSnapshotSuffix) && name[kNameHexDigits] == '-') {
+    if (name.size() == kNameBytes && name.ends_with(kSnapshotSuffix) &&
+        name[kNameHexDigits] == '-') {
       term = parse_hex(name.substr(0, kNameHexDigits));
       index = parse_hex(name.substr(kNameHexDigits + 1, kNameHexDigits));
     }
     if (!term || !index) {
-      return Error(ErrorCode::kDataCorruption, "unexpected file in the snapshot directory: " + path);
+      return Error(ErrorCode::kDataCorruption,
+                   "unexpected file in the snapshot directory: " + path);
     }
     files.push_back(SnapshotFile{path, LogIndex(*index), Term(*term)});
   }

@@ -33,7 +33,8 @@ struct SnapshotFile {
 // perhaps a stale .tmp, which open() removes).
 class Snapshotter {
  public:
-  Snapshotter(env::Disk& disk, std::string directory) : disk_(disk), directory_(std::move(directory)) {}
+  Snapshotter(env::Disk& disk, std::string directory)
+      : disk_(disk), directory_(std::move(directory)) {}
 
   // Creates the directory and removes leftover temporary files.
   Status open();

@@ -66,8 +66,8 @@ std::optional<std::pair<uint64_t, LogIndex>> parse_wal_segment_name(std::string_
   if (name.size() != kNameBytes || !name.ends_with(kSegmentSuffix)) return std::nullopt;
   if (name[kSegmentNameHexDigits] != '-') return std::nullopt;
   std::optional<uint64_t> sequence = parse_hex(name.substr(0, kSegmentNameHexDigits));
-  std::optional<uint64_t> first = parse_hex(name.substr(kSegmentNameHexDigits + 1,
-                                                        kSegmentNameHexDigits));
+  std::optional<uint64_t> first =
+      parse_hex(name.substr(kSegmentNameHexDigits + 1, kSegmentNameHexDigits));
   if (!sequence || !first) return std::nullopt;
   return std::make_pair(*sequence, LogIndex(*first));
 }
@@ -78,8 +78,7 @@ std::string Wal::segment_path(uint64_t sequence, LogIndex first_index) const {
   return options_.directory + "/" + name + std::string(kSegmentSuffix);
 }
 
-Result<std::unique_ptr<Wal>> Wal::open(env::Disk& disk, WalOptions options,
-                                       WalContents& contents) {
+Result<std::unique_ptr<Wal>> Wal::open(env::Disk& disk, WalOptions options, WalContents& contents) {
   ASSERT(options.segment_bytes >= 4096, "segments must hold more than their prologue");
   ASSERT(options.segment_bytes < (1ull << 32), "synced_through offsets are 32-bit");
   ASSERT(!options.directory.empty(), "the WAL needs a directory of its own");
@@ -135,9 +134,9 @@ Status Wal::recover(WalContents& contents) {
   }
   for (size_t i = 1; i < segments_.size(); ++i) {
     if (segments_[i].sequence != segments_[i - 1].sequence + 1) {
-      return Error(ErrorCode::kDataCorruption,
-                   "WAL segment missing between " + segments_[i - 1].path + " and " +
-                       segments_[i].path);
+      return Error(
+          ErrorCode::kDataCorruption,
+          "WAL segment missing between " + segments_[i - 1].path + " and " + segments_[i].path);
     }
   }
 
@@ -149,7 +148,8 @@ Status Wal::recover(WalContents& contents) {
     RETURN_IF_ERROR(file.status());
     Result<std::string> bytes = read_whole_file(**file, segment.path);
     RETURN_IF_ERROR(bytes.status());
-    Result<WalSegmentScan> scan = scan_wal_segment(segment.path, segment.sequence, *bytes, is_final);
+    Result<WalSegmentScan> scan =
+        scan_wal_segment(segment.path, segment.sequence, *bytes, is_final);
     RETURN_IF_ERROR(scan.status());
     // The header was fsynced before the segment got its final name, so it must be there.
     std::optional<WalSegmentHeader> header;
@@ -239,7 +239,8 @@ Status Wal::cut_segment() {
 }
 
 void Wal::append_hard_state(const raft::HardState& hard_state) {
-  pending_.push_back(PendingRecord{WalRecordType::kHardState, encode_hard_state(hard_state), {}, {}});
+  pending_.push_back(
+      PendingRecord{WalRecordType::kHardState, encode_hard_state(hard_state), {}, {}});
 }
 
 void Wal::append_entries(std::span<const raft::Entry> entries) {

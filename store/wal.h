@@ -39,7 +39,7 @@ struct WalOptions {
 
 // What recovery found in the WAL, in Raft's terms.
 struct WalContents {
-  raft::HardState hard_state;  // the last one written (empty when none)
+  raft::HardState hard_state;                       // the last one written (empty when none)
   std::vector<WalSnapshotMarker> snapshot_markers;  // distinct markers, in the order written
   // The entries form the log (base_index, last]: entries.front().index == base_index + 1.
   // base_index is where the retained log starts: 0 for a log that was never released, the

@@ -31,7 +31,8 @@ TEST(WalRecord, EveryFlippedBitIsDetected) {
     for (int bit = 0; bit < 8; ++bit) {
       std::string damaged = frame;
       damaged[byte] = static_cast<char>(damaged[byte] ^ (1 << bit));
-      EXPECT_FALSE(decode_wal_frame(damaged, 1, 0).has_value()) << "byte " << byte << " bit " << bit;
+      EXPECT_FALSE(decode_wal_frame(damaged, 1, 0).has_value())
+          << "byte " << byte << " bit " << bit;
     }
   }
 }
@@ -65,7 +66,8 @@ TEST(WalRecord, SyncedThroughCannotPointPastTheRecord) {
 TEST(WalRecord, PayloadCodecsRoundTrip) {
   const raft::HardState hard_state{Term(7), NodeId(3), LogIndex(42)};
   EXPECT_EQ(*decode_hard_state(encode_hard_state(hard_state)), hard_state);
-  const raft::Entry entry{Term(2), LogIndex(9), raft::EntryType::kConfChange, std::string("\0a", 2)};
+  const raft::Entry entry{Term(2), LogIndex(9), raft::EntryType::kConfChange,
+                          std::string("\0a", 2)};
   EXPECT_EQ(*decode_entry(encode_entry(entry)), entry);
   const WalSnapshotMarker marker{LogIndex(100), Term(4)};
   EXPECT_EQ(*decode_snapshot_marker(encode_snapshot_marker(marker)), marker);

@@ -55,6 +55,7 @@ Status WalReplay::apply_segment_header(const WalSegmentHeader& header, std::stri
       return corruption_at(path, offset, "segment first index 0");
     }
     contents_.base_index = header.first_index.previous();
+    base_is_released_prefix_ = true;
     return Status::ok();
   }
   if (header.first_index != contents_.last_index().next()) {
@@ -70,10 +71,19 @@ Status WalReplay::apply_entry(raft::Entry entry, std::string_view path, uint64_t
   if (!seen_first_segment_) return corruption_at(path, offset, "entry before a segment header");
   const LogIndex index = entry.index;
   if (index <= contents_.base_index) {
-    return corruption_at(path, offset,
-                         "entry " + std::to_string(index.value()) +
-                             " at or below the log's base " +
-                             std::to_string(contents_.base_index.value()));
+    if (base_is_released_prefix_) {
+      // The oldest retained segment may overwrite entries that lived in a released segment
+      // (a new leader's entries written after the cut). The log is then this entry after an
+      // unknown, released prefix.
+      contents_.entries.clear();
+      contents_.base_index = index.previous();
+    } else {
+      // Raft never appends at or below a snapshot it has (thesis §5.1).
+      return corruption_at(path, offset,
+                           "entry " + std::to_string(index.value()) +
+                               " at or below the snapshot index " +
+                               std::to_string(contents_.base_index.value()));
+    }
   }
   if (index > contents_.last_index().next()) {
     return corruption_at(path, offset,
@@ -95,11 +105,11 @@ void WalReplay::apply_snapshot_marker(const WalSnapshotMarker& marker) {
   if (marker.index <= base) return;  // a repeated marker of an older snapshot
   const bool beyond_log = marker.index > contents_.last_index();
   const bool term_disagrees =
-      !beyond_log &&
-      contents_.entries[marker.index.value() - base.value() - 1].term != marker.term;
+      !beyond_log && contents_.entries[marker.index.value() - base.value() - 1].term != marker.term;
   if (beyond_log || term_disagrees) {
     contents_.entries.clear();
     contents_.base_index = marker.index;
+    base_is_released_prefix_ = false;
   }
 }
 

@@ -13,7 +13,7 @@ namespace lockstep::store {
 // the same rules the writer relied on:
 //  - an entry at index i <= last replaces the entry at i and drops everything after it (a new
 //    leader overwrote an uncommitted suffix, Raft paper §5.3); i == last + 1 appends; a gap is
-//    corruption;
+//    corruption, and so is an entry at or below a snapshot that replaced the log;
 //  - a snapshot marker at (S, T) that lies beyond the log, or whose term disagrees with the
 //    log's entry at S, replaces the whole log (Raft thesis §5.1: a follower installing a
 //    snapshot discards its entire log unless it already has the snapshot's last entry);
@@ -33,6 +33,9 @@ class WalReplay {
 
   WalContents contents_;
   bool seen_first_segment_ = false;
+  // True while base_index is only where the released segments ended (entries below it may
+  // still be overwritten); false once a snapshot marker set it.
+  bool base_is_released_prefix_ = false;
 };
 
 }  // namespace lockstep::store

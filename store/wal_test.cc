@@ -38,7 +38,9 @@ Status open_status(MemoryDisk& disk) {
   return Wal::open(disk, WalOptions{}, contents).status();
 }
 
-std::vector<std::string> segment_paths(MemoryDisk& disk) { return *disk.list("wal"); }
+std::vector<std::string> segment_paths(MemoryDisk& disk) {
+  return *disk.list("wal");
+}
 
 TEST(Wal, EmptyDiskOpensEmpty) {
   MemoryDisk disk;
