@@ -60,6 +60,9 @@ class SqliteBackend::Statement {
   sqlite3_stmt* statement_;
 };
 
+SqliteBackend::SqliteBackend(SqliteVfs& vfs, SqliteBackendOptions options)
+    : vfs_(vfs), options_(std::move(options)) {}
+
 Result<std::unique_ptr<SqliteBackend>> SqliteBackend::open(SqliteVfs& vfs,
                                                            SqliteBackendOptions options) {
   std::unique_ptr<SqliteBackend> backend(new SqliteBackend(vfs, std::move(options)));

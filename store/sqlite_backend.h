@@ -85,8 +85,7 @@ class SqliteBackend final : public mvcc::Backend {
  private:
   class Statement;
 
-  SqliteBackend(SqliteVfs& vfs, SqliteBackendOptions options)
-      : vfs_(vfs), options_(std::move(options)) {}
+  SqliteBackend(SqliteVfs& vfs, SqliteBackendOptions options);
 
   Status open_database();
   Status prepare_statements();
