@@ -117,18 +117,27 @@ void RaftCluster::apply(TestMember& member, const Entry& entry) {
   member.applied_index = entry.index;
 }
 
+void RaftCluster::persist(TestMember& member, const Ready& ready) {
+  if (!ready.snapshot.empty()) {
+    const Status status = member.storage.apply_snapshot(ready.snapshot);
+    ASSERT(status.is_ok(), "a snapshot from Ready is newer than the stored one");
+  }
+  const Status appended = member.storage.append(ready.entries);
+  ASSERT(appended.is_ok(), "Ready entries are contiguous with the stable log");
+  if (ready.hard_state) member.storage.set_hard_state(*ready.hard_state);
+}
+
+void RaftCluster::after_input(NodeId id) {
+  if (auto_process_) process_ready(id);
+  check_invariants();
+}
+
 void RaftCluster::process_ready(NodeId id) {
   TestMember& found = member(id);
   if (found.node == nullptr || !found.node->has_ready()) return;
   Ready ready = found.node->ready();
   // 1. Persist. Everything below happens only after this "fsync".
-  if (!ready.snapshot.empty()) {
-    const Status status = found.storage.apply_snapshot(ready.snapshot);
-    ASSERT(status.is_ok(), "a snapshot from Ready is newer than the stored one");
-  }
-  const Status appended = found.storage.append(ready.entries);
-  ASSERT(appended.is_ok(), "Ready entries are contiguous with the stable log");
-  if (ready.hard_state) found.storage.set_hard_state(*ready.hard_state);
+  persist(found, ready);
   // 2. Send.
   for (Message& message : ready.messages) in_flight_.push_back(std::move(message));
   // 3. Apply.
@@ -157,39 +166,35 @@ void RaftCluster::process_all_ready() {
 
 void RaftCluster::tick(NodeId id) {
   node(id).tick();
-  process_ready(id);
-  check_invariants();
+  after_input(id);
 }
 
 void RaftCluster::campaign(NodeId id) {
   node(id).campaign();
-  process_ready(id);
-  check_invariants();
+  after_input(id);
 }
 
 Status RaftCluster::propose(NodeId id, std::string data) {
   Status status = node(id).propose(std::move(data));
-  process_ready(id);
-  check_invariants();
+  after_input(id);
   return status;
 }
 
 Status RaftCluster::propose_conf_change(NodeId id, const ConfChange& change) {
   Status status = node(id).propose_conf_change(change);
-  process_ready(id);
-  check_invariants();
+  after_input(id);
   return status;
 }
 
 Status RaftCluster::read_index(NodeId id, std::string context) {
   Status status = node(id).read_index(std::move(context));
-  process_ready(id);
+  after_input(id);
   return status;
 }
 
 Status RaftCluster::transfer_leadership(NodeId id, NodeId transferee) {
   Status status = node(id).transfer_leadership(transferee);
-  process_ready(id);
+  after_input(id);
   return status;
 }
 
@@ -211,8 +216,7 @@ std::string RaftCluster::deliver(size_t position) {
   const NodeId to = message.to;
   // Errors here are dropped forwarded requests; the sender learns nothing, as on a network.
   (void)node(to).step(std::move(message));
-  process_ready(to);
-  check_invariants();
+  after_input(to);
   return text;
 }
 
@@ -254,13 +258,18 @@ void RaftCluster::crash(NodeId id) {
   check_invariants();
 }
 
+void RaftCluster::crash_after_persist(NodeId id) {
+  TestMember& found = member(id);
+  if (found.node != nullptr && found.node->has_ready()) persist(found, found.node->ready());
+  crash(id);
+}
+
 void RaftCluster::restart(NodeId id) {
   TestMember& found = member(id);
   ASSERT(found.node == nullptr, "restart of a running member");
   ++found.incarnation;
   start(found);
-  process_ready(id);
-  check_invariants();
+  after_input(id);
 }
 
 Status RaftCluster::compact(NodeId id) {

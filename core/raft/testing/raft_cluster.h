@@ -65,6 +65,9 @@ class RaftCluster {
   Status read_index(NodeId id, std::string context);
   Status transfer_leadership(NodeId id, NodeId transferee);
 
+  // When false, inputs leave the node's Ready unprocessed until process_ready() is called,
+  // so a crash in between loses it (as a real crash before the fsync would).
+  void set_auto_process(bool enabled) { auto_process_ = enabled; }
   // Persist, send, apply, advance for one node, or for all until nothing is ready.
   void process_ready(NodeId id);
   void process_all_ready();
@@ -84,6 +87,8 @@ class RaftCluster {
   bool connected(NodeId from, NodeId to) const;
 
   void crash(NodeId id);
+  // Crashes the member in the middle of its Ready: persisted, but nothing sent or applied.
+  void crash_after_persist(NodeId id);
   void restart(NodeId id);
   // Snapshots the member's applied state and compacts its log up to the applied index.
   Status compact(NodeId id);
@@ -94,6 +99,8 @@ class RaftCluster {
   // Runs the invariant checker; returns the first violation seen so far (sticky).
   std::optional<std::string> check_invariants();
   const std::optional<std::string>& violation() const { return violation_; }
+  // How many distinct log indexes the checker has seen committed.
+  size_t committed_entries() const { return checker_.committed_entries(); }
 
   // Rendering for golden tests.
   std::string describe_member(NodeId id) const;
@@ -105,6 +112,9 @@ class RaftCluster {
   void start(TestMember& member);
   void apply(TestMember& member, const Entry& entry);
   void note_violation(std::optional<std::string> violation);
+  void after_input(NodeId id);
+  // Step 1 of the Ready contract: write to stable storage.
+  void persist(TestMember& member, const Ready& ready);
 
   ClusterOptions options_;
   std::map<NodeId, TestMember> members_;
@@ -112,6 +122,7 @@ class RaftCluster {
   std::map<NodeId, size_t> partition_group_;  // empty = fully connected
   InvariantChecker checker_;
   std::optional<std::string> violation_;
+  bool auto_process_ = true;
 };
 
 // Encodes the applied values as a snapshot image and back ("<length>:<bytes>" each).
