@@ -243,6 +243,7 @@ Result<uint64_t> DiskState::sync(InodeId inode_id, Random& random) {
     for (PendingOp& op : inode.pending) op.lost_to_failed_sync = true;
     return Error(ErrorCode::kIoError, "fsync");
   }
+  if (faults_.fsync_lies) return uint64_t{0};
   uint64_t made_durable = 0;
   std::vector<PendingOp> still_pending;
   for (PendingOp& op : inode.pending) {

@@ -31,6 +31,10 @@ struct DiskFaults {
   uint32_t fail_next_writes = 0;
   uint32_t fail_next_syncs = 0;
   uint64_t capacity_bytes = kDefaultDiskCapacityBytes;  // ENOSPC beyond this many bytes
+  // The drive acknowledges fsync without flushing its volatile cache (a known failure of
+  // cheap drives): sync() returns ok but its writes stay pending, so a crash may lose data
+  // the program believes durable. A planted fault, for checking that checkers catch it.
+  bool fsync_lies = false;
   Duration latency_min{0};  // each operation sleeps the calling fiber for a uniform draw
   Duration latency_max{0};  // in [latency_min, latency_max] of virtual time
 };

@@ -202,6 +202,19 @@ TEST(DiskState, FailedFsyncLosesThoseWritesEvenAfterALaterSuccessfulSync) {
   EXPECT_EQ(disk.current_contents("f"), "") << "fsyncgate: the failed writes never hit disk";
 }
 
+TEST(DiskState, LyingFsyncLeavesWritesToTheCrash) {
+  DiskState disk;
+  Random random(1);
+  const auto inode = write_file(disk, random, "f", 0, "");
+  ASSERT_TRUE(disk.sync(inode, random).is_ok());
+  ASSERT_TRUE(disk.sync_directory("", random).is_ok());
+  disk.faults().fsync_lies = true;
+  ASSERT_TRUE(disk.write(inode, 0, "believed durable", random).is_ok());
+  EXPECT_TRUE(disk.sync(inode, random).is_ok()) << "the lie: fsync reports success";
+  disk.crash(CrashMode::kDropAll, random);
+  EXPECT_EQ(disk.current_contents("f"), "");
+}
+
 TEST(DiskState, FullDiskFailsWritesThatGrowPastCapacity) {
   DiskState disk;
   Random random(1);

@@ -1,0 +1,366 @@
+#include "sim/cluster/cluster_run.h"
+
+#include <deque>
+#include <sstream>
+
+#include "checker/linearizability.h"
+#include "checker/model.h"
+#include "sim/cluster/recorded_client.h"
+
+namespace lockstep::sim {
+namespace {
+
+// How long after the faults heal the cluster gets to serve a write again.
+constexpr Duration kLivenessBound = std::chrono::seconds(4);
+// Extra simulated time granted for members to converge once clients stopped.
+constexpr Duration kConvergenceGrace = std::chrono::seconds(5);
+constexpr int64_t kHistoryIdsPerWorkload = 1000;
+constexpr Duration kMinFaultDuration = std::chrono::milliseconds(200);
+
+std::string member_name(NodeId id) {
+  return "member " + std::to_string(id.value());
+}
+
+Duration fraction_of(Duration duration, double fraction) {
+  return Duration(static_cast<int64_t>(static_cast<double>(duration.count()) * fraction));
+}
+
+// Schedules the fault plan on the world. Every choice comes from the nemesis stream.
+class Nemesis {
+ public:
+  Nemesis(Cluster& cluster, const FaultPlan& plan, Instant start, Instant heal_at)
+      : cluster_(cluster), plan_(plan), start_(start), heal_at_(heal_at) {}
+
+  void schedule() {
+    World& world = cluster_.world();
+    Random& random = world.nemesis_random();
+    auto at_random_time = [&](std::function<void(Instant)> fault) {
+      const int64_t window = (heal_at_ - start_).count();
+      if (window <= 0) return;
+      const Instant at = start_ + Duration(static_cast<int64_t>(random.below(window)));
+      world.schedule_at(at, [fault = std::move(fault), at] { fault(at); });
+    };
+    for (int i = 0; i < plan_.crashes; ++i) at_random_time([this](Instant at) { crash(at); });
+    for (int i = 0; i < plan_.partitions; ++i) {
+      at_random_time([this](Instant at) { partition(at); });
+    }
+    for (int i = 0; i < plan_.pauses; ++i) at_random_time([this](Instant at) { pause(at); });
+    if (plan_.message_loss > 0) {
+      world.schedule_at(start_, [this] {
+        PathModel lossy = cluster_.config().network;
+        lossy.loss_probability = plan_.message_loss;
+        cluster_.world().set_default_path_model(lossy);
+        log("message loss " + std::to_string(plan_.message_loss) + " on every path");
+      });
+    }
+    world.schedule_at(heal_at_, [this] { heal_everything(); });
+  }
+
+  const std::vector<std::string>& log() const { return log_; }
+
+ private:
+  Duration fault_duration() {
+    Random& random = cluster_.world().nemesis_random();
+    const int64_t span = (plan_.max_fault_duration - kMinFaultDuration).count();
+    return kMinFaultDuration + Duration(span > 0 ? static_cast<int64_t>(random.below(span)) : 0);
+  }
+
+  // The leader half the time (the interesting target), otherwise any running member.
+  std::optional<NodeId> choose_target() {
+    Random& random = cluster_.world().nemesis_random();
+    std::optional<NodeId> leader = cluster_.leader();
+    if (leader && random.chance(0.5)) return leader;
+    std::vector<NodeId> up;
+    for (NodeId id : cluster_.member_ids()) {
+      if (cluster_.world().state(id) == ProcessState::kRunning) up.push_back(id);
+    }
+    if (up.empty()) return std::nullopt;
+    return up[random.below(up.size())];
+  }
+
+  void crash(Instant at) {
+    std::optional<NodeId> target = choose_target();
+    if (!target) return;
+    cluster_.crash(*target, CrashMode::kTorn);
+    log("crash " + member_name(*target));
+    const Instant restart_at = std::min(heal_at_, at + fault_duration());
+    cluster_.world().schedule_at(restart_at, [this, id = *target] {
+      if (cluster_.world().state(id) == ProcessState::kCrashed && cluster_.restart(id).is_ok()) {
+        log("restart " + member_name(id));
+      }
+    });
+  }
+
+  void partition(Instant at) {
+    Random& random = cluster_.world().nemesis_random();
+    const std::vector<NodeId>& members = cluster_.member_ids();
+    std::vector<NodeId> minority;
+    std::optional<NodeId> leader = cluster_.leader();
+    if (leader && random.chance(0.5)) {
+      minority.push_back(*leader);
+    } else {
+      std::vector<NodeId> shuffled = members;
+      for (size_t i = shuffled.size(); i > 1; --i) {
+        std::swap(shuffled[i - 1], shuffled[random.below(i)]);
+      }
+      const size_t size = 1 + random.below(std::max<size_t>(1, (members.size() - 1) / 2));
+      minority.assign(shuffled.begin(), shuffled.begin() + static_cast<ptrdiff_t>(size));
+    }
+    std::vector<NodeId> majority;
+    for (NodeId id : members) {
+      if (std::ranges::find(minority, id) == minority.end()) majority.push_back(id);
+    }
+    cluster_.partition({minority, majority});
+    std::string names;
+    for (NodeId id : minority) names += " " + std::to_string(id.value());
+    log("partition off" + names);
+    cluster_.world().schedule_at(std::min(heal_at_, at + fault_duration()), [this] {
+      cluster_.heal();
+      log("heal partition");
+    });
+  }
+
+  void pause(Instant at) {
+    std::optional<NodeId> target = choose_target();
+    if (!target) return;
+    cluster_.pause(*target);
+    log("pause " + member_name(*target));
+    cluster_.world().schedule_at(std::min(heal_at_, at + fault_duration()), [this, id = *target] {
+      if (cluster_.world().state(id) == ProcessState::kPaused) {
+        cluster_.resume(id);
+        log("resume " + member_name(id));
+      }
+    });
+  }
+
+  void heal_everything() {
+    cluster_.heal();
+    cluster_.world().set_default_path_model(cluster_.config().network);
+    for (NodeId id : cluster_.member_ids()) {
+      const ProcessState state = cluster_.world().state(id);
+      if (state == ProcessState::kPaused) cluster_.resume(id);
+      if (state == ProcessState::kCrashed) (void)cluster_.restart(id);
+    }
+    log("heal everything");
+  }
+
+  void log(std::string what) {
+    const int64_t ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(cluster_.world().now().since_epoch())
+            .count();
+    log_.push_back(std::to_string(ms) + "ms " + what);
+  }
+
+  Cluster& cluster_;
+  FaultPlan plan_;
+  Instant start_;
+  Instant heal_at_;
+  std::vector<std::string> log_;
+};
+
+CheckOutcome check_linearizability(const checker::History& history, const RunOptions& options) {
+  CheckOutcome outcome;
+  outcome.name = "linearizability (etcd model)";
+  std::unique_ptr<checker::Model> model = checker::make_model("etcd");
+  ASSERT(model != nullptr, "the checker provides the etcd model");
+  checker::CheckOptions check_options;
+  check_options.max_steps = options.max_check_steps;
+  check_options.should_stop = options.checker_should_stop;
+  Result<checker::CheckResult> result =
+      checker::check_linearizability(history, *model, check_options);
+  if (!result.is_ok()) {
+    outcome.verdict = CheckOutcome::Verdict::kFail;
+    outcome.detail = "the checker refused the history: " + result.error().to_string();
+    return outcome;
+  }
+  outcome.detail = std::to_string(history.operations.size()) + " operations, " +
+                   std::to_string(result->steps) + " search steps";
+  switch (result->verdict) {
+    case checker::Verdict::kLinearizable:
+      outcome.verdict = CheckOutcome::Verdict::kPass;
+      break;
+    case checker::Verdict::kUnknown:
+      outcome.verdict = CheckOutcome::Verdict::kUnknown;
+      break;
+    case checker::Verdict::kNotLinearizable: {
+      outcome.verdict = CheckOutcome::Verdict::kFail;
+      const checker::PartitionVerdict& bad = result->partitions.back();
+      if (bad.blocked_operation) {
+        outcome.detail += "; cannot linearize: " +
+                          checker::describe_operation(history.operations[*bad.blocked_operation]);
+      }
+      break;
+    }
+  }
+  return outcome;
+}
+
+CheckOutcome check_safety(const Cluster& cluster) {
+  CheckOutcome outcome;
+  outcome.name = "raft safety (election, state machine, durable votes)";
+  SafetyMonitor& safety = const_cast<Cluster&>(cluster).safety();
+  outcome.verdict = safety.ok() ? CheckOutcome::Verdict::kPass : CheckOutcome::Verdict::kFail;
+  outcome.detail = std::to_string(safety.applied_entries()) + " applies checked, " +
+                   std::to_string(safety.terms_with_leader()) + " terms with a leader";
+  for (const std::string& violation : safety.violations()) outcome.detail += "; " + violation;
+  return outcome;
+}
+
+// After healing, every member must be up and all must reach the same revision and applied
+// index; members that stopped on their own (storage failure) fail the check.
+CheckOutcome check_convergence(Cluster& cluster) {
+  CheckOutcome outcome;
+  outcome.name = "convergence after healing";
+  auto converged = [&] {
+    std::optional<Revision> revision;
+    for (NodeId id : cluster.member_ids()) {
+      const node::Member* member = cluster.member(id);
+      if (member == nullptr) return false;
+      if (revision && member->current_revision() != *revision) return false;
+      revision = member->current_revision();
+    }
+    return true;
+  };
+  World& world = cluster.world();
+  const bool done = world.run_until(converged, world.now() + kConvergenceGrace);
+  std::string revisions;
+  for (NodeId id : cluster.member_ids()) {
+    const node::Member* member = cluster.member(id);
+    revisions += " " + std::to_string(id.value()) + ":" +
+                 (member ? std::to_string(member->current_revision().value()) : "down");
+  }
+  outcome.verdict = done ? CheckOutcome::Verdict::kPass : CheckOutcome::Verdict::kFail;
+  outcome.detail = "revisions" + revisions;
+  return outcome;
+}
+
+}  // namespace
+
+bool RunResult::passed() const {
+  return std::ranges::all_of(checks, [](const CheckOutcome& check) { return check.passed(); });
+}
+
+std::string RunResult::summary() const {
+  std::ostringstream out;
+  out << "seed " << seed << "\n"
+      << "sim_time_ms "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(simulated_time).count() << "\n"
+      << "events " << events << "\n"
+      << "trace_hash " << std::hex << trace_hash << std::dec << "\n"
+      << "operations ok " << operations_ok << ", failed " << operations_failed << ", indeterminate "
+      << operations_indeterminate << "\n"
+      << "watch events " << watch_events << "\n"
+      << "raft entries applied " << raft_entries_applied << ", terms with a leader " << leader_terms
+      << "\n"
+      << "messages delivered " << messages_delivered << ", dropped " << messages_dropped << "\n";
+  for (const std::string& fault : faults_injected) out << "fault " << fault << "\n";
+  for (const std::string& exit : member_exits) out << "exit " << exit << "\n";
+  for (const CheckOutcome& check : checks) {
+    out << "check " << verdict_name(check.verdict) << ": " << check.name;
+    if (!check.detail.empty()) out << " — " << check.detail;
+    out << "\n";
+  }
+  out << "verdict " << (passed() ? "PASS" : "FAIL") << "\n";
+  return out.str();
+}
+
+Result<RunResult> run_workloads(const RunOptions& options) {
+  std::vector<std::unique_ptr<Workload>> workloads;
+  for (const std::string& name : options.workloads) {
+    std::unique_ptr<Workload> workload = make_workload(name);
+    if (!workload) return Error(ErrorCode::kInvalidInput, "unknown workload '" + name + "'");
+    workloads.push_back(std::move(workload));
+  }
+  if (options.cluster.member_count < 1) {
+    return Error(ErrorCode::kInvalidInput, "a cluster needs at least one member");
+  }
+  const bool strict = std::ranges::all_of(
+      workloads, [](const auto& workload) { return workload->records_every_write(); });
+  HistoryRecorder recorder(strict ? RevisionRecording::kStrict : RevisionRecording::kValuesOnly);
+  // Declared before the cluster so that they outlive every client fiber that uses them.
+  std::deque<WorkloadEnvironment> environments;
+  Cluster cluster(options.cluster);
+  RETURN_IF_ERROR(cluster.boot());
+
+  const Instant start = cluster.world().now();
+  const Instant stop_at = start + options.duration;
+  const Instant end_at = stop_at + options.settle;
+  for (size_t i = 0; i < workloads.size(); ++i) {
+    WorkloadEnvironment& environment = environments.emplace_back(
+        WorkloadEnvironment{cluster, recorder, stop_at, end_at, options.clients_per_workload,
+                            ClientOptions{}, static_cast<int64_t>(i) * kHistoryIdsPerWorkload});
+    workloads[i]->start(environment);
+  }
+
+  // Liveness: once the faults heal, a write must succeed within kLivenessBound.
+  const Instant heal_at = start + fraction_of(options.duration, options.faults.window_end_fraction);
+  std::optional<Instant> live_again;
+  WorkloadEnvironment& probe_environment = environments.emplace_back(
+      WorkloadEnvironment{cluster, recorder, stop_at, end_at, 1, ClientOptions{},
+                          static_cast<int64_t>(workloads.size()) * kHistoryIdsPerWorkload});
+  cluster.add_client("liveness-probe", ClientOptions{}, [&](ClusterClient& client) {
+    client.runtime().sleep_until(client.runtime().now() + (heal_at - cluster.world().now()));
+    RecordedClient recorded(client, recorder, cluster.world(), probe_environment.first_history_id);
+    while (cluster.world().now() < end_at) {
+      mvcc::PutRequest put;
+      put.key = "liveness/probe";
+      put.value = std::to_string(cluster.world().now().nanoseconds());
+      if (recorded.put(put).ok()) {
+        live_again = cluster.world().now();
+        return;
+      }
+    }
+  });
+
+  Nemesis nemesis(cluster, options.faults,
+                  start + fraction_of(options.duration, options.faults.window_start_fraction),
+                  heal_at);
+  nemesis.schedule();
+  cluster.world().run_until(end_at);
+
+  RunResult result;
+  result.seed = options.cluster.seed;
+  result.checks.push_back(check_convergence(cluster));
+  CheckOutcome liveness;
+  liveness.name = "liveness after healing";
+  if (live_again && *live_again - heal_at <= kLivenessBound) {
+    liveness.detail =
+        "a write succeeded " +
+        std::to_string(
+            std::chrono::duration_cast<std::chrono::milliseconds>(*live_again - heal_at).count()) +
+        " ms after the faults healed";
+  } else {
+    liveness.verdict = CheckOutcome::Verdict::kFail;
+    liveness.detail =
+        "no write succeeded within " +
+        std::to_string(
+            std::chrono::duration_cast<std::chrono::milliseconds>(kLivenessBound).count()) +
+        " ms of healing";
+  }
+  result.checks.push_back(liveness);
+  result.checks.push_back(check_safety(cluster));
+  result.history = recorder.history();
+  result.checks.push_back(check_linearizability(result.history, options));
+  for (size_t i = 0; i < workloads.size(); ++i) {
+    for (CheckOutcome& outcome : workloads[i]->check(environments[i])) {
+      result.checks.push_back(std::move(outcome));
+    }
+  }
+
+  result.trace_hash = cluster.world().trace_hash();
+  result.events = cluster.world().event_count();
+  result.simulated_time = cluster.world().now() - start;
+  result.operations_ok = recorder.completed_count();
+  result.operations_failed = recorder.failed_count();
+  result.operations_indeterminate = recorder.indeterminate_count();
+  result.watch_events = recorder.watch_events().size();
+  result.raft_entries_applied = cluster.safety().applied_entries();
+  result.leader_terms = cluster.safety().terms_with_leader();
+  result.messages_delivered = cluster.world().messages_delivered();
+  result.messages_dropped = cluster.world().messages_dropped();
+  result.faults_injected = nemesis.log();
+  result.member_exits = cluster.member_exits();
+  return result;
+}
+
+}  // namespace lockstep::sim
