@@ -15,6 +15,35 @@ constexpr std::string_view kTooManyWatchersReason = "mvcc: too many watchers";
 
 }  // namespace
 
+void WatchHub::index_watcher(const Watcher& watcher) {
+  if (watcher.range.is_single_key()) {
+    single_key_watchers_.emplace(watcher.range.key, watcher.id);
+  } else {
+    range_watchers_.insert(watcher.id);
+  }
+}
+
+void WatchHub::unindex_watcher(const Watcher& watcher) {
+  if (!watcher.range.is_single_key()) {
+    range_watchers_.erase(watcher.id);
+    return;
+  }
+  auto [begin, end] = single_key_watchers_.equal_range(watcher.range.key);
+  for (auto it = begin; it != end; ++it) {
+    if (it->second == watcher.id) {
+      single_key_watchers_.erase(it);
+      return;
+    }
+  }
+  UNREACHABLE("every watcher is indexed");
+}
+
+std::map<WatchId, WatchHub::Watcher>::iterator WatchHub::erase_watcher(
+    std::map<WatchId, Watcher>::iterator it) {
+  unindex_watcher(it->second);
+  return watchers_.erase(it);
+}
+
 bool WatchHub::exists(WatchId id) const {
   auto it = watchers_.find(id);
   return it != watchers_.end() && !it->second.canceled;
@@ -74,6 +103,7 @@ WatchResponse WatchHub::create(const WatchCreateRequest& request) {
     // A start in the future waits in the synced group (etcd watchableStore.watch).
     watcher.synced = request.start_revision >= next;
   }
+  index_watcher(watcher);
   watchers_.emplace(id, std::move(watcher));
   return response;
 }
@@ -83,15 +113,18 @@ std::optional<WatchResponse> WatchHub::cancel(WatchId id) {
   if (it == watchers_.end() || it->second.canceled) return std::nullopt;
   WatchResponse response = response_for(it->second, store_.current_revision());
   response.canceled = true;
-  watchers_.erase(it);
+  erase_watcher(it);
   return response;
 }
 
 void WatchHub::on_restore() {
+  const Revision current = store_.current_revision();
   for (auto& [id, watcher] : watchers_) {
-    if (watcher.canceled) continue;
-    watcher.synced = watcher.next_revision > store_.current_revision();
+    if (watcher.canceled || !watcher.synced) continue;
+    watcher.next_revision = std::max(watcher.next_revision, synced_through_.next());
+    watcher.synced = watcher.next_revision > current;
   }
+  synced_through_ = current;
 }
 
 bool WatchHub::wants(const Watcher& watcher, const Event& event) const {
@@ -107,27 +140,35 @@ void WatchHub::enqueue(Watcher& watcher, WatchResponse response) {
 }
 
 void WatchHub::notify(Revision revision, const std::vector<Event>& changes) {
-  for (auto& [id, watcher] : watchers_) {
-    if (!watcher.synced || watcher.canceled) continue;
-    if (watcher.next_revision > revision) continue;  // starts in the future
-    ASSERT(watcher.next_revision == revision, "a synced watcher has seen every revision");
-    WatchResponse response = response_for(watcher, revision);
-    for (const Event& change : changes) {
-      if (!wants(watcher, change)) continue;
-      response.events.push_back(change);
-      if (!watcher.prev_kv) response.events.back().prev_kv.reset();
-    }
-    if (!response.events.empty()) {
-      if (watcher.queued_events + response.events.size() > kMaxQueuedEventsPerWatcher) {
-        // Nobody is draining this watcher: stop buffering and catch up from the backend
-        // later, starting with this revision.
-        watcher.synced = false;
-        continue;
-      }
-      enqueue(watcher, std::move(response));
-    }
-    watcher.next_revision = revision.next();
+  ASSERT(revision > synced_through_, "each write transaction is reported once, in order");
+  std::map<WatchId, WatchResponse> matched;  // ordered: responses queue in watch id order
+  auto offer = [&](WatchId id, const Event& change) {
+    Watcher& watcher = watchers_.at(id);
+    if (!watcher.synced || watcher.canceled) return;
+    if (revision < watcher.next_revision) return;  // starts in the future
+    if (!wants(watcher, change)) return;
+    auto [it, inserted] = matched.try_emplace(id);
+    if (inserted) it->second = response_for(watcher, revision);
+    it->second.events.push_back(change);
+    if (!watcher.prev_kv) it->second.events.back().prev_kv.reset();
+  };
+  for (const Event& change : changes) {
+    auto [begin, end] = single_key_watchers_.equal_range(change.kv.key);
+    for (auto it = begin; it != end; ++it) offer(it->second, change);
+    for (WatchId id : range_watchers_) offer(id, change);
   }
+  for (auto& [id, response] : matched) {
+    Watcher& watcher = watchers_.at(id);
+    if (watcher.queued_events + response.events.size() > kMaxQueuedEventsPerWatcher) {
+      // Nobody is draining this watcher: stop buffering and catch up from the backend
+      // later, starting with this revision (etcd moves such a watcher to its victims).
+      watcher.synced = false;
+      watcher.next_revision = revision;
+      continue;
+    }
+    enqueue(watcher, std::move(response));
+  }
+  synced_through_ = revision;
 }
 
 void WatchHub::request_progress() {
@@ -250,7 +291,7 @@ Result<std::vector<WatchResponse>> WatchHub::take_responses(size_t max_responses
         progressed = true;
       }
       if (watcher.canceled && watcher.queue.empty()) {
-        it = watchers_.erase(it);
+        it = erase_watcher(it);
       } else {
         ++it;
       }

@@ -3,6 +3,8 @@
 #include <cstddef>
 #include <deque>
 #include <map>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "core/base/error.h"
@@ -40,7 +42,8 @@ class WatchHub {
   // Watchers one hub holds.
   static constexpr size_t kMaxWatchers = 100000;
 
-  explicit WatchHub(const KvStore& store) : store_(store) {}
+  explicit WatchHub(const KvStore& store)
+      : store_(store), synced_through_(store.current_revision()) {}
 
   // Registers a watcher. The answer is the "created" response; on failure (a duplicate
   // caller-chosen id, too many watchers) it is also canceled, with a reason (etcd sends
@@ -80,7 +83,9 @@ class WatchHub {
     bool no_put = false;
     bool no_delete = false;
     bool progress_notify = false;
-    // The first revision not yet queued for this watcher.
+    // The first revision not yet queued for this watcher. For a synced watcher it only
+    // matters while it is in the future: otherwise the watcher has seen everything up to
+    // synced_through_ (advancing each synced watcher on every write would cost O(watchers)).
     Revision next_revision;
     bool synced = false;
     // Canceled (compacted) watchers stay until their queue is delivered, cancel last.
@@ -97,8 +102,19 @@ class WatchHub {
   Status fill_prev_kv(Event& event) const;
   WatchResponse response_for(const Watcher& watcher, Revision revision) const;
 
+  void index_watcher(const Watcher& watcher);
+  void unindex_watcher(const Watcher& watcher);
+  std::map<WatchId, Watcher>::iterator erase_watcher(std::map<WatchId, Watcher>::iterator it);
+
   const KvStore& store_;
   std::map<WatchId, Watcher> watchers_;
+  // Which watchers an event may concern, so notify() costs O(matching watchers) for
+  // single-key watches (etcd's watcherGroup keeps the same map). Range watchers are checked
+  // one by one (etcd uses an interval tree; range watches are the rarer kind).
+  std::multimap<std::string, WatchId> single_key_watchers_;
+  std::set<WatchId> range_watchers_;
+  // The last revision notify() reported to the synced group.
+  Revision synced_through_;
   WatchId next_auto_id_ = 0;
 };
 
