@@ -147,11 +147,16 @@ class TcpNetwork::OutboundPeer : public IoHandler {
     while (!queue_.empty()) {
       iovec vectors[2 * kMaxFramesPerWrite];
       const int count = gather(vectors);
-      const ssize_t written = ::writev(fd_, vectors, count);
+      // sendmsg rather than writev only for MSG_NOSIGNAL: a peer that reset the connection
+      // must cost an EPIPE here, not a SIGPIPE that kills the whole process.
+      msghdr message{};
+      message.msg_iov = vectors;
+      message.msg_iovlen = static_cast<size_t>(count);
+      const ssize_t written = ::sendmsg(fd_, &message, MSG_NOSIGNAL);
       if (written < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN) return want_output(true);
-        return fail("writev", errno);
+        return fail("sendmsg", errno);
       }
       consume(static_cast<size_t>(written));
     }

@@ -182,6 +182,22 @@ TEST(TcpNetwork, ReconnectsAfterThePeerRestartsOnTheSamePort) {
   });
 }
 
+TEST(TcpNetwork, PeerVanishingMidStreamCostsAReconnectNotASignal) {
+  // The receiver closes with unread data, so the kernel answers our next writes with RST and
+  // then EPIPE; a plain write(2) would raise SIGPIPE and kill this whole test process.
+  Cluster cluster(2);
+  cluster.run([&] {
+    for (int i = 0; i < 16; ++i) cluster.node(1).send(NodeId(2), std::string(1 << 20, 'r'));
+    cluster.runtime().sleep_for(milliseconds(5));
+    cluster.stop_node(NodeId(2));
+    for (int round = 0; round < 20; ++round) {
+      cluster.node(1).send(NodeId(2), std::string(1 << 20, 's'));
+      cluster.runtime().sleep_for(milliseconds(5));
+    }
+    EXPECT_GE(cluster.node(1).stats().connections_lost, 1u);
+  });
+}
+
 TEST(TcpNetwork, QueueForAnUnreachablePeerIsBoundedAndDropsTheExcess) {
   Cluster cluster(1);
   cluster.max_queued_messages_per_peer = 100;
