@@ -131,6 +131,11 @@ Status validate_delete_range(const DeleteRangeRequest& request) {
   return Status::ok();
 }
 
+Status validate_request_size(size_t encoded_bytes, size_t max_request_bytes) {
+  if (encoded_bytes > max_request_bytes) return Error(ErrorCode::kRequestTooLarge);
+  return Status::ok();
+}
+
 Status validate_txn(const TxnRequest& request, size_t max_txn_ops) {
   RETURN_IF_ERROR(validate_counts_and_keys(request, max_txn_ops));
   Intervals success;

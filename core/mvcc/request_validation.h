@@ -18,4 +18,10 @@ Status validate_delete_range(const DeleteRangeRequest& request);
 // counts exceeds `max_txn_ops`) and the duplicate-key rule (kDuplicateKey).
 Status validate_txn(const TxnRequest& request, size_t max_txn_ops = limits::kMaxTxnOpsDefault);
 
+// etcd refuses a proposal whose encoded form exceeds --max-request-bytes (kRequestTooLarge).
+// The size is of the node's encoding of the request (what goes into the Raft entry), so the
+// node calls this with the encoded length before proposing.
+Status validate_request_size(size_t encoded_bytes,
+                             size_t max_request_bytes = limits::kMaxRequestBytesDefault);
+
 }  // namespace lockstep::mvcc

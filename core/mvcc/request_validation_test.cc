@@ -92,5 +92,14 @@ TEST(RequestValidationTest, PutFlagCombinations) {
   EXPECT_TRUE(validate_put({.key = "k", .ignore_value = true, .ignore_lease = true}).is_ok());
 }
 
+TEST(RequestValidationTest, RequestSizeLimit) {
+  // etcd: "etcdserver: request is too large" above --max-request-bytes (1.5 MiB default).
+  EXPECT_TRUE(validate_request_size(limits::kMaxRequestBytesDefault).is_ok());
+  Status too_large = validate_request_size(limits::kMaxRequestBytesDefault + 1);
+  EXPECT_EQ(too_large.code(), ErrorCode::kRequestTooLarge);
+  EXPECT_EQ(too_large.error().message(), "etcdserver: request is too large");
+  EXPECT_EQ(validate_request_size(11, 10).code(), ErrorCode::kRequestTooLarge);
+}
+
 }  // namespace
 }  // namespace lockstep::mvcc

@@ -204,6 +204,22 @@ TEST(WatchHubTest, CatchUpResponsesRespectTheRevisionBatchLimit) {
   EXPECT_EQ(responses[1].header.revision, h.machine().current_revision());
 }
 
+TEST(WatchHubTest, ManyWatchersOnOneKeyEachGetEveryEventUntilCanceled) {
+  Harness h;
+  for (int index = 0; index < 3; ++index) h.machine().watch_hub().create({.key = "k"});
+  h.machine().watch_hub().create({.key = "j", .range_end = "l"});
+  h.put("k", "1");
+  ASSERT_TRUE(h.machine().watch_hub().cancel(1));
+  h.put("k", "2");
+  std::map<WatchId, int> events_per_watch;
+  for (const WatchResponse& response : take_all(h)) {
+    events_per_watch[response.watch_id] += static_cast<int>(response.events.size());
+  }
+  // Watch 1 was canceled before its queue was drained: what it had not delivered goes with
+  // it, as a canceled etcd watch stops receiving.
+  EXPECT_EQ(events_per_watch, (std::map<WatchId, int>{{0, 2}, {2, 2}, {3, 2}}));
+}
+
 TEST(WatchHubTest, SnapshotInstallMakesWatchersCatchUp) {
   Harness leader;
   leader.put("k", "1");
