@@ -92,7 +92,9 @@ void EventLoop::interrupt() {
 
 void EventLoop::on_io(uint32_t) {
   uint64_t count = 0;
-  [[maybe_unused]] const ssize_t got = ::read(interrupt_fd_, &count, sizeof(count));
+  if (::read(interrupt_fd_, &count, sizeof(count)) == static_cast<ssize_t>(sizeof(count))) {
+    ++interrupts_seen_;
+  }
 }
 
 int EventLoop::wait_timeout_ms(bool may_block) const {

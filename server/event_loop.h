@@ -68,6 +68,8 @@ class EventLoop : private IoHandler {
 
   Instant now() const { return monotonic_now(); }
   size_t pending_timers() const { return timers_.size(); }
+  // Polls that an interrupt() ended (or found pending).
+  uint64_t interrupts_seen() const { return interrupts_seen_; }
 
  private:
   void on_io(uint32_t events) override;  // the interrupt eventfd became readable
@@ -77,6 +79,7 @@ class EventLoop : private IoHandler {
   int interrupt_fd_;
   TimerHeap timers_;
   std::vector<FlushHandler*> flush_handlers_;
+  uint64_t interrupts_seen_ = 0;
 };
 
 }  // namespace lockstep::server

@@ -1,0 +1,115 @@
+#include "server/event_loop.h"
+
+#include <gtest/gtest.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace lockstep::server {
+namespace {
+
+using std::chrono::milliseconds;
+
+struct PipeReader : IoHandler {
+  explicit PipeReader(int fd) : fd(fd) {}
+  void on_io(uint32_t events) override {
+    char buffer[64];
+    const ssize_t got = ::read(fd, buffer, sizeof(buffer));
+    if (got > 0) received.append(buffer, static_cast<size_t>(got));
+    if (got == 0 || (events & EPOLLHUP)) hung_up = true;
+  }
+  int fd;
+  std::string received;
+  bool hung_up = false;
+};
+
+struct Log : TimerHandler, FlushHandler {
+  void on_timer(uint64_t cookie) override { entries.push_back("timer " + std::to_string(cookie)); }
+  void on_flush() override { entries.push_back("flush"); }
+  std::vector<std::string> entries;
+};
+
+class Pipe {
+ public:
+  Pipe() { EXPECT_EQ(::pipe(fds_), 0); }
+  ~Pipe() {
+    close_write_end();
+    ::close(fds_[0]);
+  }
+  int read_end() const { return fds_[0]; }
+  void write(const std::string& bytes) {
+    EXPECT_EQ(::write(fds_[1], bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  }
+  void close_write_end() {
+    if (fds_[1] >= 0) ::close(fds_[1]);
+    fds_[1] = -1;
+  }
+
+ private:
+  int fds_[2];
+};
+
+TEST(EventLoop, DispatchesReadableDescriptorsAndHangUps) {
+  EventLoop loop;
+  Pipe pipe;
+  PipeReader reader(pipe.read_end());
+  ASSERT_TRUE(loop.watch(pipe.read_end(), EPOLLIN, &reader).is_ok());
+  pipe.write("hello");
+  loop.poll(/*may_block=*/true);
+  EXPECT_EQ(reader.received, "hello");
+  pipe.close_write_end();
+  loop.poll(/*may_block=*/true);
+  EXPECT_TRUE(reader.hung_up);
+  loop.unwatch(pipe.read_end());
+}
+
+TEST(EventLoop, WatchingAClosedDescriptorIsAnError) {
+  EventLoop loop;
+  PipeReader reader(-1);
+  const Status watched = loop.watch(-1, EPOLLIN, &reader);
+  EXPECT_EQ(watched.code(), ErrorCode::kIoError);
+}
+
+TEST(EventLoop, FlushRunsBeforeWaitingAndTimersFireInOrderOnlyWhenDue) {
+  EventLoop loop;
+  Log log;
+  loop.add_flush_handler(&log);
+  const Instant now = loop.now();
+  loop.schedule(now + milliseconds(2), &log, 2);
+  loop.schedule(now + milliseconds(1), &log, 1);
+  const TimerId cancelled = loop.schedule(now + milliseconds(1), &log, 99);
+  loop.schedule(now + std::chrono::hours(1), &log, 3);
+  loop.cancel(cancelled);
+  while (loop.pending_timers() > 1) loop.poll(/*may_block=*/true);
+  // Every poll flushes first; the far timer never fires.
+  ASSERT_GE(log.entries.size(), 3u);
+  EXPECT_EQ(log.entries.front(), "flush");
+  std::vector<std::string> timers;
+  for (const std::string& entry : log.entries) {
+    if (entry != "flush") timers.push_back(entry);
+  }
+  EXPECT_EQ(timers, (std::vector<std::string>{"timer 1", "timer 2"}));
+  EXPECT_GE(loop.now() - now, milliseconds(2)) << "a timer never fires before its deadline";
+  loop.remove_flush_handler(&log);
+}
+
+TEST(EventLoop, InterruptFromAnotherThreadEndsABlockingPoll) {
+  EventLoop loop;
+  Log log;
+  // Without the interrupt this poll would sleep until the hour-long timer.
+  loop.schedule(loop.now() + std::chrono::hours(1), &log, 1);
+  std::thread interrupter([&] {
+    std::this_thread::sleep_for(milliseconds(10));
+    loop.interrupt();
+  });
+  loop.poll(/*may_block=*/true);
+  interrupter.join();
+  EXPECT_EQ(loop.interrupts_seen(), 1u) << "the poll ended because of the interrupt";
+  EXPECT_TRUE(log.entries.empty()) << "the hour-long timer did not fire";
+}
+
+}  // namespace
+}  // namespace lockstep::server
