@@ -18,6 +18,9 @@ constexpr int64_t kFaultGapMinMs = 100;
 constexpr int64_t kFaultGapMaxMs = 700;
 constexpr int64_t kFaultLengthMinMs = 100;
 constexpr int64_t kFaultLengthMaxMs = 1500;
+constexpr Duration kMinIncrementInterval = std::chrono::milliseconds(5);
+constexpr Duration kDiskLatencyMin = std::chrono::microseconds(100);
+constexpr Duration kDiskLatencyMax = std::chrono::milliseconds(10);
 
 // Shared by the observer callbacks and the fault schedule; lives as long as the run.
 struct SelftestState : std::enable_shared_from_this<SelftestState> {
@@ -186,6 +189,11 @@ SelftestResult run_counter_selftest(World& world, const SelftestOptions& options
     config.members.push_back(NodeId(index));
   }
   config.target_increments = options.target_increments;
+  // Spread the increments over the fault phase, so crashes and disk errors land among them.
+  const Duration fault_phase = state->calm_from - start;
+  config.increment_interval = std::max<Duration>(
+      kMinIncrementInterval,
+      fault_phase / static_cast<int64_t>(2 * std::max<uint64_t>(options.target_increments, 1)));
   state->members = config.members;
   std::shared_ptr<SelftestState> observed = state;
   for (NodeId id : config.members) {
@@ -196,7 +204,11 @@ SelftestResult run_counter_selftest(World& world, const SelftestOptions& options
               [observed](const node::CounterSnapshot& snapshot) { observed->observe(snapshot); });
         });
     ASSERT(added.is_ok(), "fresh ids must be accepted");
-    world.disk_faults(id).fsync_lies = options.lying_fsync;
+    DiskFaults& faults = world.disk_faults(id);
+    faults.fsync_lies = options.lying_fsync;
+    // Disk operations take time, so a crash can land between a write and its fsync.
+    faults.latency_min = kDiskLatencyMin;
+    faults.latency_max = kDiskLatencyMax;
   }
 
   state->schedule_next_fault();

@@ -89,23 +89,34 @@ std::string encode_counter_slot(uint64_t sequence, const std::map<NodeId, uint64
   std::string slot;
   slot.reserve(kCounterSlotBytes);
   put_u32(slot, static_cast<uint32_t>(body.data().size()));
-  put_u32(slot, crc32c(body.data()));
   slot += body.data();
-  slot.resize(kCounterSlotBytes, '\0');
+  // The checksum sits in the slot's last bytes, in its last sector: a write torn after the
+  // first sector leaves a new body under an old or zero checksum, which cannot match.
+  const uint32_t checksum = crc32c(slot);
+  slot.resize(kCounterSlotBytes - 4, '\0');
+  put_u32(slot, checksum);
   return slot;
 }
 
 Result<CounterRecord> decode_counter_slot(std::string_view slot) {
-  if (slot.size() < kSlotHeaderBytes) return Error(ErrorCode::kInvalidInput, "empty slot");
+  if (slot.size() < kCounterSlotBytes) {
+    if (slot.find_first_not_of('\0') == std::string_view::npos) {
+      return Error(ErrorCode::kInvalidInput, "empty slot");
+    }
+    return Error(ErrorCode::kDataCorruption, "slot shorter than kCounterSlotBytes");
+  }
+  if (slot.find_first_not_of('\0') == std::string_view::npos) {
+    return Error(ErrorCode::kInvalidInput, "empty slot");
+  }
   const uint32_t length = get_u32(slot);
-  const uint32_t checksum = get_u32(slot.substr(4));
-  if (length == 0 && checksum == 0) return Error(ErrorCode::kInvalidInput, "empty slot");
-  if (length > slot.size() - kSlotHeaderBytes) {
+  if (length > kCounterSlotBytes - kSlotHeaderBytes) {
     return Error(ErrorCode::kDataCorruption, "record length beyond its slot");
   }
-  const std::string_view body = slot.substr(kSlotHeaderBytes, length);
-  if (crc32c(body) != checksum) return Error(ErrorCode::kDataCorruption, "record checksum");
-  WireReader reader(body);
+  const uint32_t checksum = get_u32(slot.substr(kCounterSlotBytes - 4));
+  if (crc32c(slot.substr(0, 4 + length)) != checksum) {
+    return Error(ErrorCode::kDataCorruption, "record checksum");
+  }
+  WireReader reader(slot.substr(4, length));
   CounterRecord record;
   if (reader.u8() != kRecordVersion) {
     return Error(ErrorCode::kDataCorruption, "unknown record version");

@@ -30,10 +30,10 @@ namespace lockstep::node {
 // heals, every member's total is the sum of the targets.
 //
 // Persistence: "<directory>/state" holds two fixed-size slots. A record (sequence number,
-// vector, CRC32C) goes to slot `sequence % 2`, so the newest durable record is never
-// overwritten; a torn or corrupt slot fails its checksum and recovery takes the other one.
-// After a failed write or fsync the *same* slot is rewritten with the same sequence number
-// (after an fsync error the kernel may have dropped the pages — PostgreSQL's 2018
+// vector, CRC32C in the slot's last sector) goes to slot `sequence % 2`, so the newest durable
+// record is never overwritten; a torn or corrupt slot fails its checksum and recovery takes the
+// other one. After a failed write or fsync the *same* slot is rewritten with the same sequence
+// number (after an fsync error the kernel may have dropped the pages — PostgreSQL's 2018
 // "fsyncgate" — so the only safe move is to write again).
 
 // At most this many members: one record must fit one slot.
@@ -72,8 +72,8 @@ void run_replicated_counter(env::Runtime& runtime, const CounterConfig& config,
 
 // --- the formats, exposed for tests ---
 
-// One state record, framed for a slot: [u32 body length][u32 crc32c(body)][body], zero-padded
-// to kCounterSlotBytes.
+// One state record, framed for a slot: [u32 body length][body][zeros][u32 crc32c], exactly
+// kCounterSlotBytes, the checksum (over length and body) in the slot's last four bytes.
 std::string encode_counter_slot(uint64_t sequence, const std::map<NodeId, uint64_t>& counts);
 struct CounterRecord {
   uint64_t sequence = 0;
