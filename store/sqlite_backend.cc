@@ -89,6 +89,7 @@ SqliteBackend::~SqliteBackend() {
 }
 
 Error SqliteBackend::error_from(int code, std::string_view doing) const {
+  vfs_.rethrow_if_killed();
   std::string detail = std::string(doing) + ": " + sqlite3_errstr(code);
   if (db_ != nullptr) detail += " (" + std::string(sqlite3_errmsg(db_)) + ")";
   if (std::optional<Error> disk_error = vfs_.take_last_error()) {
@@ -139,6 +140,14 @@ Status SqliteBackend::open_database() {
   int rc = sqlite3_open_v2(options_.path.c_str(), &db_, flags, vfs_.name().c_str());
   if (rc != SQLITE_OK) return error_from(rc, "opening " + options_.path);
   sqlite3_extended_result_codes(db_, 1);
+  // Closing never checkpoints: a close during a crash (destructors run while the process's
+  // fibers unwind) must not write, and the WAL is recovered at the next open anyway.
+  sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+  if (options_.wal_autocheckpoint_pages > 0) {
+    RETURN_IF_ERROR(
+        execute(("PRAGMA wal_autocheckpoint=" + std::to_string(options_.wal_autocheckpoint_pages))
+                    .c_str()));
+  }
   // Order matters: exclusive locking before WAL mode is entered, so that SQLite keeps the WAL
   // index in heap memory (no shared memory in this VFS).
   RETURN_IF_ERROR(execute("PRAGMA locking_mode=EXCLUSIVE"));
@@ -201,6 +210,7 @@ Status SqliteBackend::prepare_statements() {
 }
 
 Status SqliteBackend::check_usable() const {
+  vfs_.rethrow_if_killed();
   if (poisoned_) {
     return Error(ErrorCode::kIoError,
                  "SQLite backend stopped after an fsync failure: " + poisoned_->to_string());
@@ -222,6 +232,7 @@ Status SqliteBackend::in_transaction(const std::function<Status()>& body) {
     // All or nothing (Backend::commit's contract): undo what the failed batch wrote.
     sqlite3_step(rollback_->start());
   }
+  vfs_.rethrow_if_killed();
   if (!status && vfs_.sync_failed() && !poisoned_) poisoned_ = status.error();
   return status;
 }
@@ -355,6 +366,24 @@ uint64_t SqliteBackend::size_in_use_bytes() const {
   Result<int64_t> page_bytes = pragma_value("PRAGMA page_size");
   if (!pages || !free_pages || !page_bytes) return last_size_bytes_;
   return static_cast<uint64_t>((*pages - *free_pages) * *page_bytes);
+}
+
+Status SqliteBackend::check_integrity() {
+  RETURN_IF_ERROR(check_usable());
+  sqlite3_stmt* statement = nullptr;
+  int rc = sqlite3_prepare_v2(db_, "PRAGMA integrity_check", -1, &statement, nullptr);
+  if (rc != SQLITE_OK) return error_from(rc, "PRAGMA integrity_check");
+  std::string problems;
+  while ((rc = sqlite3_step(statement)) == SQLITE_ROW) {
+    const std::string line = column_bytes(statement, 0);
+    if (line != "ok") problems += (problems.empty() ? "" : "; ") + line;
+  }
+  sqlite3_finalize(statement);
+  if (rc != SQLITE_DONE) return error_from(rc, "PRAGMA integrity_check");
+  if (!problems.empty()) {
+    return Error(ErrorCode::kDataCorruption, options_.path + ": " + problems);
+  }
+  return Status::ok();
 }
 
 Status SqliteBackend::checkpoint() {

@@ -23,6 +23,9 @@ inline constexpr int kSqlitePageBytes = 4096;
 struct SqliteBackendOptions {
   // The database file on the VFS's disk; its directory is created when missing.
   std::string path = "mvcc/db.sqlite";
+  // WAL pages after which a commit also checkpoints into the database file; 0 keeps SQLite's
+  // default (1000 pages). Tests lower it so that crashes land inside checkpoints.
+  int wal_autocheckpoint_pages = 0;
 };
 
 // mvcc::Backend on SQLite, through SqliteVfs over env::Disk.
@@ -80,6 +83,9 @@ class SqliteBackend final : public mvcc::Backend {
   // Moves the WAL's pages into the database file and truncates the WAL (normally SQLite does
   // this by itself every wal_autocheckpoint pages).
   Status checkpoint();
+  // SQLite's full consistency check (PRAGMA integrity_check): kDataCorruption listing what is
+  // wrong. Reads the whole database; for tests and operators, not for the request path.
+  Status check_integrity();
   uint64_t commit_count() const { return commit_count_; }
 
  private:

@@ -34,11 +34,25 @@ SqliteVfs& as_vfs(sqlite3_vfs* vfs) {
   return *static_cast<SqliteVfs*>(vfs->pAppData);
 }
 
+// Runs a VFS callback body that may block the fiber. A fiber killed while blocked throws
+// env::FiberKilled, which must not unwind through SQLite's C frames: the call fails instead,
+// and so does every later one, without touching the disk (the process is gone).
+template <typename Body>
+int guarded(SqliteVfs& vfs, int failure_code, Body&& body) {
+  if (vfs.killed()) return failure_code;
+  try {
+    return body();
+  } catch (const env::FiberKilled&) {
+    vfs.note_killed();
+    return failure_code;
+  }
+}
+
 int io_code_for(const Error& error, int io_code) {
   return error.code() == ErrorCode::kDiskFull ? SQLITE_FULL : io_code;
 }
 
-int file_close(sqlite3_file* file) {
+int file_close_unguarded(sqlite3_file* file) {
   VfsFile& vfs_file = as_vfs_file(file);
   int rc = SQLITE_OK;
   if (vfs_file.delete_on_close && vfs_file.file) {
@@ -50,7 +64,7 @@ int file_close(sqlite3_file* file) {
   return rc;
 }
 
-int file_read(sqlite3_file* file, void* buffer, int amount, sqlite3_int64 offset) {
+int file_read_unguarded(sqlite3_file* file, void* buffer, int amount, sqlite3_int64 offset) {
   VfsFile& vfs_file = as_vfs_file(file);
   char* out = static_cast<char*>(buffer);
   size_t got = 0;
@@ -78,7 +92,7 @@ int file_read(sqlite3_file* file, void* buffer, int amount, sqlite3_int64 offset
   return SQLITE_OK;
 }
 
-int file_write(sqlite3_file* file, const void* buffer, int amount, sqlite3_int64 offset) {
+int file_write_unguarded(sqlite3_file* file, const void* buffer, int amount, sqlite3_int64 offset) {
   VfsFile& vfs_file = as_vfs_file(file);
   const std::string_view bytes(static_cast<const char*>(buffer), amount);
   if (!vfs_file.file) {
@@ -93,7 +107,7 @@ int file_write(sqlite3_file* file, const void* buffer, int amount, sqlite3_int64
   return SQLITE_OK;
 }
 
-int file_truncate(sqlite3_file* file, sqlite3_int64 size) {
+int file_truncate_unguarded(sqlite3_file* file, sqlite3_int64 size) {
   VfsFile& vfs_file = as_vfs_file(file);
   if (!vfs_file.file) {
     vfs_file.memory.resize(std::min<uint64_t>(vfs_file.memory.size(), size));
@@ -104,7 +118,7 @@ int file_truncate(sqlite3_file* file, sqlite3_int64 size) {
   return SQLITE_OK;
 }
 
-int file_sync(sqlite3_file* file, int flags) {
+int file_sync_unguarded(sqlite3_file* file, int flags) {
   VfsFile& vfs_file = as_vfs_file(file);
   if (!vfs_file.file) return SQLITE_OK;
   Status status = vfs_file.file->sync();
@@ -123,7 +137,7 @@ int file_sync(sqlite3_file* file, int flags) {
   return SQLITE_OK;
 }
 
-int file_size(sqlite3_file* file, sqlite3_int64* size) {
+int file_size_unguarded(sqlite3_file* file, sqlite3_int64* size) {
   VfsFile& vfs_file = as_vfs_file(file);
   if (!vfs_file.file) {
     *size = static_cast<sqlite3_int64>(vfs_file.memory.size());
@@ -133,6 +147,36 @@ int file_size(sqlite3_file* file, sqlite3_int64* size) {
   if (!bytes) return vfs_file.vfs->record(bytes.error(), SQLITE_IOERR_FSTAT);
   *size = static_cast<sqlite3_int64>(*bytes);
   return SQLITE_OK;
+}
+
+int file_close(sqlite3_file* file) {
+  VfsFile& vfs_file = as_vfs_file(file);
+  if (vfs_file.vfs->killed()) {
+    // No disk work for a dead process, but the object is still destroyed.
+    vfs_file.~VfsFile();
+    return SQLITE_OK;
+  }
+  return guarded(*vfs_file.vfs, SQLITE_IOERR_CLOSE, [&] { return file_close_unguarded(file); });
+}
+int file_read(sqlite3_file* file, void* buffer, int amount, sqlite3_int64 offset) {
+  return guarded(*as_vfs_file(file).vfs, SQLITE_IOERR_READ,
+                 [&] { return file_read_unguarded(file, buffer, amount, offset); });
+}
+int file_write(sqlite3_file* file, const void* buffer, int amount, sqlite3_int64 offset) {
+  return guarded(*as_vfs_file(file).vfs, SQLITE_IOERR_WRITE,
+                 [&] { return file_write_unguarded(file, buffer, amount, offset); });
+}
+int file_truncate(sqlite3_file* file, sqlite3_int64 size) {
+  return guarded(*as_vfs_file(file).vfs, SQLITE_IOERR_TRUNCATE,
+                 [&] { return file_truncate_unguarded(file, size); });
+}
+int file_sync(sqlite3_file* file, int flags) {
+  return guarded(*as_vfs_file(file).vfs, SQLITE_IOERR_FSYNC,
+                 [&] { return file_sync_unguarded(file, flags); });
+}
+int file_size(sqlite3_file* file, sqlite3_int64* size) {
+  return guarded(*as_vfs_file(file).vfs, SQLITE_IOERR_FSTAT,
+                 [&] { return file_size_unguarded(file, size); });
 }
 
 // One connection per database in one process: locks have nothing to exclude.
@@ -181,13 +225,18 @@ const sqlite3_io_methods kIoMethods = {
 };
 
 int vfs_open(sqlite3_vfs* vfs, const char* path, sqlite3_file* file, int flags, int* out_flags) {
-  return as_vfs(vfs).open_file(path, file, flags, out_flags);
+  file->pMethods = nullptr;
+  return guarded(as_vfs(vfs), SQLITE_CANTOPEN,
+                 [&] { return as_vfs(vfs).open_file(path, file, flags, out_flags); });
 }
 int vfs_delete(sqlite3_vfs* vfs, const char* path, int sync_directory) {
-  return as_vfs(vfs).delete_file(path, sync_directory != 0);
+  return guarded(as_vfs(vfs), SQLITE_IOERR_DELETE,
+                 [&] { return as_vfs(vfs).delete_file(path, sync_directory != 0); });
 }
 int vfs_access(sqlite3_vfs* vfs, const char* path, int flags, int* result) {
-  return as_vfs(vfs).access(path, flags, result);
+  *result = 0;
+  return guarded(as_vfs(vfs), SQLITE_IOERR_ACCESS,
+                 [&] { return as_vfs(vfs).access(path, flags, result); });
 }
 int vfs_full_pathname(sqlite3_vfs*, const char* path, int out_bytes, char* out) {
   // Paths are already relative to the process's data directory; SQLite only needs a stable
@@ -212,7 +261,7 @@ int vfs_randomness(sqlite3_vfs* vfs, int bytes, char* out) {
   return bytes;
 }
 int vfs_sleep(sqlite3_vfs* vfs, int microseconds) {
-  return as_vfs(vfs).sleep_microseconds(microseconds);
+  return guarded(as_vfs(vfs), 0, [&] { return as_vfs(vfs).sleep_microseconds(microseconds); });
 }
 int vfs_current_time_int64(sqlite3_vfs* vfs, sqlite3_int64* out) {
   *out = as_vfs(vfs).current_time_julian_ms();
@@ -276,6 +325,10 @@ void SqliteVfs::make_current_for_randomness() {
   sqlite3_randomness(0, nullptr);  // documented: resets the PRNG, reseeded on next use
 }
 
+void SqliteVfs::rethrow_if_killed() const {
+  if (killed_) throw env::FiberKilled{};
+}
+
 std::optional<Error> SqliteVfs::take_last_error() {
   std::optional<Error> error = std::move(last_error_);
   last_error_.reset();
@@ -288,26 +341,30 @@ int SqliteVfs::record(const Error& error, int sqlite_code) {
 }
 
 int SqliteVfs::open_file(const char* path, sqlite3_file* file, int flags, int* out_flags) {
-  VfsFile* vfs_file = new (file) VfsFile{};
-  vfs_file->base.pMethods = nullptr;  // SQLite calls xClose only when pMethods is set
-  vfs_file->vfs = this;
+  file->pMethods = nullptr;  // SQLite calls xClose only when pMethods is set
+  // Disk work first (it may block, and a killed fiber unwinds from there); the file object
+  // is constructed only once nothing can fail.
+  std::unique_ptr<env::File> opened_file;
+  bool created = false;
+  std::string name;
   if (path == nullptr) {
     // A temporary file (sorter, statement journal): scratch space kept in memory.
-    vfs_file->path = "temporary-" + std::to_string(++temporary_files_opened_);
+    name = "temporary-" + std::to_string(++temporary_files_opened_);
   } else {
-    vfs_file->path = path;
+    name = path;
     const bool create = (flags & SQLITE_OPEN_CREATE) != 0;
-    const bool existed = disk_.exists(path);
+    created = !disk_.exists(path);
     Result<std::unique_ptr<env::File>> opened =
         disk_.open(path, create ? env::OpenMode::kCreateReadWrite : env::OpenMode::kReadWrite);
-    if (!opened) {
-      vfs_file->~VfsFile();
-      return record(opened.error(), SQLITE_CANTOPEN);
-    }
-    vfs_file->file = std::move(opened).value();
-    vfs_file->delete_on_close = (flags & SQLITE_OPEN_DELETEONCLOSE) != 0;
-    vfs_file->directory_sync_pending = !existed;
+    if (!opened) return record(opened.error(), SQLITE_CANTOPEN);
+    opened_file = std::move(opened).value();
   }
+  VfsFile* vfs_file = new (file) VfsFile{};
+  vfs_file->vfs = this;
+  vfs_file->path = std::move(name);
+  vfs_file->file = std::move(opened_file);
+  vfs_file->delete_on_close = path != nullptr && (flags & SQLITE_OPEN_DELETEONCLOSE) != 0;
+  vfs_file->directory_sync_pending = created;
   if (out_flags != nullptr) *out_flags = flags;
   vfs_file->base.pMethods = &kIoMethods;
   return SQLITE_OK;

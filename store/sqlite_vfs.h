@@ -82,6 +82,12 @@ class SqliteVfs {
   // True once an xSync failed: what the file holds is then unknown (Linux drops the dirty
   // pages after a failed fsync), so the backend must stop using the database.
   bool sync_failed() const { return sync_failed_; }
+  // True once a VFS call saw its fiber being killed (env::FiberKilled: the process crashed or
+  // stopped). The exception cannot unwind through SQLite's C frames, so the VFS catches it,
+  // fails that call and every later one without touching the disk, and the backend rethrows
+  // it as soon as SQLite returns (rethrow_if_killed).
+  bool killed() const { return killed_; }
+  void rethrow_if_killed() const;
 
   // ---- For the C callbacks ----
   int open_file(const char* path, sqlite3_file* file, int flags, int* out_flags);
@@ -92,6 +98,7 @@ class SqliteVfs {
   int64_t current_time_julian_ms();
   int record(const Error& error, int sqlite_code);
   void note_sync_failure() { sync_failed_ = true; }
+  void note_killed() { killed_ = true; }
 
  private:
   SqliteVfs(env::Disk& disk, SqliteVfsOptions options);
@@ -102,6 +109,7 @@ class SqliteVfs {
   sqlite3_vfs vfs_{};
   std::optional<Error> last_error_;
   bool sync_failed_ = false;
+  bool killed_ = false;
   uint64_t temporary_files_opened_ = 0;
 };
 
