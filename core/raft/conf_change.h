@@ -38,7 +38,7 @@ struct ConfChangeSingle {
 struct ConfChange {
   ConfChangeTransition transition = ConfChangeTransition::kAuto;
   std::vector<ConfChangeSingle> changes{};
-  std::string context;  // opaque to Raft (etcd puts the member's URLs here)
+  std::string context{};  // opaque to Raft (etcd puts the member's URLs here)
 
   // An empty change is the request to leave a joint configuration (etcd's LeaveJoint()).
   bool leaves_joint() const { return changes.empty(); }

@@ -24,12 +24,12 @@ enum class VoteResult : uint8_t { kPending, kLost, kWon };
 // extra care (only one change in flight, no change before the leader commits in its term);
 // we keep those same guards (pending_conf_index) and gain arbitrary changes on top.
 struct Membership {
-  std::set<NodeId> incoming;  // the voters of the (new) configuration
-  std::set<NodeId> outgoing;  // the voters of the old configuration while joint
-  std::set<NodeId> learners;
+  std::set<NodeId> incoming{};  // the voters of the (new) configuration
+  std::set<NodeId> outgoing{};  // the voters of the old configuration while joint
+  std::set<NodeId> learners{};
   // Voters of `outgoing` being demoted to learners: they become learners when the joint
   // configuration is left (a node is never voter and learner at once).
-  std::set<NodeId> learners_next;
+  std::set<NodeId> learners_next{};
   bool auto_leave = false;
 
   bool joint() const { return !outgoing.empty(); }
