@@ -1,0 +1,130 @@
+#include "checker/shrink.h"
+
+#include <algorithm>
+#include <map>
+
+namespace lockstep::checker {
+
+History sub_history(const History& history, std::span<const uint32_t> indices) {
+  History out;
+  out.source_name = history.source_name;
+  out.model_hint = history.model_hint;
+  out.initial_revision = history.initial_revision;
+  out.operations.reserve(indices.size());
+  for (uint32_t index : indices) out.operations.push_back(history.operations[index]);
+  return out;
+}
+
+namespace {
+
+class Shrinker {
+ public:
+  Shrinker(const History& history, const Model& model, const ShrinkOptions& options)
+      : history_(history), model_(model), options_(options) {}
+
+  bool out_of_budget() const {
+    if (checks_ >= options_.max_checks) return true;
+    return options_.should_stop && options_.should_stop();
+  }
+
+  // Whether `candidate` is still a violation (a check that runs out counts as no).
+  bool fails(const std::vector<uint32_t>& candidate) {
+    ++checks_;
+    const History sub = sub_history(history_, candidate);
+    CheckOptions check;
+    check.partition = false;
+    check.max_steps = options_.steps_per_check;
+    check.should_stop = options_.should_stop;
+    auto result = check_linearizability(sub, model_, check);
+    return result.is_ok() && result->verdict == Verdict::kNotLinearizable;
+  }
+
+  // Tries removing each group in turn; keeps a removal when the rest still fails.
+  void remove_groups(std::vector<uint32_t>& current,
+                     const std::vector<std::vector<uint32_t>>& groups) {
+    for (const std::vector<uint32_t>& group : groups) {
+      if (out_of_budget()) return;
+      std::vector<uint32_t> candidate;
+      std::set_difference(current.begin(), current.end(), group.begin(), group.end(),
+                          std::back_inserter(candidate));
+      if (candidate.size() == current.size() || candidate.empty()) continue;
+      if (fails(candidate)) current = std::move(candidate);
+    }
+  }
+
+  bool remove_chunks(std::vector<uint32_t>& current, size_t chunk) {
+    bool removed_any = false;
+    size_t start = 0;
+    while (start < current.size() && !out_of_budget()) {
+      std::vector<uint32_t> candidate(current.begin(), current.begin() + start);
+      const size_t end = std::min(current.size(), start + chunk);
+      candidate.insert(candidate.end(), current.begin() + end, current.end());
+      if (!candidate.empty() && fails(candidate)) {
+        current = std::move(candidate);
+        removed_any = true;
+      } else {
+        start += chunk;
+      }
+    }
+    return removed_any;
+  }
+
+  size_t checks() const { return checks_; }
+
+ private:
+  const History& history_;
+  const Model& model_;
+  const ShrinkOptions& options_;
+  size_t checks_ = 0;
+};
+
+}  // namespace
+
+ShrinkResult shrink_violation(const History& history, const Model& model,
+                              std::span<const uint32_t> failing, const ShrinkOptions& options) {
+  std::vector<uint32_t> current(failing.begin(), failing.end());
+  std::sort(current.begin(), current.end());
+  Shrinker shrinker(history, model, options);
+
+  // Whole clients first: a violation usually involves few of them.
+  std::map<int64_t, std::vector<uint32_t>> by_client;
+  for (uint32_t index : current) by_client[history.operations[index].client].push_back(index);
+  std::vector<std::vector<uint32_t>> client_groups;
+  for (auto& [client, group] : by_client) client_groups.push_back(std::move(group));
+  shrinker.remove_groups(current, client_groups);
+
+  for (size_t chunk = std::max<size_t>(1, current.size() / 2); chunk > 1; chunk /= 2) {
+    shrinker.remove_chunks(current, chunk);
+  }
+  bool minimal = false;
+  while (!shrinker.out_of_budget()) {
+    const bool removed = shrinker.remove_chunks(current, 1);
+    if (shrinker.out_of_budget()) break;  // the pass may not have tried every operation
+    if (!removed) {
+      minimal = true;
+      break;
+    }
+  }
+
+  ShrinkResult result;
+  result.operations = current;
+  result.checks = shrinker.checks();
+  result.minimal = minimal;
+  const History sub = sub_history(history, current);
+  CheckOptions check;
+  check.partition = false;
+  check.max_steps = options.steps_per_check;
+  auto verdict = check_linearizability(sub, model, check);
+  if (verdict.is_ok() && !verdict->partitions.empty()) {
+    result.verdict = verdict->partitions.back();
+    // Map the sub-history's indices back to the original history's.
+    result.verdict.operations = current;
+    for (uint32_t& index : result.verdict.longest_prefix) index = current[index];
+    if (result.verdict.blocked_operation) {
+      result.verdict.blocked_operation = current[*result.verdict.blocked_operation];
+    }
+  }
+  return result;
+}
+
+}  // namespace lockstep::checker
