@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/base/crc32c.h"
+#include "core/mvcc/byte_codec.h"
 #include "core/mvcc/key_value_codec.h"
 #include "core/mvcc/meta_keys.h"
 
@@ -180,6 +182,36 @@ Result<std::vector<KeyValue>> KvStore::live_key_values() const {
     if (!key_value.is_ok()) return key_value.error();
     result.push_back(std::move(*key_value));
   }
+  return result;
+}
+
+Result<KvStore::HashKv> KvStore::hash_kv(Revision at) const {
+  if (at <= Revision(0)) at = current_revision_;
+  if (at > current_revision_) return Error(ErrorCode::kFutureRevision);
+  if (at < compact_revision_) return Error(ErrorCode::kCompacted);
+  HashKv result;
+  result.revision = at;
+  result.compact_revision = compact_revision_;
+  uint32_t hash = 0;
+  RevisionKey from = kFirstRevisionKey;
+  const RevisionKey until{at.next(), 0};
+  while (true) {
+    Result<std::vector<RevisionRecord>> page =
+        backend_.read_revisions(from, until, kRestorePageRecords);
+    if (!page.is_ok()) return page.error();
+    for (const RevisionRecord& record : *page) {
+      ByteWriter header;
+      header.put_signed(record.revision.main.value());
+      header.put_signed(record.revision.sub);
+      header.put_varint(record.tombstone ? 1 : 0);
+      header.put_varint(record.data.size());
+      hash = crc32c_extend(hash, header.bytes());
+      hash = crc32c_extend(hash, record.data);
+    }
+    if (page->size() < kRestorePageRecords) break;
+    from = RevisionKey{page->back().revision.main, page->back().revision.sub + 1};
+  }
+  result.hash = hash;
   return result;
 }
 

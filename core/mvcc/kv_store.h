@@ -72,6 +72,17 @@ class KvStore {
 
   size_t key_count() const { return index_.key_count(); }
 
+  // etcd's HashKV: a checksum of the key-value history up to `at` (0 = current), so that
+  // members can be compared for divergence at the same revision (etcd's corruption check).
+  // Members that applied the same entries hold the same records (compaction is part of the
+  // apply), so equal states give equal hashes. kFutureRevision / kCompacted as for a range.
+  struct HashKv {
+    uint32_t hash = 0;
+    Revision revision;          // the revision hashed up to
+    Revision compact_revision;  // the compaction revision the hash starts from
+  };
+  Result<HashKv> hash_kv(Revision at) const;
+
  private:
   friend class WriteTxn;
 

@@ -125,6 +125,29 @@ TEST(StateMachineTest, SnapshotInstallReproducesTheState) {
   EXPECT_EQ(follower.get("x").kvs.at(0).value, "1");  // the bad image changed nothing
 }
 
+TEST(StateMachineTest, HashKvMatchesAcrossMembersAndDetectsDivergence) {
+  Harness one;
+  Harness two;
+  for (Harness* h : {&one, &two}) {
+    h->put("a", "1");
+    h->put("b", "2");
+    h->del("a");
+  }
+  auto hash_one = one.machine().kv().hash_kv(Revision(0));
+  auto hash_two = two.machine().kv().hash_kv(Revision(0));
+  ASSERT_TRUE(hash_one.is_ok());
+  EXPECT_EQ(hash_one->hash, hash_two->hash);
+  EXPECT_EQ(hash_one->revision, Revision(4));
+  // Hashing at an older revision ignores later writes.
+  auto at3 = one.machine().kv().hash_kv(Revision(3));
+  one.put("c", "3");
+  EXPECT_EQ(one.machine().kv().hash_kv(Revision(3))->hash, at3->hash);
+  two.put("c", "different");
+  EXPECT_NE(one.machine().kv().hash_kv(Revision(5))->hash,
+            two.machine().kv().hash_kv(Revision(5))->hash);
+  EXPECT_EQ(one.machine().kv().hash_kv(Revision(6)).code(), ErrorCode::kFutureRevision);
+}
+
 // A backend whose next commit fails, to check that a disk failure stops the state machine.
 class FailingBackend final : public Backend {
  public:
