@@ -26,6 +26,15 @@ struct SqliteBackendOptions {
   // WAL pages after which a commit also checkpoints into the database file; 0 keeps SQLite's
   // default (1000 pages). Tests lower it so that crashes land inside checkpoints.
   int wal_autocheckpoint_pages = 0;
+  // true: every commit is durable when it returns (synchronous=FULL: one WAL fsync per
+  // commit), which is Backend::commit's contract.
+  // false: etcd's model — commits are atomic but become durable only at sync(), which runs
+  // by itself every `commits_per_sync` commits (synchronous=NORMAL in between). A crash may
+  // then lose the last few commits, always whole ones and in order, so the consistent index
+  // tells the member exactly which Raft entries to apply again from its WAL. Only for a
+  // backend whose writes are replayable from a durable Raft log.
+  bool sync_every_commit = true;
+  int commits_per_sync = 1000;
 };
 
 // mvcc::Backend on SQLite, through SqliteVfs over env::Disk.
@@ -83,6 +92,11 @@ class SqliteBackend final : public mvcc::Backend {
   // Moves the WAL's pages into the database file and truncates the WAL (normally SQLite does
   // this by itself every wal_autocheckpoint pages).
   Status checkpoint();
+  // Makes every earlier commit durable (one WAL fsync). A no-op cost-wise when every commit
+  // is already synced.
+  Status sync();
+  // Consistent index of the last commit known durable.
+  LogIndex durable_consistent_index() const { return durable_consistent_index_; }
   // SQLite's full consistency check (PRAGMA integrity_check): kDataCorruption listing what is
   // wrong. Reads the whole database; for tests and operators, not for the request path.
   Status check_integrity();
@@ -108,6 +122,8 @@ class SqliteBackend final : public mvcc::Backend {
   SqliteBackendOptions options_;
   sqlite3* db_ = nullptr;
   LogIndex consistent_index_;
+  LogIndex durable_consistent_index_;
+  int commits_since_sync_ = 0;
   uint64_t commit_count_ = 0;
   mutable std::optional<Error> poisoned_;
   mutable uint64_t last_size_bytes_ = 0;
