@@ -19,13 +19,14 @@ void WatchHub::index_watcher(const Watcher& watcher) {
   if (watcher.range.is_single_key()) {
     single_key_watchers_.emplace(watcher.range.key, watcher.id);
   } else {
-    range_watchers_.insert(watcher.id);
+    range_watchers_.insert(watcher.range, watcher.id);
   }
 }
 
 void WatchHub::unindex_watcher(const Watcher& watcher) {
   if (!watcher.range.is_single_key()) {
-    range_watchers_.erase(watcher.id);
+    const bool erased = range_watchers_.erase(watcher.range, watcher.id);
+    ASSERT(erased, "every range watcher is indexed");
     return;
   }
   auto [begin, end] = single_key_watchers_.equal_range(watcher.range.key);
@@ -155,7 +156,7 @@ void WatchHub::notify(Revision revision, const std::vector<Event>& changes) {
   for (const Event& change : changes) {
     auto [begin, end] = single_key_watchers_.equal_range(change.kv.key);
     for (auto it = begin; it != end; ++it) offer(it->second, change);
-    for (WatchId id : range_watchers_) offer(id, change);
+    range_watchers_.for_each_containing(change.kv.key, [&](int64_t id) { offer(id, change); });
   }
   for (auto& [id, response] : matched) {
     Watcher& watcher = watchers_.at(id);

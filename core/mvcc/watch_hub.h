@@ -3,12 +3,12 @@
 #include <cstddef>
 #include <deque>
 #include <map>
-#include <set>
 #include <string>
 #include <vector>
 
 #include "core/base/error.h"
 #include "core/mvcc/key_range.h"
+#include "core/mvcc/key_range_index.h"
 #include "core/mvcc/kv_store.h"
 #include "core/mvcc/watch_requests.h"
 
@@ -108,11 +108,10 @@ class WatchHub {
 
   const KvStore& store_;
   std::map<WatchId, Watcher> watchers_;
-  // Which watchers an event may concern, so notify() costs O(matching watchers) for
-  // single-key watches (etcd's watcherGroup keeps the same map). Range watchers are checked
-  // one by one (etcd uses an interval tree; range watches are the rarer kind).
+  // Which watchers an event may concern, so notify() costs O(log n + matching watchers)
+  // (etcd's watcherGroup: a map for single keys, an interval tree for ranges).
   std::multimap<std::string, WatchId> single_key_watchers_;
-  std::set<WatchId> range_watchers_;
+  KeyRangeIndex range_watchers_;
   // The last revision notify() reported to the synced group.
   Revision synced_through_;
   WatchId next_auto_id_ = 0;
