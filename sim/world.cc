@@ -9,6 +9,20 @@
 
 namespace lockstep::sim {
 
+std::string_view repository_relative_path(std::string_view path) {
+  // The compiler may spell source paths absolute; from the repository's top-level folder on
+  // they are the same in every checkout, so traces and reports (and the trace hash) use that.
+  size_t start = std::string_view::npos;
+  for (std::string_view folder :
+       {"/core/", "/sim/", "/store/", "/server/", "/checker/", "/cli/", "/tests/", "/reports/"}) {
+    const size_t found = path.rfind(folder);
+    if (found != std::string_view::npos && (start == std::string_view::npos || found > start)) {
+      start = found;
+    }
+  }
+  return start == std::string_view::npos ? path : path.substr(start + 1);
+}
+
 World::World(WorldOptions options)
     : options_(options),
       scheduler_random_(Random(options.seed).stream("scheduler")),
@@ -572,24 +586,23 @@ Status World::flip_random_bit(NodeId id, std::string_view path) {
 
 bool World::buggify(Process& process, std::source_location site) {
   if (!options_.buggify_enabled) return false;
-  const SiteKey key{site.file_name(), site.line(), site.column()};
+  const SiteKey key{repository_relative_path(site.file_name()), site.line(), site.column()};
   auto found = buggify_sites_.find(key);
   if (found == buggify_sites_.end()) {
     found = buggify_sites_.emplace(key, fault_random_.chance(kBuggifySiteEnabledProbability)).first;
   }
   if (!found->second) return false;
   if (!fault_random_.chance(kBuggifyFireProbability)) return false;
-  trace_.add(now_, process.id.value(), TraceKind::kBuggifyFired, site.line(), 0, 0,
-             site.file_name());
+  trace_.add(now_, process.id.value(), TraceKind::kBuggifyFired, site.line(), 0, 0, key.file);
   return true;
 }
 
 void World::probe(std::source_location site, std::string_view name) {
-  const auto key = std::make_tuple(std::string_view(site.file_name()), site.line(), name);
+  const std::string_view file = repository_relative_path(site.file_name());
+  const auto key = std::make_tuple(file, site.line(), name);
   auto found = probes_.find(key);
   if (found == probes_.end()) {
-    probes_.emplace(
-        std::make_tuple(std::string_view(site.file_name()), site.line(), std::string(name)), 1);
+    probes_.emplace(std::make_tuple(file, site.line(), std::string(name)), 1);
     return;
   }
   ++found->second;

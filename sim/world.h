@@ -45,6 +45,9 @@ struct WorldOptions {
   }
 };
 
+// "/home/me/lockstep/core/node/member.cc" → "core/node/member.cc".
+std::string_view repository_relative_path(std::string_view path);
+
 struct ProbeHit {
   std::string site;  // "file:line"
   std::string name;

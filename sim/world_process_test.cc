@@ -184,10 +184,18 @@ TEST(WorldProcess, ProbesRecordWhichCodeRan) {
   std::map<std::string, uint64_t> by_name;
   for (const ProbeHit& hit : hits) {
     by_name[hit.name] = hit.hits;
-    EXPECT_NE(hit.site.find("world_process_test.cc:"), std::string::npos);
+    EXPECT_TRUE(hit.site.starts_with("sim/world_process_test.cc:")) << hit.site;
   }
   EXPECT_EQ(by_name["loop body"], 3u);
   EXPECT_EQ(by_name["dynamic name"], 1u);
+}
+
+TEST(WorldProcess, SourcePathsAreRepositoryRelative) {
+  EXPECT_EQ(repository_relative_path("/home/me/lockstep/core/node/member.cc"),
+            "core/node/member.cc");
+  EXPECT_EQ(repository_relative_path("/x/sim/checkout/sim/world.cc"), "sim/world.cc");
+  EXPECT_EQ(repository_relative_path("sim/world.cc"), "sim/world.cc");
+  EXPECT_EQ(repository_relative_path("elsewhere.cc"), "elsewhere.cc");
 }
 
 TEST(WorldProcess, WorldDestructionUnwindsLiveFibers) {

@@ -12,6 +12,7 @@ bool proves_not_applied(ErrorCode code) {
     case ErrorCode::kTooManyRequests:
     case ErrorCode::kStopped:
     case ErrorCode::kRequestTooLarge:
+    case ErrorCode::kNotCapable:  // the member declines before proposing anything
       return true;
     default:
       return false;

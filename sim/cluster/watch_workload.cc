@@ -1,0 +1,225 @@
+// The watch workload: one writer, several watchers on a prefix. Checks etcd's documented
+// watch guarantees (https://etcd.io/docs/v3.5/learning/api_guarantees/#watch-apis):
+// ordered (events by revision), unique (no event twice), reliable (no gap: nothing between
+// two delivered events is missing), accurate (each event is a write that happened, with its
+// revision), and, once writes stop, every watcher catches up to the last acknowledged write.
+#include <map>
+#include <set>
+
+#include "sim/cluster/recorded_client.h"
+#include "sim/cluster/workload.h"
+
+namespace lockstep::sim {
+namespace {
+
+constexpr int kWatchKeys = 4;
+constexpr int kWatchers = 2;
+constexpr char kPrefix[] = "watch/";
+constexpr char kPrefixEnd[] = "watch0";  // '/' + 1
+// A watcher that heard nothing for this long checks that its member is alive.
+constexpr Duration kWatcherIdleCheck = std::chrono::milliseconds(500);
+constexpr Duration kWriterPause = std::chrono::milliseconds(15);
+
+struct AcknowledgedWrite {
+  mvcc::EventType type = mvcc::EventType::kPut;
+  std::string key;
+  std::string value;
+  int64_t revision = 0;  // 0 when indeterminate
+};
+
+struct WatcherLog {
+  std::vector<RecordedWatchEvent> events;
+  int recreated = 0;
+};
+
+class WatchWorkload final : public Workload {
+ public:
+  std::string_view name() const override { return "watch"; }
+  bool records_every_write() const override { return true; }
+
+  void start(WorkloadEnvironment& environment) override {
+    environment.cluster.add_client(
+        "watch-writer", environment.client_options, [this, &environment](ClusterClient& client) {
+          RecordedClient recorded(client, environment.recorder, environment.cluster.world(),
+                                  environment.first_history_id);
+          write(recorded, environment.stop_at);
+        });
+    watchers_.resize(kWatchers);
+    for (int i = 0; i < kWatchers; ++i) {
+      environment.cluster.add_client("watcher-" + std::to_string(i), environment.client_options,
+                                     [this, &environment, i](ClusterClient& client) {
+                                       watch(client, environment, i,
+                                             environment.first_history_id + 1 + i);
+                                     });
+    }
+  }
+
+  std::vector<CheckOutcome> check(const WorkloadEnvironment& environment) override;
+
+ private:
+  void write(RecordedClient& client, Instant stop_at) {
+    Random& random = client.client().runtime().random();
+    uint64_t written = 0;
+    while (client.now() < stop_at) {
+      const std::string key = kPrefix + std::to_string(random.below(kWatchKeys));
+      AcknowledgedWrite write;
+      write.key = key;
+      CallResult result;
+      if (random.below(8) == 0) {
+        mvcc::DeleteRangeRequest del;
+        del.key = key;
+        write.type = mvcc::EventType::kDelete;
+        result = client.delete_range(del);
+        // A delete of an absent key writes nothing and produces no event.
+        if (result.ok() && result.as<mvcc::DeleteRangeResponse>().deleted == 0) continue;
+        if (result.ok())
+          write.revision = result.as<mvcc::DeleteRangeResponse>().header.revision.value();
+      } else {
+        mvcc::PutRequest put;
+        put.key = key;
+        put.value = "w" + std::to_string(++written);
+        write.value = put.value;
+        result = client.put(put);
+        if (result.ok()) write.revision = result.as<mvcc::PutResponse>().header.revision.value();
+      }
+      if (result.outcome != CallOutcome::kFailed) writes_.push_back(write);
+      client.client().runtime().sleep_for(kWriterPause);
+    }
+  }
+
+  void watch(ClusterClient& client, WorkloadEnvironment& environment, int index,
+             int64_t history_id) {
+    WatcherLog& log = watchers_[static_cast<size_t>(index)];
+    const std::vector<NodeId>& members = client.members();
+    size_t member_index = static_cast<size_t>(index) % members.size();
+    int64_t next_revision = 1;  // from the beginning of history
+    const Instant watch_until = environment.end_at - std::chrono::milliseconds(500);
+    while (environment.cluster.world().now() < watch_until) {
+      const NodeId member = members[member_index];
+      mvcc::WatchCreateRequest create;
+      create.key = kPrefix;
+      create.range_end = kPrefixEnd;
+      create.start_revision = Revision(next_revision);
+      CallResult created = client.call_member(member, create);
+      if (!created.ok() || created.as<mvcc::WatchResponse>().canceled) {
+        member_index = (member_index + 1) % members.size();
+        client.runtime().sleep_for(kWatcherIdleCheck / 5);
+        continue;
+      }
+      ++log.recreated;
+      const mvcc::WatchId watch_id = created.as<mvcc::WatchResponse>().watch_id;
+      bool alive = true;
+      while (alive && environment.cluster.world().now() < watch_until) {
+        std::vector<node::WatchStreamMessage> messages =
+            client.take_watch_messages(client.runtime().now() + kWatcherIdleCheck);
+        if (messages.empty()) {
+          // Silence: is the member still there? (A real client has its TCP connection.)
+          alive = client.call_member(member, node::StatusRequest{}).ok();
+          continue;
+        }
+        for (const node::WatchStreamMessage& message : messages) {
+          if (message.response.watch_id != watch_id) continue;
+          for (const mvcc::Event& event : message.response.events) {
+            RecordedWatchEvent recorded;
+            recorded.client = history_id;
+            recorded.watch = index;
+            recorded.time_ns = environment.cluster.world().now().nanoseconds();
+            recorded.type = event.type;
+            recorded.key = event.kv.key;
+            recorded.value = event.kv.value;
+            recorded.mod_revision = event.kv.mod_revision.value();
+            next_revision = std::max(next_revision, recorded.mod_revision + 1);
+            environment.recorder.record_watch_event(recorded);
+            log.events.push_back(std::move(recorded));
+          }
+          if (message.response.canceled) alive = false;
+        }
+      }
+      if (!alive) member_index = (member_index + 1) % members.size();
+    }
+  }
+
+  std::vector<AcknowledgedWrite> writes_;
+  std::vector<WatcherLog> watchers_;
+};
+
+std::vector<CheckOutcome> WatchWorkload::check(const WorkloadEnvironment&) {
+  CheckOutcome order{"watch: ordered, unique, accurate", CheckOutcome::Verdict::kPass, ""};
+  CheckOutcome complete{"watch: no gaps, caught up", CheckOutcome::Verdict::kPass, ""};
+  auto fail = [](CheckOutcome& outcome, std::string why) {
+    if (outcome.verdict == CheckOutcome::Verdict::kFail) return;
+    outcome.verdict = CheckOutcome::Verdict::kFail;
+    outcome.detail = std::move(why);
+  };
+  // Writes by revision (determinate) and by (key, value) for puts (values are unique).
+  std::map<int64_t, const AcknowledgedWrite*> by_revision;
+  std::map<std::pair<std::string, std::string>, const AcknowledgedWrite*> puts;
+  int64_t last_acknowledged = 0;
+  for (const AcknowledgedWrite& write : writes_) {
+    if (write.revision > 0) {
+      by_revision[write.revision] = &write;
+      last_acknowledged = std::max(last_acknowledged, write.revision);
+    }
+    if (write.type == mvcc::EventType::kPut) puts[{write.key, write.value}] = &write;
+  }
+  size_t total_events = 0;
+  for (size_t w = 0; w < watchers_.size(); ++w) {
+    const std::vector<RecordedWatchEvent>& events = watchers_[w].events;
+    total_events += events.size();
+    const std::string who = "watcher " + std::to_string(w);
+    std::set<int64_t> seen;
+    int64_t previous = 0;
+    for (const RecordedWatchEvent& event : events) {
+      if (event.mod_revision <= previous) {
+        fail(order, who + " got revision " + std::to_string(event.mod_revision) + " after " +
+                        std::to_string(previous));
+      }
+      previous = std::max(previous, event.mod_revision);
+      seen.insert(event.mod_revision);
+      if (event.type == mvcc::EventType::kPut) {
+        auto put = puts.find({event.key, event.value});
+        if (put == puts.end()) {
+          fail(order, who + " saw a put of " + event.key + "=" + event.value + " nobody wrote");
+        } else if (put->second->revision != 0 && put->second->revision != event.mod_revision) {
+          fail(order, who + " saw " + event.key + "=" + event.value + " at revision " +
+                          std::to_string(event.mod_revision) + ", written at " +
+                          std::to_string(put->second->revision));
+        }
+      } else if (auto write = by_revision.find(event.mod_revision);
+                 write != by_revision.end() && (write->second->type != mvcc::EventType::kDelete ||
+                                                write->second->key != event.key)) {
+        fail(order, who + " saw a delete of " + event.key + " at revision " +
+                        std::to_string(event.mod_revision) + " where another write happened");
+      }
+    }
+    // Reliable delivery: every acknowledged write up to the last revision seen was seen.
+    for (const auto& [revision, write] : by_revision) {
+      if (revision > previous) break;
+      if (!seen.contains(revision)) {
+        fail(complete, who + " missed the write of " + write->key + " at revision " +
+                           std::to_string(revision) + " (gap)");
+      }
+    }
+    if (previous < last_acknowledged) {
+      fail(complete, who + " stopped at revision " + std::to_string(previous) +
+                         ", last acknowledged write is at " + std::to_string(last_acknowledged));
+    }
+  }
+  const std::string counts = std::to_string(writes_.size()) + " writes, " +
+                             std::to_string(total_events) + " events delivered";
+  if (order.passed()) order.detail = counts;
+  if (complete.passed()) complete.detail = counts;
+  if (writes_.empty()) {
+    complete.verdict = CheckOutcome::Verdict::kUnknown;
+    complete.detail = "no writes completed; nothing to watch";
+  }
+  return {order, complete};
+}
+
+}  // namespace
+
+std::unique_ptr<Workload> make_watch_workload() {
+  return std::make_unique<WatchWorkload>();
+}
+
+}  // namespace lockstep::sim
