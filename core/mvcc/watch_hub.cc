@@ -42,6 +42,8 @@ void WatchHub::unindex_watcher(const Watcher& watcher) {
 std::map<WatchId, WatchHub::Watcher>::iterator WatchHub::erase_watcher(
     std::map<WatchId, Watcher>::iterator it) {
   unindex_watcher(it->second);
+  ready_.erase(it->first);
+  unsynced_.erase(it->first);
   return watchers_.erase(it);
 }
 
@@ -51,9 +53,7 @@ bool WatchHub::exists(WatchId id) const {
 }
 
 size_t WatchHub::unsynced_count() const {
-  return static_cast<size_t>(std::count_if(
-      watchers_.begin(), watchers_.end(),
-      [](const auto& entry) { return !entry.second.synced && !entry.second.canceled; }));
+  return unsynced_.size();
 }
 
 WatchResponse WatchHub::response_for(const Watcher& watcher, Revision revision) const {
@@ -96,16 +96,17 @@ WatchResponse WatchHub::create(const WatchCreateRequest& request) {
     if (filter == WatchFilter::kNoDelete) watcher.no_delete = true;
   }
   const Revision next = store_.current_revision().next();
+  bool synced = true;
   if (request.start_revision <= Revision(0)) {
     watcher.next_revision = next;
-    watcher.synced = true;
   } else {
     watcher.next_revision = request.start_revision;
     // A start in the future waits in the synced group (etcd watchableStore.watch).
-    watcher.synced = request.start_revision >= next;
+    synced = request.start_revision >= next;
   }
   index_watcher(watcher);
-  watchers_.emplace(id, std::move(watcher));
+  Watcher& stored = watchers_.emplace(id, std::move(watcher)).first->second;
+  set_synced(stored, synced);
   return response;
 }
 
@@ -123,7 +124,7 @@ void WatchHub::on_restore() {
   for (auto& [id, watcher] : watchers_) {
     if (watcher.canceled || !watcher.synced) continue;
     watcher.next_revision = std::max(watcher.next_revision, synced_through_.next());
-    watcher.synced = watcher.next_revision > current;
+    set_synced(watcher, watcher.next_revision > current);
   }
   synced_through_ = current;
 }
@@ -134,10 +135,20 @@ bool WatchHub::wants(const Watcher& watcher, const Event& event) const {
   return watcher.range.contains(event.kv.key);
 }
 
-void WatchHub::enqueue(Watcher& watcher, WatchResponse response) {
+void WatchHub::push(Watcher& watcher, WatchResponse response) {
   watcher.queued_events += response.events.size();
   if (!response.events.empty()) watcher.sent_since_progress = true;
   watcher.queue.push_back(std::move(response));
+  ready_.insert(watcher.id);
+}
+
+void WatchHub::set_synced(Watcher& watcher, bool synced) {
+  watcher.synced = synced;
+  if (synced || watcher.canceled) {
+    unsynced_.erase(watcher.id);
+  } else {
+    unsynced_.insert(watcher.id);
+  }
 }
 
 void WatchHub::notify(Revision revision, const std::vector<Event>& changes) {
@@ -163,11 +174,11 @@ void WatchHub::notify(Revision revision, const std::vector<Event>& changes) {
     if (watcher.queued_events + response.events.size() > kMaxQueuedEventsPerWatcher) {
       // Nobody is draining this watcher: stop buffering and catch up from the backend
       // later, starting with this revision (etcd moves such a watcher to its victims).
-      watcher.synced = false;
+      set_synced(watcher, false);
       watcher.next_revision = revision;
       continue;
     }
-    enqueue(watcher, std::move(response));
+    push(watcher, std::move(response));
   }
   synced_through_ = revision;
 }
@@ -176,7 +187,7 @@ void WatchHub::request_progress() {
   const Revision current = store_.current_revision();
   for (auto& [id, watcher] : watchers_) {
     if (!watcher.synced || watcher.canceled) continue;
-    watcher.queue.push_back(response_for(watcher, current));
+    push(watcher, response_for(watcher, current));
   }
 }
 
@@ -184,7 +195,7 @@ void WatchHub::notify_idle_progress() {
   const Revision current = store_.current_revision();
   for (auto& [id, watcher] : watchers_) {
     if (!watcher.progress_notify || !watcher.synced || watcher.canceled) continue;
-    if (!watcher.sent_since_progress) watcher.queue.push_back(response_for(watcher, current));
+    if (!watcher.sent_since_progress) push(watcher, response_for(watcher, current));
     watcher.sent_since_progress = false;
   }
 }
@@ -214,7 +225,7 @@ Status WatchHub::catch_up(Watcher& watcher, const std::vector<Event>& history,
     if (response.events.empty()) return;
     response.watch_id = watcher.id;
     response.header.revision = covered_through;
-    enqueue(watcher, std::move(response));
+    push(watcher, std::move(response));
     response = WatchResponse();
     revisions_in_response = 0;
   };
@@ -244,23 +255,25 @@ Status WatchHub::catch_up(Watcher& watcher, const std::vector<Event>& history,
   // (unless the read reached it).
   flush(history_end.previous());
   watcher.next_revision = std::max(watcher.next_revision, history_end);
-  if (watcher.next_revision > current) watcher.synced = true;
+  if (watcher.next_revision > current) set_synced(watcher, true);
   return Status::ok();
 }
 
 Status WatchHub::sync_unsynced() {
   std::vector<Watcher*> batch;
   const Revision compact = store_.compact_revision();
-  for (auto& [id, watcher] : watchers_) {
-    if (watcher.synced || watcher.canceled) continue;
+  const std::vector<WatchId> behind(unsynced_.begin(), unsynced_.end());
+  for (WatchId id : behind) {
+    Watcher& watcher = watchers_.at(id);
     if (watcher.next_revision < compact) {
       // etcd: the watcher's next revision is gone; cancel with the compaction revision.
       WatchResponse response = response_for(watcher, store_.current_revision());
       response.canceled = true;
       response.compact_revision = compact;
       response.cancel_reason = std::string(error_message(ErrorCode::kCompacted));
-      watcher.queue.push_back(std::move(response));
       watcher.canceled = true;
+      set_synced(watcher, false);  // leaves the unsynced group: canceled
+      push(watcher, std::move(response));
       continue;
     }
     if (batch.size() < kMaxWatchersPerSync) batch.push_back(&watcher);
@@ -279,22 +292,22 @@ Status WatchHub::sync_unsynced() {
 Result<std::vector<WatchResponse>> WatchHub::take_responses(size_t max_responses) {
   RETURN_IF_ERROR(sync_unsynced());
   std::vector<WatchResponse> responses;
-  bool progressed = true;
-  while (responses.size() < max_responses && progressed) {
-    progressed = false;
-    for (auto it = watchers_.begin(); it != watchers_.end() && responses.size() < max_responses;) {
+  // Round robin over the ready watchers, one response each per round, in id order.
+  while (responses.size() < max_responses && !ready_.empty()) {
+    const std::vector<WatchId> round(ready_.begin(), ready_.end());
+    for (WatchId id : round) {
+      if (responses.size() >= max_responses) break;
+      auto it = watchers_.find(id);
+      ASSERT(it != watchers_.end(), "a ready watcher exists");
       Watcher& watcher = it->second;
-      if (!watcher.queue.empty()) {
-        WatchResponse response = std::move(watcher.queue.front());
-        watcher.queue.pop_front();
-        watcher.queued_events -= response.events.size();
-        responses.push_back(std::move(response));
-        progressed = true;
-      }
-      if (watcher.canceled && watcher.queue.empty()) {
-        it = erase_watcher(it);
-      } else {
-        ++it;
+      ASSERT(!watcher.queue.empty(), "a ready watcher has a queued response");
+      WatchResponse response = std::move(watcher.queue.front());
+      watcher.queue.pop_front();
+      watcher.queued_events -= response.events.size();
+      responses.push_back(std::move(response));
+      if (watcher.queue.empty()) {
+        ready_.erase(id);
+        if (watcher.canceled) erase_watcher(it);
       }
     }
   }

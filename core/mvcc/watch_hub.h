@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <deque>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -96,7 +97,9 @@ class WatchHub {
   };
 
   bool wants(const Watcher& watcher, const Event& event) const;
-  void enqueue(Watcher& watcher, WatchResponse response);
+  // Queues a response for delivery and marks the watcher ready.
+  void push(Watcher& watcher, WatchResponse response);
+  void set_synced(Watcher& watcher, bool synced);
   Status sync_unsynced();
   Status catch_up(Watcher& watcher, const std::vector<Event>& history, Revision history_end);
   Status fill_prev_kv(Event& event) const;
@@ -112,6 +115,10 @@ class WatchHub {
   // (etcd's watcherGroup: a map for single keys, an interval tree for ranges).
   std::multimap<std::string, WatchId> single_key_watchers_;
   KeyRangeIndex range_watchers_;
+  // Watchers with queued responses, and watchers behind (so draining and catching up cost
+  // O(watchers involved), not O(all watchers)).
+  std::set<WatchId> ready_;
+  std::set<WatchId> unsynced_;
   // The last revision notify() reported to the synced group.
   Revision synced_through_;
   WatchId next_auto_id_ = 0;
