@@ -70,8 +70,8 @@ struct Intervals {
 // etcd's checkIntervals: within one branch, no key may be put twice, and no key put may lie
 // in a range deleted in the same branch, counting nested txns; the success and failure
 // branches of a nested txn may put the same key (only one of them runs). Deletes may overlap
-// each other. Unlike etcd's interval tree, a range_end of "\0" counts as "to the end", as it
-// does everywhere else.
+// each other. A delete's range_end of "\0" counts as "to the end of the key space", as it does
+// for the delete itself.
 Status check_intervals(const std::vector<RequestOp>& ops, Intervals& out) {
   for (const RequestOp& op : ops) {
     if (const auto* request = std::get_if<DeleteRangeRequest>(&op.request)) {
