@@ -23,6 +23,14 @@ StateMachine::StateMachine(Backend& backend, StateMachineOptions options)
       watch_hub_(kv_) {}
 
 Status StateMachine::restore() {
+  Status status = rebuild();
+  // A failed rebuild leaves the pieces inconsistent with each other: refuse work until a
+  // later restore() succeeds.
+  failure_ = status;
+  return status;
+}
+
+Status StateMachine::rebuild() {
   RETURN_IF_ERROR(kv_.restore());
   RETURN_IF_ERROR(lessor_.restore(backend_));
   Result<std::vector<KeyValue>> live = kv_.live_key_values();
@@ -37,7 +45,6 @@ Status StateMachine::restore() {
     lessor_.attach(key_value.lease, key_value.key);
   }
   watch_hub_.on_restore();
-  failure_ = Status::ok();
   return Status::ok();
 }
 

@@ -72,6 +72,7 @@ class StateMachine {
  private:
   Result<ApplyResponse> dispatch(const ApplyRequest& request, WriteBatch& batch,
                                  std::vector<Event>& changes);
+  Status rebuild();
   template <typename Body>
   Result<ApplyResponse> apply_write(WriteBatch& batch, std::vector<Event>& changes,
                                     const Body& body);

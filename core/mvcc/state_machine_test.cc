@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/base/random.h"
 #include "core/mvcc/backend_image.h"
 #include "core/mvcc/test_harness.h"
 
@@ -193,6 +194,65 @@ TEST(StateMachineTest, BackendFailureStopsUntilRestore) {
   ASSERT_TRUE(machine.apply(LogIndex(2), PutRequest{.key = "a", .value = "2"}).is_ok());
   EXPECT_EQ(machine.range(RangeRequest{.key = "a"})->kvs.at(0).value, "2");
   EXPECT_EQ(machine.current_revision(), Revision(3));
+}
+
+TEST(StateMachineTest, ReplayAfterRandomCommitFailuresConvergesToTheSameState) {
+  // The node's recovery path: when a commit fails, rebuild from the backend and re-apply the
+  // log from the backend's consistent index. Whatever commits failed, the end state must be
+  // the one of a run where none did, because index and effects land atomically.
+  Random random(42);
+  std::vector<ApplyRequest> log;
+  for (int index = 0; index < 400; ++index) {
+    const std::string key(1, static_cast<char>('a' + random.below(6)));
+    switch (random.below(5)) {
+      case 0:
+        log.push_back(DeleteRangeRequest{.key = key, .range_end = "d"});
+        break;
+      case 1: {
+        TxnRequest txn;
+        txn.compare = {Compare{.result = CompareResult::kGreater,
+                               .target = CompareTarget::kVersion,
+                               .key = key,
+                               .version = 2}};
+        txn.success = {delete_op({.key = key})};
+        txn.failure = {put_op({.key = key, .value = "t" + std::to_string(index)})};
+        log.push_back(txn);
+        break;
+      }
+      case 2:
+        log.push_back(CompactionRequest{.revision = Revision(std::max<int64_t>(1, index / 2))});
+        break;
+      default:
+        log.push_back(PutRequest{.key = key, .value = std::to_string(index)});
+    }
+  }
+  MemoryBackend reference_backend;
+  StateMachine reference(reference_backend);
+  for (size_t index = 0; index < log.size(); ++index) {
+    ASSERT_TRUE(reference.apply(LogIndex(index + 1), log[index]).is_ok());
+  }
+
+  FailingBackend backend;
+  StateMachine machine(backend);
+  size_t next = 0;
+  int failures = 0;
+  while (next < log.size()) {
+    backend.fail_next_commit = random.chance(0.2);
+    Result<ApplyOutcome> outcome = machine.apply(LogIndex(next + 1), log[next]);
+    if (outcome.is_ok()) {
+      ++next;
+      continue;
+    }
+    ++failures;
+    backend.fail_next_commit = false;
+    ASSERT_TRUE(machine.restore().is_ok());
+    next = static_cast<size_t>(machine.applied_index().value());  // replay from here
+  }
+  EXPECT_GT(failures, 10);
+  EXPECT_EQ(machine.current_revision(), reference.current_revision());
+  EXPECT_EQ(machine.compact_revision(), reference.compact_revision());
+  EXPECT_EQ(machine.kv().hash_kv(Revision(0))->hash, reference.kv().hash_kv(Revision(0))->hash);
+  EXPECT_EQ(*read_backend_image(backend), *read_backend_image(reference_backend));
 }
 
 }  // namespace
