@@ -1,7 +1,8 @@
 // Stateful property test: the MVCC state machine against an independent model that keeps a
 // full copy of the key space for every revision (the simplest possible reading of etcd's
-// MVCC contract). Commands: put, delete range, range (incl. historical reads and limits),
-// flat txns, compaction, reboot from the backend, snapshot install into a fresh store. A
+// MVCC contract). Commands: put (with or without a lease), delete range, range (incl.
+// historical reads and limits), flat txns, compaction, lease grant and revoke, reboot from
+// the backend, snapshot install into a fresh store. A
 // watcher over all keys is drained after every command and must report exactly the model's
 // changes, revision by revision, even across reboots (it is re-created from its next
 // revision, catching up from the backend).
@@ -14,6 +15,7 @@
 #include <rapidcheck/state.h>
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,7 @@ struct ModelKv {
   int64_t create = 0;
   int64_t mod = 0;
   int64_t version = 0;
+  int64_t lease = 0;
   bool operator==(const ModelKv&) const = default;
 };
 using ModelState = std::map<std::string, ModelKv>;
@@ -54,6 +57,7 @@ struct Model {
   std::vector<ModelState> states{ModelState{}};  // states[r - 1] is the state at revision r
   int64_t compact = -1;
   std::map<int64_t, std::vector<ModelEvent>> events;
+  std::set<int64_t> leases;  // granted and not revoked; keys refer to them by ModelKv::lease
 
   int64_t current() const { return static_cast<int64_t>(states.size()); }
   const ModelState& now() const { return states.back(); }
@@ -65,9 +69,9 @@ struct Model {
     int64_t revision = 0;
   };
   Txn begin() const { return Txn{now(), {}, current() + 1}; }
-  static void put(Txn& txn, const std::string& key, const std::string& value) {
+  static void put(Txn& txn, const std::string& key, const std::string& value, int64_t lease = 0) {
     auto it = txn.state.find(key);
-    ModelKv kv{value, txn.revision, txn.revision, 1};
+    ModelKv kv{value, txn.revision, txn.revision, 1, lease};
     if (it != txn.state.end()) {
       kv.create = it->second.create;
       kv.version = it->second.version + 1;
@@ -114,6 +118,7 @@ void expect_same(const std::vector<KeyValue>& actual,
     RC_ASSERT(actual[index].create_revision.value() == expected[index].second.create);
     RC_ASSERT(actual[index].mod_revision.value() == expected[index].second.mod);
     RC_ASSERT(actual[index].version == expected[index].second.version);
+    RC_ASSERT(actual[index].lease.value() == expected[index].second.lease);
   }
 }
 
@@ -185,6 +190,18 @@ struct Sut {
     expect_same(all->kvs, model_range(model.now(), std::string(1, '\0'), kToEnd));
     RC_ASSERT(all->header.revision.value() == model.current());
     RC_ASSERT(harness.machine().compact_revision().value() == model.compact);
+    // Lease attachments are bookkept incrementally by the lessor; the model derives them
+    // from the keys' lease fields.
+    std::vector<LeaseId> lease_ids;
+    for (int64_t id : model.leases) {
+      lease_ids.push_back(LeaseId(id));
+      std::vector<std::string> attached;
+      for (const auto& [key, kv] : model.now()) {
+        if (kv.lease == id) attached.push_back(key);
+      }
+      RC_ASSERT(harness.machine().lessor().keys_of(LeaseId(id)) == attached);
+    }
+    RC_ASSERT(harness.machine().lessor().lease_ids() == lease_ids);
     check_watch(model);
   }
 };
@@ -201,24 +218,86 @@ std::string any_range_end() {
 struct PutCommand : Command {
   std::string key = any_key();
   std::string value = *rc::gen::elementOf(kValues);
+  int64_t lease = *rc::gen::weightedOneOf<int64_t>(
+      {{3, rc::gen::just<int64_t>(0)}, {1, rc::gen::inRange<int64_t>(1, 4)}});
+
+  bool refused(const Model& model) const { return lease != 0 && !model.leases.contains(lease); }
 
   void apply(Model& model) const override {
+    if (refused(model)) return;
     Model::Txn txn = model.begin();
-    Model::put(txn, key, value);
+    Model::put(txn, key, value, lease);
     model.commit(txn);
   }
   void run(const Model& model, Sut& sut) const override {
-    auto response =
-        sut.harness.apply_ok<PutResponse>(PutRequest{.key = key, .value = value, .prev_kv = true});
+    Result<ApplyResponse> result = sut.harness.apply(
+        PutRequest{.key = key, .value = value, .lease = LeaseId(lease), .prev_kv = true});
+    Model next = model;
+    apply(next);
+    if (refused(model)) {
+      RC_ASSERT(result.code() == ErrorCode::kLeaseNotFound);
+      sut.check_everything(next);
+      return;
+    }
+    RC_ASSERT(result.is_ok());
+    const auto& response = std::get<PutResponse>(*result);
     RC_ASSERT(response.header.revision.value() == model.current() + 1);
     auto previous = model.now().find(key);
     RC_ASSERT(response.prev_kv.has_value() == (previous != model.now().end()));
     if (response.prev_kv) RC_ASSERT(response.prev_kv->value == previous->second.value);
+    sut.check_everything(next);
+  }
+  void show(std::ostream& out) const override {
+    out << "put " << key << "=" << value << " lease " << lease;
+  }
+};
+
+struct LeaseGrantCommand : Command {
+  int64_t id = *rc::gen::inRange<int64_t>(1, 4);
+
+  void apply(Model& model) const override { model.leases.insert(id); }
+  void run(const Model& model, Sut& sut) const override {
+    Result<ApplyResponse> result =
+        sut.harness.apply(LeaseGrantRequest{.ttl_seconds = 30, .id = LeaseId(id)});
+    if (model.leases.contains(id)) {
+      RC_ASSERT(result.code() == ErrorCode::kLeaseExists);
+    } else {
+      RC_ASSERT(result.is_ok());
+      RC_ASSERT(std::get<LeaseGrantResponse>(*result).ttl_seconds == 30);
+    }
     Model next = model;
     apply(next);
     sut.check_everything(next);
   }
-  void show(std::ostream& out) const override { out << "put " << key << "=" << value; }
+  void show(std::ostream& out) const override { out << "lease grant " << id; }
+};
+
+struct LeaseRevokeCommand : Command {
+  int64_t id = *rc::gen::inRange<int64_t>(1, 4);
+
+  void apply(Model& model) const override {
+    if (!model.leases.contains(id)) return;
+    // etcd: every key attached to the lease is deleted, in key order, at one revision.
+    Model::Txn txn = model.begin();
+    for (const auto& [key, kv] : model.now()) {
+      if (kv.lease == id) Model::remove(txn, key, "");
+    }
+    model.commit(txn);
+    model.leases.erase(id);
+  }
+  void run(const Model& model, Sut& sut) const override {
+    Result<ApplyResponse> result = sut.harness.apply(LeaseRevokeRequest{.id = LeaseId(id)});
+    Model next = model;
+    apply(next);
+    if (!model.leases.contains(id)) {
+      RC_ASSERT(result.code() == ErrorCode::kLeaseNotFound);
+    } else {
+      RC_ASSERT(result.is_ok());
+      RC_ASSERT(std::get<LeaseRevokeResponse>(*result).header.revision.value() == next.current());
+    }
+    sut.check_everything(next);
+  }
+  void show(std::ostream& out) const override { out << "lease revoke " << id; }
 };
 
 struct DeleteCommand : Command {
@@ -462,7 +541,7 @@ RC_GTEST_PROP(StateMachinePropertyTest, MatchesTheModel, ()) {
       model, sut,
       rc::state::gen::execOneOfWithArgs<PutCommand, PutCommand, DeleteCommand, RangeCommand,
                                         TxnCommand, TxnCommand, CompactCommand, RebootCommand,
-                                        SnapshotCommand>());
+                                        SnapshotCommand, LeaseGrantCommand, LeaseRevokeCommand>());
 }
 
 }  // namespace
