@@ -9,6 +9,7 @@ constexpr int64_t kPartsPerMillion = 1'000'000;
 
 // elapsed * (10^6 + drift) / 10^6, rounded toward negative infinity, without overflow.
 int64_t scale_elapsed(int64_t elapsed_ns, int64_t drift_ppm) {
+  if (drift_ppm == 0) return elapsed_ns;  // the common case, without 128-bit division
   const __int128 product = static_cast<__int128>(elapsed_ns) * (kPartsPerMillion + drift_ppm);
   __int128 quotient = product / kPartsPerMillion;
   if (product % kPartsPerMillion != 0 && product < 0) --quotient;

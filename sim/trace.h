@@ -82,11 +82,13 @@ class Trace {
   // according to `kind`.
   void add(Instant time, uint64_t node, TraceKind kind, uint64_t a = 0, uint64_t b = 0,
            uint64_t c = 0, std::string_view text = {}) {
-    uint64_t hash = trace_mix(hash_, static_cast<uint64_t>(time.nanoseconds()));
-    hash = trace_mix(hash, (node << 8) | static_cast<uint64_t>(kind));
-    hash = trace_mix(hash, a);
-    hash = trace_mix(hash, b);
-    hash = trace_mix(hash, c);
+    // Two full mixes per event: the fields are first folded with distinct odd multipliers
+    // (so equal values in different fields do not cancel), then avalanched into the hash.
+    uint64_t hash =
+        trace_mix(hash_, static_cast<uint64_t>(time.nanoseconds()) +
+                             ((node << 8) | static_cast<uint64_t>(kind)) * 0x9e3779b97f4a7c15ull);
+    hash = trace_mix(
+        hash, a * 0xd6e8feb86659fd93ull + b * 0xa0761d6478bd642full + c * 0xe7037ed1a0b428dbull);
     if (!text.empty()) hash = trace_mix(hash, hash_bytes(text));
     hash_ = hash;
     if (record_) record(time, node, kind, a, b, c, text);
