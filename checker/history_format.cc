@@ -747,8 +747,11 @@ Result<History> read_history_file(const std::string& path, std::optional<History
 
 std::string to_jsonl(const History& history, std::string_view model) {
   std::string out;
-  if (!model.empty()) {
-    out += Json{{"lockstep_history", 1}, {"model", std::string(model)}}.dump();
+  if (!model.empty() || history.initial_revision != 1) {
+    Json header{{"lockstep_history", 1}};
+    if (!model.empty()) header["model"] = std::string(model);
+    if (history.initial_revision != 1) header["initial_revision"] = history.initial_revision;
+    out += header.dump();
     out += "\n";
   }
   for (const Operation& operation : history.operations) {

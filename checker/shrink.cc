@@ -27,17 +27,60 @@ class Shrinker {
     return options_.should_stop && options_.should_stop();
   }
 
-  // Whether `candidate` is still a violation (a check that runs out counts as no).
-  bool fails(const std::vector<uint32_t>& candidate) {
+  Verdict verdict_of(const History& sub) {
     ++checks_;
-    const History sub = sub_history(history_, candidate);
     CheckOptions check;
     check.partition = false;
     check.max_steps = options_.steps_per_check;
     check.should_stop = options_.should_stop;
     auto result = check_linearizability(sub, model_, check);
-    return result.is_ok() && result->verdict == Verdict::kNotLinearizable;
+    return result.is_ok() ? result->verdict : Verdict::kUnknown;
   }
+
+  // Whether the read-only operation `reader` could have observed what it did given only the
+  // writes in `candidate` (all made indeterminate, so order and time barely constrain them).
+  bool explainable(uint32_t reader, const std::vector<uint32_t>& candidate) {
+    History sub;
+    sub.initial_revision = history_.initial_revision;
+    for (uint32_t index : candidate) {
+      const Operation& operation = history_.operations[index];
+      if (index == reader || model_.is_read_only(operation)) continue;
+      sub.operations.push_back(operation);
+      sub.operations.back().indeterminate = true;
+      sub.operations.back().response = {};
+    }
+    sub.operations.push_back(history_.operations[reader]);
+    return verdict_of(sub) == Verdict::kLinearizable;
+  }
+
+  void note_explainable_reads(const std::vector<uint32_t>& all) {
+    for (uint32_t index : all) {
+      if (out_of_budget()) return;
+      if (model_.is_read_only(history_.operations[index]) && explainable(index, all)) {
+        explainable_.push_back(index);
+      }
+    }
+  }
+
+  // Whether `candidate` is still a violation *for the same kind of reason*: removing the
+  // write a read observed would make that read inexplicable and the sub-history fail
+  // trivially, so every read explainable in the original must stay explainable. (A check
+  // that runs out of budget counts as no.)
+  bool fails(const std::vector<uint32_t>& candidate) {
+    if (verdict_of(sub_history(history_, candidate)) != Verdict::kNotLinearizable) return false;
+    const bool removed_a_write = std::any_of(current_->begin(), current_->end(), [&](uint32_t i) {
+      return !model_.is_read_only(history_.operations[i]) &&
+             !std::binary_search(candidate.begin(), candidate.end(), i);
+    });
+    if (!removed_a_write) return true;
+    for (uint32_t reader : explainable_) {
+      if (!std::binary_search(candidate.begin(), candidate.end(), reader)) continue;
+      if (!explainable(reader, candidate)) return false;
+    }
+    return true;
+  }
+
+  void track(const std::vector<uint32_t>* current) { current_ = current; }
 
   // Tries removing each group in turn; keeps a removal when the rest still fails.
   void remove_groups(std::vector<uint32_t>& current,
@@ -76,6 +119,8 @@ class Shrinker {
   const Model& model_;
   const ShrinkOptions& options_;
   size_t checks_ = 0;
+  std::vector<uint32_t> explainable_;  // sorted: read-only operations explainable at first
+  const std::vector<uint32_t>* current_ = nullptr;
 };
 
 }  // namespace
@@ -85,6 +130,8 @@ ShrinkResult shrink_violation(const History& history, const Model& model,
   std::vector<uint32_t> current(failing.begin(), failing.end());
   std::sort(current.begin(), current.end());
   Shrinker shrinker(history, model, options);
+  shrinker.track(&current);
+  shrinker.note_explainable_reads(current);
 
   // Whole clients first: a violation usually involves few of them.
   std::map<int64_t, std::vector<uint32_t>> by_client;

@@ -34,9 +34,10 @@ struct ShrinkResult {
 // Shrinks the operations `failing` (which must not be linearizable under `model`) to a small
 // sub-history that is still not linearizable: first whole clients, then halving chunks of
 // operations, then single operations (delta debugging, Zeller & Hildebrandt 2002). Every
-// candidate is re-checked, so the result is itself a verified violation. Note that removing
-// a write can change *why* a sub-history fails, so read the result with the full history's
-// longest prefix at hand.
+// candidate is re-checked, so the result is itself a verified violation. Removing a write
+// could make the rest fail for a new, trivial reason (a read of a value nobody wrote), so a
+// candidate is kept only if every read that some order of the original's writes explains is
+// still explained by the candidate's writes.
 ShrinkResult shrink_violation(const History& history, const Model& model,
                               std::span<const uint32_t> failing, const ShrinkOptions& options);
 

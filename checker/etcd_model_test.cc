@@ -1,0 +1,197 @@
+// The etcd model, checked against etcd's documented semantics (etcd API guarantees and
+// api/v3 docs: "revision", "create_revision", "mod_revision", "version", txn compares).
+#include "checker/etcd_model.h"
+
+#include <gtest/gtest.h>
+
+#include "checker/linearizability.h"
+#include "checker/test_histories.h"
+
+namespace lockstep::checker {
+namespace {
+
+using testing::indeterminate;
+using testing::make_operation;
+
+Request put(std::string key, std::string value) {
+  Request request;
+  request.kind = RequestKind::kPut;
+  request.key = std::move(key);
+  request.value = std::move(value);
+  return request;
+}
+
+Request get(std::string key) {
+  Request request;
+  request.kind = RequestKind::kGet;
+  request.key = std::move(key);
+  return request;
+}
+
+Request range(std::string key, std::string end) {
+  Request request;
+  request.kind = RequestKind::kRange;
+  request.key = std::move(key);
+  request.range_end = std::move(end);
+  return request;
+}
+
+Request del(std::string key) {
+  Request request;
+  request.kind = RequestKind::kDelete;
+  request.key = std::move(key);
+  return request;
+}
+
+Response at(int64_t revision) {
+  Response response;
+  response.revision = revision;
+  return response;
+}
+
+Response kvs(int64_t revision, std::vector<KeyValue> kvs) {
+  Response response;
+  response.revision = revision;
+  response.has_kvs = true;
+  response.kvs = std::move(kvs);
+  return response;
+}
+
+Verdict check(const History& history) {
+  auto result = check_linearizability(history, EtcdModel());
+  EXPECT_TRUE(result.is_ok()) << result.error().to_string();
+  return result->verdict;
+}
+
+// "The revision is incremented by one for every write; the key's create_revision is the
+// revision of its creation, mod_revision of its last modification, version the number of
+// modifications since creation."
+TEST(EtcdModelTest, PutsAdvanceRevisionAndPerKeyRevisions) {
+  History history;
+  history.operations = {
+      make_operation(1, 0, 1, put("a", "1"), at(2)),
+      make_operation(1, 2, 3, put("b", "1"), at(3)),
+      make_operation(1, 4, 5, put("a", "2"), at(4)),
+      make_operation(1, 6, 7, get("a"), kvs(4, {{"a", "2", 2, 4, 2}})),
+      make_operation(1, 8, 9, range("a", "c"), kvs(4, {{"a", "2", 2, 4, 2}, {"b", "1", 3, 3, 1}})),
+  };
+  EXPECT_EQ(check(history), Verdict::kLinearizable);
+
+  History wrong_version = history;
+  wrong_version.operations[3].response.kvs[0].version = 1;
+  EXPECT_EQ(check(wrong_version), Verdict::kNotLinearizable);
+  History wrong_revision = history;
+  wrong_revision.operations[1].response.revision = 4;
+  EXPECT_EQ(check(wrong_revision), Verdict::kNotLinearizable);
+  History missing_key = history;
+  missing_key.operations[4].response.kvs.pop_back();
+  EXPECT_EQ(check(missing_key), Verdict::kNotLinearizable);
+}
+
+// Two concurrent puts: their revisions fix their order, and a read must agree with it.
+TEST(EtcdModelTest, RevisionsOrderConcurrentWrites) {
+  History history;
+  history.operations = {
+      make_operation(1, 0, 10, put("a", "x"), at(3)),
+      make_operation(2, 0, 10, put("a", "y"), at(2)),
+      make_operation(3, 20, 30, get("a"), kvs(3, {{"a", "x", 2, 3, 2}})),
+  };
+  EXPECT_EQ(check(history), Verdict::kLinearizable);
+  history.operations[2].response.kvs[0].value = "y";
+  EXPECT_EQ(check(history), Verdict::kNotLinearizable);
+}
+
+// "A delete that removes no key does not change the revision"; a deleted key starts over:
+// a later put creates it again with version 1.
+TEST(EtcdModelTest, DeleteAndRecreate) {
+  History history;
+  Response deleted_one = at(3);
+  deleted_one.deleted = 1;
+  Response deleted_none = at(3);
+  deleted_none.deleted = 0;
+  history.operations = {
+      make_operation(1, 0, 1, put("a", "1"), at(2)),
+      make_operation(1, 2, 3, del("a"), deleted_one),
+      make_operation(1, 4, 5, del("a"), deleted_none),
+      make_operation(1, 6, 7, get("a"), kvs(3, {})),
+      make_operation(1, 8, 9, put("a", "2"), at(4)),
+      make_operation(1, 10, 11, get("a"), kvs(4, {{"a", "2", 4, 4, 1}})),
+  };
+  EXPECT_EQ(check(history), Verdict::kLinearizable);
+  history.operations[2].response.revision = 4;
+  EXPECT_EQ(check(history), Verdict::kNotLinearizable);
+}
+
+Request txn_if_mod_equals(std::string key, int64_t mod, Request then) {
+  Request request;
+  request.kind = RequestKind::kTxn;
+  Compare compare;
+  compare.key = key;
+  compare.target = CompareTarget::kModRevision;
+  compare.result = CompareResult::kEqual;
+  compare.number = mod;
+  request.compares.push_back(compare);
+  request.success.push_back(std::move(then));
+  request.failure.push_back(get(std::move(key)));
+  return request;
+}
+
+// The compare-and-swap idiom of etcd clients: txn(if mod_revision(k) == r then put).
+// Two clients race from the same revision; at most one may succeed.
+TEST(EtcdModelTest, TxnCompareAndSwapAdmitsOneWinner) {
+  History history;
+  Response won = at(3);
+  won.succeeded = true;
+  history.operations = {
+      make_operation(1, 0, 1, put("lock", "free"), at(2)),
+      make_operation(1, 10, 20, txn_if_mod_equals("lock", 2, put("lock", "a")), won),
+      make_operation(2, 10, 20, txn_if_mod_equals("lock", 2, put("lock", "b")), won),
+  };
+  EXPECT_EQ(check(history), Verdict::kNotLinearizable);
+  Response lost = at(3);
+  lost.succeeded = false;
+  history.operations[2].response = lost;
+  EXPECT_EQ(check(history), Verdict::kLinearizable);
+}
+
+// etcd: "a value compare on a key that does not exist is false"; version compares read 0.
+TEST(EtcdModelTest, ComparesOnMissingKeys) {
+  Request value_txn;
+  value_txn.kind = RequestKind::kTxn;
+  Compare by_value;
+  by_value.key = "missing";
+  by_value.target = CompareTarget::kValue;
+  by_value.result = CompareResult::kNotEqual;
+  by_value.value = "x";
+  value_txn.compares = {by_value};
+  Request version_txn = value_txn;
+  version_txn.compares[0].target = CompareTarget::kVersion;
+  version_txn.compares[0].result = CompareResult::kEqual;
+  version_txn.compares[0].number = 0;
+  Response failed = at(1);
+  failed.succeeded = false;
+  Response succeeded = at(1);
+  History history;
+  history.operations = {
+      make_operation(1, 0, 1, value_txn, failed),
+      make_operation(1, 2, 3, version_txn, succeeded),
+  };
+  EXPECT_EQ(check(history), Verdict::kLinearizable);
+  history.operations[0].response.succeeded = true;
+  EXPECT_EQ(check(history), Verdict::kNotLinearizable);
+}
+
+// A timed-out put may have been applied: a later read may see it, with its revision.
+TEST(EtcdModelTest, IndeterminatePutMayApply) {
+  History history;
+  history.operations = {
+      indeterminate(make_operation(1, 0, 0, put("a", "1"))),
+      make_operation(2, 10, 11, get("a"), kvs(2, {{"a", "1", 2, 2, 1}})),
+  };
+  EXPECT_EQ(check(history), Verdict::kLinearizable);
+  history.operations[1].response = kvs(1, {});
+  EXPECT_EQ(check(history), Verdict::kLinearizable);
+}
+
+}  // namespace
+}  // namespace lockstep::checker

@@ -1,0 +1,201 @@
+// Soundness of the checker against histories whose answer is known by construction: a
+// correct atomic object executed at random points inside random (overlapping) intervals
+// yields linearizable histories (the execution order is a witness); corrupting one response
+// so that no order can explain it yields a violation.
+#include <gtest/gtest.h>
+#include <rapidcheck.h>
+#include <rapidcheck/gtest.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "checker/cas_register_model.h"
+#include "checker/kv_model.h"
+#include "checker/linearizability.h"
+#include "checker/test_histories.h"
+
+namespace lockstep::checker {
+namespace {
+
+// One generated operation: what it asks, when it takes effect, how far its interval
+// stretches around that point.
+struct Planned {
+  int kind;  // 0 read/get, 1 write/put, 2 cas/append
+  int key;
+  int value;
+  int expected;
+  int64_t slack_before;
+  int64_t slack_after;
+  int client;
+};
+
+rc::Gen<std::vector<Planned>> gen_plan(int max_slack) {
+  return rc::gen::container<std::vector<Planned>>(rc::gen::build<Planned>(
+      rc::gen::set(&Planned::kind, rc::gen::inRange(0, 3)),
+      rc::gen::set(&Planned::key, rc::gen::inRange(0, 3)),
+      rc::gen::set(&Planned::value, rc::gen::inRange(0, 4)),
+      rc::gen::set(&Planned::expected, rc::gen::inRange(-1, 4)),
+      rc::gen::set(&Planned::slack_before, rc::gen::inRange<int64_t>(0, max_slack + 1)),
+      rc::gen::set(&Planned::slack_after, rc::gen::inRange<int64_t>(0, max_slack + 1)),
+      rc::gen::set(&Planned::client, rc::gen::inRange(0, 5))));
+}
+
+constexpr int64_t kEffectSpacing = 10;  // effect points are this far apart
+
+// Runs the plan against a real register: operation i takes effect at time i*spacing.
+History register_history(const std::vector<Planned>& plan) {
+  History history;
+  std::optional<std::string> value;
+  for (size_t i = 0; i < plan.size(); ++i) {
+    const Planned& p = plan[i];
+    const int64_t effect = static_cast<int64_t>(i) * kEffectSpacing;
+    Request request;
+    Response response;
+    switch (p.kind) {
+      case 0:
+        request = testing::register_read();
+        response.value = value;
+        break;
+      case 1:
+        request = testing::register_write(std::to_string(p.value));
+        value = request.value;
+        break;
+      default: {
+        const std::string expected = std::to_string(p.expected);
+        request = testing::register_cas(expected, std::to_string(p.value));
+        response.succeeded = value == expected;
+        if (response.succeeded) value = request.value;
+      }
+    }
+    history.operations.push_back(testing::make_operation(
+        p.client, effect - p.slack_before, effect + p.slack_after, request, response));
+  }
+  return history;
+}
+
+// Runs the plan against a real key-value store (Porcupine's semantics).
+History kv_history(const std::vector<Planned>& plan) {
+  History history;
+  std::map<std::string, std::string> store;
+  for (size_t i = 0; i < plan.size(); ++i) {
+    const Planned& p = plan[i];
+    const int64_t effect = static_cast<int64_t>(i) * kEffectSpacing;
+    Request request;
+    Response response;
+    request.key = "k" + std::to_string(p.key);
+    request.value = "v" + std::to_string(p.value) + ";";
+    request.kind = p.kind == 0   ? RequestKind::kGet
+                   : p.kind == 1 ? RequestKind::kPut
+                                 : RequestKind::kAppend;
+    if (p.kind == 0) response.value = store[request.key];
+    if (p.kind == 1) store[request.key] = request.value;
+    if (p.kind == 2) store[request.key] += request.value;
+    history.operations.push_back(testing::make_operation(
+        p.client, effect - p.slack_before, effect + p.slack_after, request, response));
+  }
+  return history;
+}
+
+Verdict verdict_of(const History& history, const Model& model, bool partition = true) {
+  CheckOptions options;
+  options.partition = partition;
+  options.max_steps = 5'000'000;  // generous for these sizes; unknown would fail the property
+  auto result = check_linearizability(history, model, options);
+  RC_ASSERT(result.is_ok());
+  return result->verdict;
+}
+
+// Max slack below the spacing: intervals never overlap, so the history is sequential.
+constexpr int kSequentialSlack = kEffectSpacing / 2 - 1;
+// Slack of several spacings: many operations overlap.
+constexpr int kConcurrentSlack = 4 * kEffectSpacing;
+
+RC_GTEST_PROP(LinearizabilityPropertyTest, SequentialRegisterExecutionsAreLinearizable, ()) {
+  const auto plan = *gen_plan(kSequentialSlack);
+  RC_ASSERT(verdict_of(register_history(plan), CasRegisterModel()) == Verdict::kLinearizable);
+}
+
+RC_GTEST_PROP(LinearizabilityPropertyTest, ConcurrentRegisterExecutionsAreLinearizable, ()) {
+  const auto plan = *gen_plan(kConcurrentSlack);
+  RC_ASSERT(verdict_of(register_history(plan), CasRegisterModel()) == Verdict::kLinearizable);
+}
+
+// In a sequential history the state before each operation is fixed, so any changed read
+// value or flipped cas outcome is impossible.
+RC_GTEST_PROP(LinearizabilityPropertyTest, AlteredResponseInSequentialHistoryIsCaught, ()) {
+  const auto plan = *gen_plan(kSequentialSlack);
+  History history = register_history(plan);
+  std::vector<size_t> observers;
+  for (size_t i = 0; i < history.operations.size(); ++i) {
+    if (history.operations[i].request.kind != RequestKind::kWrite) observers.push_back(i);
+  }
+  RC_PRE(!observers.empty());
+  Operation& victim = history.operations[*rc::gen::elementOf(observers)];
+  if (victim.request.kind == RequestKind::kCas) {
+    victim.response.succeeded = !victim.response.succeeded;
+  } else {
+    const std::string other = std::to_string(*rc::gen::inRange(0, 5));
+    if (victim.response.value == other)
+      victim.response.value = std::nullopt;
+    else
+      victim.response.value = other;
+  }
+  RC_ASSERT(verdict_of(history, CasRegisterModel()) == Verdict::kNotLinearizable);
+}
+
+// In a concurrent history a read may be explained by several orders, but never a value no
+// operation wrote.
+RC_GTEST_PROP(LinearizabilityPropertyTest, ReadOfUnwrittenValueInConcurrentHistoryIsCaught, ()) {
+  const auto plan = *gen_plan(kConcurrentSlack);
+  History history = register_history(plan);
+  std::vector<size_t> reads;
+  for (size_t i = 0; i < history.operations.size(); ++i) {
+    if (history.operations[i].request.kind == RequestKind::kRead) reads.push_back(i);
+  }
+  RC_PRE(!reads.empty());
+  history.operations[*rc::gen::elementOf(reads)].response.value = "never-written";
+  RC_ASSERT(verdict_of(history, CasRegisterModel()) == Verdict::kNotLinearizable);
+}
+
+// Indeterminate both ways: operations that did take effect, now with unknown outcome, and
+// writes that never took effect, added with unknown outcome, keep the history linearizable.
+RC_GTEST_PROP(LinearizabilityPropertyTest, IndeterminateOperationsMayOrMayNotTakeEffect, ()) {
+  const auto plan = *gen_plan(kConcurrentSlack);
+  History history = register_history(plan);
+  for (Operation& operation : history.operations) {
+    if (*rc::gen::inRange(0, 4) == 0) operation = testing::indeterminate(operation);
+  }
+  const int phantoms = *rc::gen::inRange(0, 4);
+  for (int i = 0; i < phantoms; ++i) {
+    const int64_t invoke = *rc::gen::inRange<int64_t>(-10, 10 * kEffectSpacing);
+    history.operations.push_back(testing::indeterminate(
+        testing::make_operation(9, invoke, 0, testing::register_write("phantom"))));
+  }
+  RC_ASSERT(verdict_of(history, CasRegisterModel()) == Verdict::kLinearizable);
+}
+
+RC_GTEST_PROP(LinearizabilityPropertyTest, ConcurrentKvExecutionsAreLinearizable, ()) {
+  const auto plan = *gen_plan(kConcurrentSlack);
+  const History history = kv_history(plan);
+  RC_ASSERT(verdict_of(history, KvModel()) == Verdict::kLinearizable);
+  RC_ASSERT(verdict_of(history, KvModel(), /*partition=*/false) == Verdict::kLinearizable);
+}
+
+RC_GTEST_PROP(LinearizabilityPropertyTest, KvReadOfUnwrittenValueIsCaughtWithAndWithoutPartitions,
+              ()) {
+  const auto plan = *gen_plan(kConcurrentSlack);
+  History history = kv_history(plan);
+  std::vector<size_t> gets;
+  for (size_t i = 0; i < history.operations.size(); ++i) {
+    if (history.operations[i].request.kind == RequestKind::kGet) gets.push_back(i);
+  }
+  RC_PRE(!gets.empty());
+  history.operations[*rc::gen::elementOf(gets)].response.value = "never-written";
+  RC_ASSERT(verdict_of(history, KvModel()) == Verdict::kNotLinearizable);
+  RC_ASSERT(verdict_of(history, KvModel(), /*partition=*/false) == Verdict::kNotLinearizable);
+}
+
+}  // namespace
+}  // namespace lockstep::checker
