@@ -221,6 +221,9 @@ env::FiberId World::current_fiber_id() const {
 bool World::block_current_fiber(Process& process, FiberState state,
                                 std::optional<Instant> deadline) {
   check_running_fiber_of(process);
+  // A destructor running while a crash unwinds this fiber (say, a file flushed on close)
+  // must not block: the fiber is dying. Its wait ends at once, as a timeout.
+  if (process.state == ProcessState::kCrashed) return false;
   const uint32_t slot = running_slot_;
   FiberSlot& fiber = process.fibers[slot];
   fiber.state = state;
@@ -264,6 +267,7 @@ bool World::wake_fiber(Process& process, env::FiberId id) {
 
 void World::yield_current_fiber(Process& process) {
   check_running_fiber_of(process);
+  if (process.state == ProcessState::kCrashed) return;  // unwinding: see block_current_fiber
   const uint32_t slot = running_slot_;
   make_ready(process, slot);
   process.fibers[slot].fiber->suspend();

@@ -68,7 +68,11 @@ struct ProbeHit {
 // — so that adding a draw in one place does not reshuffle the others.
 //
 // All World methods are called from outside the simulated processes: by the test or
-// scenario driver, or by callbacks it scheduled with schedule_at().
+// scenario driver, or by callbacks it scheduled with schedule_at(). Methods taking a NodeId
+// require a process that was added (anything else is a bug in the driver and ASSERTs); the
+// scenario layer validates names from files before calling in. Messages already in flight
+// when their destination crashes and restarts reach the new incarnation if they arrive after
+// the restart (datagram semantics: Raft and the gossip above must cope, and do).
 class World {
  public:
   explicit World(WorldOptions options);

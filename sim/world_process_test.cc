@@ -56,6 +56,36 @@ TEST(WorldProcess, CrashUnwindsEveryFiberStack) {
   EXPECT_EQ(ran_past_block, 0) << "a crashed process's timers never fire";
 }
 
+// Flushes on destruction, as a buffered writer might: disk I/O (with latency) from a
+// destructor that runs while a crash unwinds the fiber.
+struct FlushOnClose {
+  env::File& file;
+  ~FlushOnClose() {
+    (void)file.write(0, "flushed while dying");
+    (void)file.sync();
+  }
+};
+
+TEST(WorldProcess, DestructorsMayDoIoWhileACrashUnwinds) {
+  World world(WorldOptions::seeded(1));
+  ASSERT_TRUE(world
+                  .add_process(kNode, "flusher",
+                               [&](env::Runtime& runtime) {
+                                 auto file =
+                                     runtime.disk().open("f", env::OpenMode::kCreateReadWrite);
+                                 ASSERT_TRUE(file.is_ok());
+                                 ASSERT_TRUE(runtime.disk().sync_directory("").is_ok());
+                                 FlushOnClose flusher{**file};
+                                 runtime.park(std::nullopt);
+                               })
+                  .is_ok());
+  world.disk_faults(kNode).latency_max = milliseconds(1);
+  world.run_until(at(seconds(1)));
+  world.crash(kNode, CrashMode::kKeepAll);
+  // The write happened at the moment of the crash; the crash mode then decided its fate.
+  EXPECT_EQ(world.disk(kNode).current_contents("f"), "flushed while dying");
+}
+
 TEST(WorldProcess, RestartRunsMainAgainWithWhatTheDiskKept) {
   World world(WorldOptions::seeded(2));
   std::vector<std::string> boots;
