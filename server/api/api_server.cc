@@ -1,0 +1,60 @@
+#include "server/api/api_server.h"
+
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include <chrono>
+
+namespace lockstep::api {
+
+ApiServer::ApiServer(ClientApi& api, ApiServerOptions options)
+    : options_(std::move(options)),
+      kv_service_(api),
+      lease_service_(api),
+      watch_service_(api),
+      gateway_(api, options_.gateway) {}
+
+Result<std::unique_ptr<ApiServer>> ApiServer::start(ClientApi& api, ApiServerOptions options) {
+  std::unique_ptr<ApiServer> server(new ApiServer(api, std::move(options)));
+  const ApiServerOptions& chosen = server->options_;
+  grpc::ServerBuilder builder;
+  const std::string address = chosen.grpc_host + ":" + std::to_string(chosen.grpc_port);
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &server->grpc_port_);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(chosen.max_request_bytes + kGrpcOverheadBytes));
+  builder.RegisterService(&server->kv_service_);
+  builder.RegisterService(&server->lease_service_);
+  builder.RegisterService(&server->watch_service_);
+  server->grpc_server_ = builder.BuildAndStart();
+  if (server->grpc_server_ == nullptr || server->grpc_port_ == 0) {
+    return Error(ErrorCode::kIoError, "cannot serve gRPC on " + address);
+  }
+  if (chosen.http_port >= 0) {
+    JsonGateway& gateway = server->gateway_;
+    Result<std::unique_ptr<HttpServer>> http =
+        HttpServer::start(chosen.http_host, chosen.http_port,
+                          [&gateway](std::string_view method, std::string_view path,
+                                     std::string_view body, HttpRespond respond) {
+                            gateway.handle(method, path, body, std::move(respond));
+                          });
+    if (!http.is_ok()) {
+      server->shutdown();
+      return http.error();
+    }
+    server->http_server_ = std::move(http).value();
+  }
+  return server;
+}
+
+ApiServer::~ApiServer() {
+  shutdown();
+}
+
+void ApiServer::shutdown() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (http_server_) http_server_->shutdown();
+  // A deadline so that open Watch streams are cancelled instead of waited for.
+  if (grpc_server_) grpc_server_->Shutdown(std::chrono::system_clock::now());
+}
+
+}  // namespace lockstep::api

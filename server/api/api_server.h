@@ -1,0 +1,58 @@
+#pragma once
+
+#include <grpcpp/server.h>
+
+#include <memory>
+#include <string>
+
+#include "core/base/error.h"
+#include "core/base/limits.h"
+#include "server/api/client_api.h"
+#include "server/api/grpc_services.h"
+#include "server/api/http_server.h"
+#include "server/api/json_gateway.h"
+
+namespace lockstep::api {
+
+struct ApiServerOptions {
+  // gRPC (etcd's --listen-client-urls); port 0 picks a free port.
+  std::string grpc_host = "127.0.0.1";
+  int grpc_port = 2379;
+  // The JSON gateway, /health, /version, /metrics. etcd serves these on the client port by
+  // sniffing the protocol (cmux); lockstep gives them their own port instead. -1 disables.
+  std::string http_host = "127.0.0.1";
+  int http_port = 2381;
+  // etcd's --max-request-bytes; gRPC may receive this plus etcd's 512 KiB of framing overhead.
+  size_t max_request_bytes = limits::kMaxRequestBytesDefault;
+  JsonGatewayOptions gateway;
+};
+
+// The member's client-facing endpoints: etcd's KV, Lease and Watch gRPC services and the
+// JSON gateway, all translating to one ClientApi. The ClientApi must outlive the server.
+class ApiServer {
+ public:
+  static constexpr size_t kGrpcOverheadBytes = 512 * 1024;  // etcd's grpcOverheadBytes
+
+  static Result<std::unique_ptr<ApiServer>> start(ClientApi& api, ApiServerOptions options);
+  ~ApiServer();
+
+  int grpc_port() const { return grpc_port_; }
+  int http_port() const { return http_server_ ? http_server_->port() : -1; }
+  // Stops both listeners; in-flight gRPC calls are cancelled (idempotent).
+  void shutdown();
+
+ private:
+  ApiServer(ClientApi& api, ApiServerOptions options);
+
+  ApiServerOptions options_;
+  KvService kv_service_;
+  LeaseService lease_service_;
+  WatchService watch_service_;
+  JsonGateway gateway_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  int grpc_port_ = 0;
+  std::unique_ptr<HttpServer> http_server_;
+  bool stopped_ = false;
+};
+
+}  // namespace lockstep::api

@@ -1,0 +1,298 @@
+#include "server/api/http_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <future>
+
+namespace lockstep::api {
+namespace {
+
+constexpr int kListenBacklog = 128;
+
+std::string lowercase(std::string_view text) {
+  std::string result(text);
+  std::transform(result.begin(), result.end(), result.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return result;
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+bool send_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t sent = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent <= 0) return false;
+    bytes.remove_prefix(static_cast<size_t>(sent));
+  }
+  return true;
+}
+
+std::string render(const HttpResponse& response, bool keep_alive) {
+  std::string text = "HTTP/1.1 " + std::to_string(response.status) + " " +
+                     std::string(http_reason_phrase(response.status)) + "\r\n";
+  text += "Content-Type: " + response.content_type + "\r\n";
+  text += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
+  if (!keep_alive) text += "Connection: close\r\n";
+  text += "\r\n";
+  text += response.body;
+  return text;
+}
+
+HttpResponse plain(int status, std::string body) {
+  HttpResponse response;
+  response.status = status;
+  response.content_type = "text/plain; charset=utf-8";
+  response.body = std::move(body);
+  return response;
+}
+
+}  // namespace
+
+std::string_view http_reason_phrase(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Payload Too Large";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Unknown";
+  }
+}
+
+Result<HttpRequestHead> parse_http_request_head(std::string_view head) {
+  const size_t line_end = head.find("\r\n");
+  const std::string_view request_line = head.substr(0, line_end);
+  const size_t first_space = request_line.find(' ');
+  const size_t second_space = request_line.find(' ', first_space + 1);
+  if (first_space == std::string_view::npos || second_space == std::string_view::npos) {
+    return Error(ErrorCode::kInvalidInput, "malformed HTTP request line");
+  }
+  HttpRequestHead parsed;
+  parsed.method = std::string(request_line.substr(0, first_space));
+  std::string_view target = request_line.substr(first_space + 1, second_space - first_space - 1);
+  target = target.substr(0, target.find('?'));
+  parsed.path = std::string(target);
+  const std::string_view version = request_line.substr(second_space + 1);
+  if (!version.starts_with("HTTP/1.")) {
+    return Error(ErrorCode::kInvalidInput, "unsupported HTTP version");
+  }
+  parsed.keep_alive = version == "HTTP/1.1";  // HTTP/1.0 closes unless asked otherwise
+  std::string_view rest = line_end == std::string_view::npos ? "" : head.substr(line_end + 2);
+  while (!rest.empty()) {
+    const size_t end = rest.find("\r\n");
+    const std::string_view line = rest.substr(0, end);
+    rest = end == std::string_view::npos ? "" : rest.substr(end + 2);
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos) {
+      return Error(ErrorCode::kInvalidInput, "malformed HTTP header line");
+    }
+    const std::string name = lowercase(trim(line.substr(0, colon)));
+    const std::string value = lowercase(trim(line.substr(colon + 1)));
+    if (name == "content-length") {
+      if (value.empty() || !std::all_of(value.begin(), value.end(), ::isdigit) ||
+          value.size() > 12) {
+        return Error(ErrorCode::kInvalidInput, "malformed Content-Length");
+      }
+      parsed.content_length = std::stoull(value);
+    } else if (name == "connection") {
+      if (value == "close") parsed.keep_alive = false;
+      if (value == "keep-alive") parsed.keep_alive = true;
+    } else if (name == "transfer-encoding") {
+      parsed.chunked = value != "identity";
+    }
+  }
+  return parsed;
+}
+
+Result<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& host, int port,
+                                                      Handler handler) {
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1) {
+    return Error(ErrorCode::kInvalidInput, "not an IPv4 address: " + host);
+  }
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Error(ErrorCode::kIoError, std::string("socket: ") + std::strerror(errno));
+  const int enable = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &enable, sizeof enable);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::listen(fd, kListenBacklog) != 0) {
+    const std::string why = std::strerror(errno);
+    ::close(fd);
+    return Error(ErrorCode::kIoError,
+                 "cannot listen on " + host + ":" + std::to_string(port) + ": " + why);
+  }
+  socklen_t length = sizeof address;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  return std::unique_ptr<HttpServer>(
+      new HttpServer(fd, ntohs(address.sin_port), std::move(handler)));
+}
+
+HttpServer::HttpServer(int listen_fd, int port, Handler handler)
+    : listen_fd_(listen_fd), port_(port), handler_(std::move(handler)) {
+  accept_thread_ = std::thread([this] { accept_loop(); });
+}
+
+HttpServer::~HttpServer() {
+  shutdown();
+}
+
+void HttpServer::shutdown() {
+  if (stopping_.exchange(true)) return;
+  // shutdown() wakes the blocked accept() and recv() calls; close() alone would not.
+  ::shutdown(listen_fd_, SHUT_RDWR);
+  if (accept_thread_.joinable()) accept_thread_.join();
+  ::close(listen_fd_);
+  std::list<std::unique_ptr<Connection>> connections;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& connection : connections_) {
+      if (connection->fd >= 0) ::shutdown(connection->fd, SHUT_RDWR);
+    }
+    connections.swap(connections_);
+  }
+  for (auto& connection : connections) {
+    if (connection->thread.joinable()) connection->thread.join();
+  }
+}
+
+void HttpServer::reap_finished_locked() {
+  for (auto it = connections_.begin(); it != connections_.end();) {
+    if ((*it)->finished) {
+      (*it)->thread.join();
+      it = connections_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void HttpServer::accept_loop() {
+  while (!stopping_) {
+    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      return;  // the listening socket was shut down
+    }
+    std::lock_guard lock(mutex_);
+    reap_finished_locked();
+    if (stopping_ || connections_.size() >= kMaxConnections) {
+      send_all(fd, render(plain(503, "too many connections\n"), false));
+      ::close(fd);
+      continue;
+    }
+    auto connection = std::make_unique<Connection>();
+    connection->fd = fd;
+    Connection& added = *connection;
+    connections_.push_back(std::move(connection));
+    added.thread = std::thread([this, &added] {
+      serve_connection(added);
+      // Close here, not at reaping: the client waits for EOF after a "Connection: close".
+      std::lock_guard done_lock(mutex_);
+      ::close(added.fd);
+      added.fd = -1;
+      added.finished = true;
+    });
+  }
+}
+
+void HttpServer::serve_connection(Connection& connection) {
+  std::string buffer;
+  std::array<char, 16 * 1024> chunk{};
+  auto fill = [&]() {
+    const ssize_t received = ::recv(connection.fd, chunk.data(), chunk.size(), 0);
+    if (received <= 0) return false;
+    buffer.append(chunk.data(), static_cast<size_t>(received));
+    return true;
+  };
+  while (!stopping_) {
+    size_t head_end;
+    while ((head_end = buffer.find("\r\n\r\n")) == std::string::npos) {
+      if (buffer.size() > kMaxHeaderBytes) {
+        send_all(connection.fd, render(plain(431, "request head too large\n"), false));
+        return;
+      }
+      if (!fill()) return;
+    }
+    Result<HttpRequestHead> head =
+        parse_http_request_head(std::string_view(buffer).substr(0, head_end));
+    if (!head.is_ok()) {
+      send_all(connection.fd, render(plain(400, head.error().to_string() + "\n"), false));
+      return;
+    }
+    if (head->chunked) {
+      send_all(connection.fd, render(plain(411, "chunked bodies are not supported\n"), false));
+      return;
+    }
+    if (head->content_length > kMaxBodyBytes) {
+      send_all(connection.fd, render(plain(413, "request body too large\n"), false));
+      return;
+    }
+    const size_t body_start = head_end + 4;
+    while (buffer.size() < body_start + head->content_length) {
+      if (!fill()) return;
+    }
+    const std::string body = buffer.substr(body_start, head->content_length);
+    buffer.erase(0, body_start + head->content_length);
+
+    // The handler may answer from another thread (the member's completion).
+    auto answered = std::make_shared<std::promise<HttpResponse>>();
+    std::future<HttpResponse> answer = answered->get_future();
+    handler_(head->method, head->path, body,
+             [answered](HttpResponse response) { answered->set_value(std::move(response)); });
+    HttpResponse response;
+    if (answer.wait_for(std::chrono::seconds(kResponseTimeoutSeconds)) ==
+        std::future_status::ready) {
+      response = answer.get();
+    } else {
+      response = plain(504, "the member did not answer in time\n");
+    }
+    if (!send_all(connection.fd, render(response, head->keep_alive)) || !head->keep_alive) return;
+  }
+}
+
+}  // namespace lockstep::api
