@@ -16,6 +16,7 @@ constexpr uint8_t kGossipTag = 0x47;  // 'G'
 constexpr uint8_t kRecordVersion = 1;
 constexpr size_t kSlotHeaderBytes = 8;  // u32 body length + u32 crc32c
 constexpr std::string_view kStateFile = "state";
+constexpr int64_t kBuggifyFsyncDelayFactor = 10;
 
 void put_u32(std::string& out, uint32_t value) {
   for (int shift = 0; shift < 32; shift += 8) out.push_back(static_cast<char>(value >> shift));
@@ -222,6 +223,9 @@ class CounterMember : public std::enable_shared_from_this<CounterMember> {
   Status persist(const std::map<NodeId, uint64_t>& counts) {
     const std::string slot = encode_counter_slot(next_sequence_, counts);
     RETURN_IF_ERROR(file_->write((next_sequence_ % 2) * kCounterSlotBytes, slot));
+    // Simulation only: widen the window between write and fsync, so that crashes land in it
+    // and recovery meets torn records more often.
+    if (BUGGIFY(runtime_)) runtime_.sleep_for(config_.retry_backoff * kBuggifyFsyncDelayFactor);
     RETURN_IF_ERROR(file_->sync());
     ++next_sequence_;
     return Status::ok();
