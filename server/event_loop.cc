@@ -90,6 +90,28 @@ void EventLoop::interrupt() {
   [[maybe_unused]] const ssize_t written = ::write(interrupt_fd_, &one, sizeof(one));
 }
 
+void EventLoop::post(std::function<void()> task) {
+  bool was_empty;
+  {
+    std::lock_guard lock(posted_mutex_);
+    was_empty = posted_.empty();
+    posted_.push_back(std::move(task));
+  }
+  // A non-empty queue has a wake-up in flight already, or the loop is about to drain it: the
+  // drain happens after the eventfd is read in the same poll.
+  if (was_empty) interrupt();
+}
+
+void EventLoop::run_posted_tasks() {
+  std::vector<std::function<void()>> tasks;
+  {
+    std::lock_guard lock(posted_mutex_);
+    if (posted_.empty()) return;
+    tasks.swap(posted_);
+  }
+  for (std::function<void()>& task : tasks) task();
+}
+
 void EventLoop::on_io(uint32_t) {
   uint64_t count = 0;
   if (::read(interrupt_fd_, &count, sizeof(count)) == static_cast<ssize_t>(sizeof(count))) {
@@ -119,6 +141,7 @@ void EventLoop::poll(bool may_block) {
   for (int i = 0; i < ready; ++i) {
     static_cast<IoHandler*>(events[i].data.ptr)->on_io(events[i].events);
   }
+  run_posted_tasks();
 
   // Fire the timers due at one reading of the clock: a handler that schedules a new timer
   // for now() or later (a retry) sees it fire in a later poll, after I/O had its turn.

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -62,6 +64,14 @@ class EventLoop : private IoHandler {
   // a helper thread can hand results back to the loop.
   void interrupt();
 
+  // Runs `task` on the loop's thread during the next poll(), after I/O handlers; tasks run in
+  // the order posted. Safe to call from any thread: the bridge for threads the loop does not
+  // own (gRPC's completion threads) into the single-threaded world of the process's fibers.
+  // A task runs on the loop's stack, not in a fiber, so it may spawn or wake fibers but must
+  // not park. Only the first post into an empty queue writes the eventfd, so a burst of posts
+  // from a busy thread costs one wake-up.
+  void post(std::function<void()> task);
+
   // One iteration: runs flush handlers, waits for I/O up to the next timer deadline (or not at
   // all when `may_block` is false), dispatches I/O handlers, then fires due timers.
   void poll(bool may_block);
@@ -73,6 +83,7 @@ class EventLoop : private IoHandler {
 
  private:
   void on_io(uint32_t events) override;  // the interrupt eventfd became readable
+  void run_posted_tasks();
   int wait_timeout_ms(bool may_block) const;
 
   int epoll_fd_;
@@ -80,6 +91,8 @@ class EventLoop : private IoHandler {
   TimerHeap timers_;
   std::vector<FlushHandler*> flush_handlers_;
   uint64_t interrupts_seen_ = 0;
+  std::mutex posted_mutex_;
+  std::vector<std::function<void()>> posted_;  // guarded by posted_mutex_
 };
 
 }  // namespace lockstep::server

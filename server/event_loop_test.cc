@@ -111,5 +111,35 @@ TEST(EventLoop, InterruptFromAnotherThreadEndsABlockingPoll) {
   EXPECT_TRUE(log.entries.empty()) << "the hour-long timer did not fire";
 }
 
+TEST(EventLoop, TasksPostedFromOtherThreadsRunOnTheLoopThreadInOrder) {
+  EventLoop loop;
+  constexpr int kTasksPerThread = 1000;
+  std::vector<int> ran;  // touched only on the loop thread
+  std::vector<std::thread::id> ran_on;
+  std::vector<std::thread> posters;
+  for (int thread = 0; thread < 2; ++thread) {
+    posters.emplace_back([&, thread] {
+      for (int i = 0; i < kTasksPerThread; ++i) {
+        loop.post([&, thread, i] {
+          ran.push_back(thread * kTasksPerThread + i);
+          ran_on.push_back(std::this_thread::get_id());
+        });
+      }
+    });
+  }
+  while (ran.size() < 2 * kTasksPerThread) loop.poll(/*may_block=*/true);
+  for (std::thread& poster : posters) poster.join();
+  for (const std::thread::id& id : ran_on) EXPECT_EQ(id, std::this_thread::get_id());
+  // Each thread's tasks keep their posting order.
+  for (int thread = 0; thread < 2; ++thread) {
+    int previous = -1;
+    for (int task : ran) {
+      if (task / kTasksPerThread != thread) continue;
+      EXPECT_GT(task, previous);
+      previous = task;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace lockstep::server

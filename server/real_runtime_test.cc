@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/env/event.h"
@@ -171,6 +172,17 @@ TEST(RealRuntime, SigtermStopsTheRuntimeGracefully) {
   runtime.run();
   EXPECT_TRUE(runtime.stop_requested());
   EXPECT_TRUE(unwound);
+}
+
+TEST(RealRuntime, AnotherThreadCanWakeAParkedFiberThroughPost) {
+  // The shape of a gRPC handler thread handing a request to the member's fibers.
+  RealRuntime runtime(quiet_options());
+  std::optional<bool> woken;
+  const env::FiberId waiter = runtime.spawn("waiter", [&] { woken = runtime.park({}); });
+  std::thread other([&] { runtime.loop().post([&] { runtime.wake(waiter); }); });
+  runtime.run();
+  other.join();
+  EXPECT_EQ(woken, true);
 }
 
 TEST(RealRuntime, FibersSpawnedByFibersRun) {
