@@ -25,6 +25,10 @@ constexpr size_t kMaxFramesPerWrite = 64;
 constexpr size_t kReadChunkBytes = 256 * 1024;
 constexpr int kMaxReadsPerEvent = 8;
 constexpr int kListenBacklog = 512;
+// How long accepting pauses after accept4 ran out of descriptors.
+constexpr Duration kAcceptRetryDelay = std::chrono::milliseconds(100);
+// The timer cookie for "resume accepting"; peer timers use the peer's id, never 0.
+constexpr uint64_t kResumeAcceptingCookie = 0;
 // TCP keepalive on peer connections, so a peer whose machine vanished (no FIN, no RST) is
 // noticed in about idle + interval * count seconds rather than the kernel's two hours.
 constexpr int kKeepaliveIdleSeconds = 5;
@@ -398,6 +402,7 @@ Status TcpNetwork::listen_on(const PeerAddress& address) {
 
 TcpNetwork::~TcpNetwork() {
   loop_.remove_flush_handler(this);
+  loop_.cancel(resume_accept_timer_);
   peers_.clear();
   inbound_.clear();
   closed_inbound_.clear();
@@ -494,6 +499,12 @@ void TcpNetwork::on_flush() {
 }
 
 void TcpNetwork::on_timer(uint64_t peer_id) {
+  if (peer_id == kResumeAcceptingCookie) {
+    resume_accept_timer_ = TimerId{};
+    const Status watched = loop_.watch(listen_fd_, EPOLLIN, this);
+    ASSERT(watched.is_ok(), "re-watching our own listener cannot fail");
+    return;
+  }
   const auto found = peers_.find(NodeId(peer_id));
   ASSERT(found != peers_.end(), "a peer's timer is cancelled when the peer goes");
   found->second->dial();
@@ -504,9 +515,15 @@ void TcpNetwork::on_io(uint32_t) {
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      // EAGAIN: all accepted. EMFILE/ENFILE: out of descriptors; the pending connection stays
-      // in the backlog and is retried when the listener is reported readable again.
-      if (errno != EAGAIN) runtime_.trace("net.accept_failed", errno_text(errno));
+      if (errno == EAGAIN) return;  // all pending connections accepted
+      // Out of descriptors (EMFILE/ENFILE) or memory: the connection stays in the backlog and
+      // the listener stays readable, so a level-triggered loop would spin at full CPU. Stop
+      // watching the listener for a while instead and retry then.
+      runtime_.trace("net.accept_failed", errno_text(errno));
+      PROBE(runtime_, "net.accept_paused");
+      loop_.unwatch(listen_fd_);
+      resume_accept_timer_ =
+          loop_.schedule(loop_.now() + kAcceptRetryDelay, this, kResumeAcceptingCookie);
       return;
     }
     if (inbound_.size() >= kMaxInboundConnections) {

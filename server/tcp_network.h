@@ -101,7 +101,8 @@ class TcpNetwork : public env::Network,
 
   void on_io(uint32_t events) override;  // the listener
   void on_flush() override;
-  void on_timer(uint64_t peer_id) override;  // a peer's reconnect backoff ended
+  // A peer's reconnect backoff ended, or (cookie 0) accepting may resume.
+  void on_timer(uint64_t peer_id) override;
 
   friend class OutboundPeer;
   friend class InboundConnection;
@@ -116,6 +117,7 @@ class TcpNetwork : public env::Network,
   TcpNetworkOptions options_;
   int listen_fd_ = -1;
   uint16_t listen_port_ = 0;
+  TimerId resume_accept_timer_;  // pending while accepting is paused (out of descriptors)
   std::map<NodeId, std::unique_ptr<OutboundPeer>> peers_;
   std::vector<std::unique_ptr<InboundConnection>> inbound_;
   // Closed this iteration; freed at the next flush, after epoll stopped naming them.

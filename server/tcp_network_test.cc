@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -269,6 +271,58 @@ TEST(TcpNetwork, BadFramesCloseTheConnectionAndTheNetworkCarriesOn) {
     ASSERT_TRUE(later.has_value());
     EXPECT_EQ(later->payload, "still fine");
   });
+}
+
+TEST(TcpNetwork, RunningOutOfDescriptorsPausesAcceptingInsteadOfSpinning) {
+  // In a child process with a tiny descriptor limit: accept4 fails with EMFILE while
+  // connections wait in the backlog. The network must back off (probe "net.accept_paused")
+  // and keep running; the parent only dials.
+  int port_pipe[2];
+  ASSERT_EQ(::pipe(port_pipe), 0);
+  const pid_t child = ::fork();
+  if (child == 0) {
+    RealRuntime runtime({NodeId(1), 1, nullptr});
+    TcpNetworkOptions options;
+    options.self = NodeId(1);
+    options.listen = kAnyLoopbackPort;
+    Result<std::unique_ptr<TcpNetwork>> network =
+        TcpNetwork::start(runtime.loop(), runtime, options);
+    if (!network.is_ok()) ::_exit(2);
+    const uint16_t port = (*network)->listen_port();
+    if (::write(port_pipe[1], &port, sizeof(port)) != sizeof(port)) ::_exit(2);
+    // Room for two more descriptors: a couple of accepts succeed, then EMFILE.
+    const int probe_fd = ::dup(0);
+    ::close(probe_fd);
+    const rlimit limit{static_cast<rlim_t>(probe_fd + 2), static_cast<rlim_t>(probe_fd + 2)};
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) ::_exit(2);
+    bool paused = false;
+    runtime.spawn("observer", [&] {
+      runtime.sleep_for(milliseconds(300));
+      paused = runtime.probe_counts().contains("net.accept_paused");
+      runtime.request_stop();
+    });
+    runtime.run();
+    ::_exit(paused ? 0 : 1);
+  }
+  ::close(port_pipe[1]);
+  uint16_t port = 0;
+  ASSERT_EQ(::read(port_pipe[0], &port, sizeof(port)), static_cast<ssize_t>(sizeof(port)));
+  ::close(port_pipe[0]);
+  std::vector<int> clients;
+  for (int i = 0; i < 10; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    clients.push_back(fd);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  for (int fd : clients) ::close(fd);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: accepting never paused; 2: child setup failed";
 }
 
 TEST(TcpNetwork, StartRejectsBadConfiguration) {
