@@ -18,7 +18,7 @@
 namespace lockstep::server {
 namespace {
 
-// Frames per writev: two iovecs each (header, payload), well under IOV_MAX (1024).
+// Frames per sendmsg: two iovecs each (header, payload), well under IOV_MAX (1024).
 constexpr size_t kMaxFramesPerWrite = 64;
 // Bytes asked of one read(2), and reads per readiness event before other sockets get a turn
 // (level-triggered epoll reports the socket again if bytes remain).
@@ -131,7 +131,11 @@ class TcpNetwork::OutboundPeer : public IoHandler {
   }
 
   void on_io(uint32_t events) override {
-    if (state_ == State::kConnecting) return finish_connect();
+    if (state_ == State::kConnecting) {
+      // Only writability or an error ends a non-blocking connect (connect(2), EINPROGRESS).
+      if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) finish_connect();
+      return;
+    }
     if (state_ != State::kConnected) return;
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
       // Nothing is ever sent back on a dialled connection, so readability means the peer
@@ -145,7 +149,8 @@ class TcpNetwork::OutboundPeer : public IoHandler {
     if (events & EPOLLOUT) flush();
   }
 
-  // Writes as much of the queue as the socket takes, batching frames into writev calls.
+  // Writes as much of the queue as the socket takes, up to kMaxFramesPerWrite frames per
+  // gathering sendmsg call.
   void flush() {
     if (state_ != State::kConnected) return;
     while (!queue_.empty()) {
