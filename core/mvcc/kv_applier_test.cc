@@ -364,6 +364,27 @@ TEST(TxnTest, FailedPreCheckLeavesNoWrites) {
   EXPECT_EQ(h.apply_error(future), ErrorCode::kFutureRevision);
 }
 
+TEST(TxnTest, TooManyOpsAtApplyFollowsTheConfiguredLimit) {
+  Harness h(StateMachineOptions{.max_txn_ops = 2});
+  TxnRequest txn;
+  txn.success = {put_op({.key = "a"}), put_op({.key = "b"}), put_op({.key = "c"})};
+  EXPECT_EQ(h.apply_error(txn), ErrorCode::kTooManyOps);
+  txn.success.pop_back();
+  EXPECT_TRUE(h.txn(txn).succeeded);
+}
+
+TEST(TxnTest, RangeOfACompactedRevisionFailsTheWholeTxn) {
+  Harness h;
+  h.put("a", "1");  // 2
+  h.put("a", "2");  // 3
+  h.apply_ok<CompactionResponse>(CompactionRequest{.revision = Revision(3)});
+  TxnRequest txn;
+  txn.success = {put_op({.key = "b", .value = "x"}),
+                 range_op({.key = "a", .revision = Revision(2)})};
+  EXPECT_EQ(h.apply_error(txn), ErrorCode::kCompacted);
+  EXPECT_TRUE(h.get("b").kvs.empty());  // etcd checks ranges before writing anything
+}
+
 TEST(TxnTest, PutHeaderRevisionInsideTxn) {
   Harness h;
   h.put("x", "1");

@@ -16,7 +16,7 @@ namespace lockstep::mvcc {
 
 struct StateMachineOptions {
   size_t max_txn_ops = limits::kMaxTxnOpsDefault;
-  LessorOptions lessor;
+  LessorOptions lessor{};
 };
 
 // What applying one entry produced.

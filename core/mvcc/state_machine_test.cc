@@ -149,6 +149,21 @@ TEST(StateMachineTest, HashKvMatchesAcrossMembersAndDetectsDivergence) {
   EXPECT_EQ(one.machine().kv().hash_kv(Revision(6)).code(), ErrorCode::kFutureRevision);
 }
 
+TEST(StateMachineTest, CorruptRecordIsReportedAtRestoreAndNothingIsServed) {
+  Harness h;
+  h.put("a", "1");
+  WriteBatch garbage;
+  garbage.consistent_index = LogIndex(2);
+  garbage.revision_puts = {RevisionRecord{RevisionKey{Revision(3), 0}, false, "not a record"}};
+  ASSERT_TRUE(h.backend().commit(garbage).is_ok());
+  StateMachine rebooted(h.backend());
+  EXPECT_EQ(rebooted.restore().code(), ErrorCode::kDataCorruption);
+  EXPECT_EQ(rebooted.range(RangeRequest{.key = "a"}).code(), ErrorCode::kDataCorruption);
+  EXPECT_EQ(rebooted.apply(LogIndex(3), PutRequest{.key = "b", .value = "v"}).code(),
+            ErrorCode::kDataCorruption);
+  EXPECT_EQ(h.backend().revision_count(), 2u);  // nothing was thrown away
+}
+
 // A backend whose next commit fails, to check that a disk failure stops the state machine.
 class FailingBackend final : public Backend {
  public:
