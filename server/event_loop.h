@@ -23,7 +23,7 @@ class IoHandler {
 
 // Called once per loop iteration, after the ready fibers ran and before the loop may block in
 // epoll_wait. The network uses it to write everything fibers queued during the iteration with
-// one writev per peer instead of one write per message.
+// one gathering sendmsg per peer instead of one write per message.
 class FlushHandler {
  public:
   virtual void on_flush() = 0;

@@ -35,7 +35,7 @@ using PeerFrameHeader = std::array<char, kPeerFrameHeaderBytes>;
 
 // The header for `payload` from `sender`. `payload` must fit limits::kMaxMessageBytes.
 PeerFrameHeader encode_peer_frame_header(NodeId sender, std::string_view payload);
-// Header and payload in one string (tests and tools; the network writes the two with writev).
+// Header and payload in one string (tests and tools; the network gathers the two in one sendmsg).
 std::string encode_peer_frame(NodeId sender, std::string_view payload);
 
 struct PeerFrame {

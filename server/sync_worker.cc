@@ -1,10 +1,12 @@
 #include "server/sync_worker.h"
 
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 
 #include "core/base/assert.h"
 #include "server/posix_disk.h"
@@ -50,6 +52,11 @@ Status SyncWorker::sync(int fd, const std::string& path) {
 }
 
 void SyncWorker::run_thread() {
+  // Signals are the loop thread's business (RealRuntime::stop_on_signals reads them from a
+  // signalfd); a SIGTERM delivered here would take its default action and kill the process.
+  sigset_t all;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_BLOCK, &all, nullptr);
   for (;;) {
     std::shared_ptr<Request> request;
     {

@@ -71,7 +71,7 @@ void set_socket_option(int fd, int level, int name, int value) {
 }
 
 void tune_peer_socket(int fd) {
-  // Raft messages are small and latency-bound; batching is done by writev, not Nagle.
+  // Raft messages are small and latency-bound; batching is done by gathering sendmsg, not Nagle.
   set_socket_option(fd, IPPROTO_TCP, TCP_NODELAY, 1);
   set_socket_option(fd, SOL_SOCKET, SO_KEEPALIVE, 1);
   set_socket_option(fd, IPPROTO_TCP, TCP_KEEPIDLE, kKeepaliveIdleSeconds);

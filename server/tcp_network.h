@@ -66,8 +66,9 @@ struct TcpNetworkStats {
 // may be lost — callers retry, as they must on any env::Network.
 //
 // All sockets are non-blocking and driven by the EventLoop. send() only queues; the loop's
-// flush hook writes each peer's queue with writev (up to kMaxFramesPerWrite frames per call)
-// once per iteration, so a burst of messages from many fibers costs one system call per peer.
+// flush hook writes each peer's queue with one gathering sendmsg (header and payload as
+// separate iovecs, up to 64 frames per call) once per iteration, so a burst of messages from
+// many fibers costs one system call per peer.
 class TcpNetwork : public env::Network,
                    private IoHandler,
                    private FlushHandler,

@@ -114,7 +114,7 @@ TEST(TcpNetwork, DeliversInOrderBothWaysWithSenderAndReceiverIds) {
 }
 
 TEST(TcpNetwork, LargeMessagesSurvivePartialWrites) {
-  // Several MiB in flight exceed the socket buffers, so writev returns short counts and EAGAIN;
+  // Several MiB in flight exceed the socket buffers, so sendmsg returns short counts and EAGAIN;
   // the queue must resume mid-frame without corrupting the stream.
   Cluster cluster(2);
   cluster.run([&] {
