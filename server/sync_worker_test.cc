@@ -104,7 +104,8 @@ TEST(SyncWorkerErrors, FdatasyncFailureIsAnIoErrorNamingThePath) {
   });
   runtime.run();
   EXPECT_EQ(synced.code(), ErrorCode::kIoError);
-  EXPECT_NE(synced.error().detail().find("fdatasync pipe"), std::string::npos) << synced.to_string();
+  EXPECT_NE(synced.error().detail().find("fdatasync pipe"), std::string::npos)
+      << synced.to_string();
 }
 
 }  // namespace
