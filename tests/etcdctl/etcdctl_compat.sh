@@ -91,7 +91,10 @@ wrev=$(ctl put /compat/w w1 -w json | json_field "['header']['revision']")
 ctl put /compat/w w2 > /dev/null
 ctl del /compat/w > /dev/null
 watch_output=$(mktemp)
-ctl watch /compat/w --rev "$wrev" > "$watch_output" &
+# etcdctl itself, not the ctl function: $! must be etcdctl's pid, or killing it would leave
+# an orphaned watcher holding the caller's output open.
+ETCDCTL_API=3 etcdctl --endpoints "$endpoints" watch /compat/w --rev "$wrev" \
+  > "$watch_output" 2>&1 < /dev/null &
 watcher=$!
 for _ in $(seq 100); do  # up to 10 s for the 8 lines of 3 events; normally immediate
   [[ $(wc -l < "$watch_output") -ge 8 ]] && break
