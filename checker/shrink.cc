@@ -27,11 +27,11 @@ class Shrinker {
     return options_.should_stop && options_.should_stop();
   }
 
-  Verdict verdict_of(const History& sub) {
+  Verdict verdict_of(const History& sub, uint64_t max_steps) {
     ++checks_;
     CheckOptions check;
     check.partition = false;
-    check.max_steps = options_.steps_per_check;
+    check.max_steps = max_steps;
     check.should_stop = options_.should_stop;
     auto result = check_linearizability(sub, model_, check);
     return result.is_ok() ? result->verdict : Verdict::kUnknown;
@@ -50,7 +50,7 @@ class Shrinker {
       sub.operations.back().response = {};
     }
     sub.operations.push_back(history_.operations[reader]);
-    return verdict_of(sub) == Verdict::kLinearizable;
+    return verdict_of(sub, options_.steps_per_explanation) == Verdict::kLinearizable;
   }
 
   void note_explainable_reads(const std::vector<uint32_t>& all) {
@@ -67,7 +67,10 @@ class Shrinker {
   // trivially, so every read explainable in the original must stay explainable. (A check
   // that runs out of budget counts as no.)
   bool fails(const std::vector<uint32_t>& candidate) {
-    if (verdict_of(sub_history(history_, candidate)) != Verdict::kNotLinearizable) return false;
+    if (verdict_of(sub_history(history_, candidate), options_.steps_per_check) !=
+        Verdict::kNotLinearizable) {
+      return false;
+    }
     const bool removed_a_write = std::any_of(current_->begin(), current_->end(), [&](uint32_t i) {
       return !model_.is_read_only(history_.operations[i]) &&
              !std::binary_search(candidate.begin(), candidate.end(), i);

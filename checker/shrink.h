@@ -16,6 +16,9 @@ inline constexpr size_t kDefaultMaxShrinkChecks = 4000;
 
 struct ShrinkOptions {
   uint64_t steps_per_check = 200'000;  // a candidate whose check runs out counts as passing
+  // Whether a read is explained by a set of writes is a search over their orders, which can
+  // blow up for many appends; one that runs out leaves the read unprotected.
+  uint64_t steps_per_explanation = 20'000;
   size_t max_checks = kDefaultMaxShrinkChecks;
   std::function<bool()> should_stop;  // the caller's clock, as in CheckOptions
 };

@@ -19,8 +19,9 @@ constexpr int kExitLinearizable = 0;
 constexpr int kExitNotLinearizable = 1;
 constexpr int kExitBadInput = 2;
 constexpr int kExitUnknown = 3;
-// The shrinker gets a share of the budget of its own so a slow shrink never hides a verdict.
-constexpr uint64_t kShrinkStepsPerCheck = 200'000;
+// The shrinker has a budget of its own (the verdict is already printed when it starts).
+constexpr uint64_t kShrinkStepsPerCheck = 100'000;
+constexpr size_t kShrinkMaxChecks = 600;
 
 struct CheckFlags {
   std::string file;
@@ -31,6 +32,7 @@ struct CheckFlags {
   bool no_partition = false;
   std::string html;
   bool quiet = false;
+  bool no_shrink = false;
 };
 
 int fail_input(const std::string& message) {
@@ -86,11 +88,18 @@ int run_check(const CheckFlags& flags) {
   if (result->verdict == checker::Verdict::kNotLinearizable) {
     const checker::PartitionVerdict& part = result->partitions.back();
     print_violation(*history, part);
+  }
+  std::fflush(stdout);
+  if (result->verdict == checker::Verdict::kNotLinearizable && !flags.no_shrink) {
+    const checker::PartitionVerdict& part = result->partitions.back();
     checker::ShrinkOptions shrink_options;
     shrink_options.steps_per_check = kShrinkStepsPerCheck;
+    shrink_options.max_checks = kShrinkMaxChecks;
     shrink_options.should_stop = options.should_stop;
     shrunk = checker::shrink_violation(*history, *model, part.operations, shrink_options);
-    std::printf("  minimal failing sub-history (%zu operations):\n", shrunk->operations.size());
+    std::printf("  %s failing sub-history (%zu operations, %zu checks):\n",
+                shrunk->minimal ? "minimal" : "smaller (shrink budget spent)",
+                shrunk->operations.size(), shrunk->checks);
     for (uint32_t index : shrunk->operations) {
       const checker::Operation& op = history->operations[index];
       std::printf("    client %lld [%lld, %s] %s\n", static_cast<long long>(op.client),
@@ -146,6 +155,8 @@ void add_check_command(CLI::App& parent) {
   command->add_option("--html", flags->html,
                       "Write a self-contained HTML view of the history and the verdict");
   command->add_flag("--quiet", flags->quiet, "Print only the verdict");
+  command->add_flag("--no-shrink", flags->no_shrink,
+                    "Do not search for a minimal failing sub-history");
   command->callback([flags] { set_exit_code(run_check(*flags)); });
 }
 
