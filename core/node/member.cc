@@ -547,6 +547,11 @@ void Member::keep_alive(const ReplyTo& reply, const mvcc::LeaseKeepAliveRequest&
   // Only the primary lessor (the leader's) knows deadlines (etcd forwards keep-alives to
   // the leader; here the client follows the hint).
   if (!is_leader()) return reply_error(reply, ErrorCode::kNotLeader);
+  // A new leader may not have applied the grant yet; answering "not found" then would be
+  // wrong, so it declines until it has applied everything committed.
+  if (applied_ < raft_->raft().log().committed()) {
+    return reply_error(reply, ErrorCode::kNotCapable);
+  }
   Result<mvcc::Lessor::Renewal> renewal = state_.lessor().renew(request.id, runtime_.now());
   if (!renewal.is_ok()) return reply_error(reply, renewal.code());
   if (renewal->clear_checkpoint) {
@@ -563,6 +568,9 @@ void Member::keep_alive(const ReplyTo& reply, const mvcc::LeaseKeepAliveRequest&
 
 void Member::time_to_live(const ReplyTo& reply, const mvcc::LeaseTimeToLiveRequest& request) {
   if (!is_leader()) return reply_error(reply, ErrorCode::kNotLeader);
+  if (applied_ < raft_->raft().log().committed()) {
+    return reply_error(reply, ErrorCode::kNotCapable);
+  }
   Result<mvcc::LeaseTimeToLiveResponse> response =
       state_.lessor().time_to_live(request.id, request.keys, runtime_.now());
   if (!response.is_ok()) return reply_error(reply, response.code());

@@ -1,7 +1,5 @@
 #include "sim/cluster/cluster.h"
 
-#include <cstdio>
-
 #include "core/mvcc/memory_backend.h"
 #include "sim/cluster/raft_storage_adapter.h"
 #include "store/raft_persistence.h"
@@ -59,7 +57,6 @@ void Cluster::run_member(NodeId id, env::Runtime& runtime) {
     ~Unregister() { running.erase(id); }
   } unregister{running_, id};
   Status stopped = member.run();
-  std::fprintf(stderr, "DEBUG member %d stopped: %s\n", int(id.value()), stopped.to_string().c_str());
   member_exits_.push_back("member " + std::to_string(id.value()) +
                           " stopped: " + stopped.to_string());
 }

@@ -85,12 +85,14 @@ class Cluster {
   void run_member(NodeId id, env::Runtime& runtime);
 
   ClusterConfig config_;
-  World world_;
   std::vector<NodeId> member_ids_;
   uint64_t next_client_id_ = kFirstClientId;
   SafetyMonitor safety_;
   std::map<NodeId, node::Member*> running_;
   std::vector<std::string> member_exits_;
+  // Last, so that it is destroyed first: killing the processes unwinds member fibers that
+  // still reference the fields above.
+  World world_;
 };
 
 }  // namespace lockstep::sim
