@@ -105,7 +105,10 @@ Status Lessor::restore(const Backend& backend) {
     leases.emplace(record.id, std::move(lease));
   }
   leases_ = std::move(leases);
-  primary_ = false;
+  // A leader that rebuilds (after a disk error, say) stays the primary: its deadlines were
+  // lost with the old state, so it hands out fresh ones as on promotion. Leases can only
+  // live longer this way, never shorter, which is the safe direction for lease holders.
+  if (primary_) promote(clock_, Duration::zero());
   return Status::ok();
 }
 

@@ -69,7 +69,8 @@ class Lessor {
   size_t size() const { return leases_.size(); }
 
   // Rebuilds the lease set from the backend's lease bucket (attachments are added by the
-  // caller from the live keys). Every lease starts without a deadline (not primary).
+  // caller from the live keys). On a follower leases have no deadline; a primary stays
+  // primary and gives every lease a fresh deadline from clock() (as promote()).
   Status restore(const Backend& backend);
 
   // ---- Leader-local (never replicated) ----

@@ -135,6 +135,21 @@ TEST(LessorTest, CheckpointedRemainingTtlSurvivesFailover) {
   EXPECT_EQ(ttl->granted_ttl_seconds, 100);
 }
 
+TEST(LessorTest, LeaderThatRebuildsKeepsExpiringLeases) {
+  MemoryBackend backend;
+  Lessor lessor;
+  lessor.promote(at_seconds(0), 0s);
+  WriteBatch batch;
+  batch.consistent_index = LogIndex(1);
+  ASSERT_TRUE(lessor.grant(LeaseId(1), 10, batch).is_ok());
+  ASSERT_TRUE(backend.commit(batch).is_ok());
+  lessor.advance_clock(at_seconds(5));
+  ASSERT_TRUE(lessor.restore(backend).is_ok());
+  EXPECT_TRUE(lessor.is_primary());
+  EXPECT_TRUE(lessor.take_expired(at_seconds(14), 10).empty());  // fresh deadline: 5 + 10
+  EXPECT_EQ(lessor.take_expired(at_seconds(15), 10), std::vector<LeaseId>({LeaseId(1)}));
+}
+
 TEST(LessorTest, TimeToLiveListsKeysAndLeasesListsIds) {
   Harness h;
   h.machine().lessor().promote(at_seconds(0), 0s);
