@@ -27,6 +27,7 @@ struct SelftestFlags {
   uint64_t increments = 40;
   bool check_determinism = false;
   bool no_buggify = false;
+  bool perturb_second_run = false;
   std::string trace_path;
 };
 
@@ -107,8 +108,17 @@ void run_selftest(const SelftestFlags& flags) {
                 flags.trace_path.c_str());
   }
   if (flags.check_determinism) {
-    const sim::DeterminismReport report = sim::check_determinism(
-        world_options, [&](sim::World& fresh) { sim::run_counter_selftest(fresh, options); });
+    int runs = 0;
+    const sim::DeterminismReport report =
+        sim::check_determinism(world_options, [&](sim::World& fresh) {
+          // --perturb-second-run: a deliberate nondeterminism (a 1 ns clock step on node 1
+          // halfway through the second run only), to show what a divergence report looks like.
+          if (++runs == 2 && flags.perturb_second_run) {
+            fresh.schedule_at(Instant(options.duration / 2),
+                              [&fresh] { fresh.jump_clock(NodeId(1), Duration(1)); });
+          }
+          sim::run_counter_selftest(fresh, options);
+        });
     if (report.deterministic) {
       std::printf("determinism: ok (two more runs, %llu events each, hash %016llx)\n",
                   static_cast<unsigned long long>(report.first_event_count),
@@ -147,6 +157,9 @@ void add_sim_selftest_command(CLI::App& parent) {
   command->add_flag("--check-determinism", flags->check_determinism,
                     "Run the seed twice more in-process and compare traces event by event");
   command->add_flag("--no-buggify", flags->no_buggify, "Disable buggify() fault sites");
+  command->add_flag("--perturb-second-run", flags->perturb_second_run,
+                    "With --check-determinism: make the second run differ on purpose, to "
+                    "demonstrate the divergence report (exits 1)");
   command->add_option("--trace", flags->trace_path, "Write every event of the run to FILE");
   command->callback([flags] { run_selftest(*flags); });
 }

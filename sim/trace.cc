@@ -128,8 +128,6 @@ std::string format_detail(TraceKind kind, uint64_t a, uint64_t b, uint64_t c,
       out << "local_ns=" << static_cast<int64_t>(a);
       break;
     case TraceKind::kCallback:
-      out << "callback=" << a;
-      break;
     case TraceKind::kDiskDirectory:
     case TraceKind::kDiskFault:
     case TraceKind::kProcessPause:

@@ -336,7 +336,8 @@ void World::process_event(const ScheduledEvent& event) {
       std::function<void()> callback = std::move(callbacks_[event.token]);
       callbacks_[event.token] = nullptr;
       free_callbacks_.push_back(static_cast<uint32_t>(event.token));
-      trace_.add(now_, 0, TraceKind::kCallback, event.token);
+      // The slab slot is an implementation detail; what the callback does is traced itself.
+      trace_.add(now_, 0, TraceKind::kCallback);
       callback();
       return;
     }
