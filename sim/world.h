@@ -101,10 +101,13 @@ class World {
   void partition(const std::vector<std::vector<NodeId>>& groups);
   // Cuts only from → to.
   void partition_one_way(NodeId from, NodeId to);
+  // Removes every cut and every clog.
   void heal();
   // Holds every message on from → to until virtual time `until`.
   void clog(NodeId from, NodeId to, Instant until);
   void set_path_model(NodeId from, NodeId to, const PathModel& model);
+  // Replaces the model of every path (including ones set by set_path_model) and of paths to
+  // processes added later.
   void set_default_path_model(const PathModel& model);
 
   // --- clocks (virtual-time instants and local-clock durations) ---
