@@ -119,8 +119,20 @@ std::optional<std::string> InvariantChecker::record_applied(NodeId node, const E
 
 std::optional<std::string> InvariantChecker::check_log_matching(const NodeObservation& node) {
   const LogReader& log = *node.log;
-  std::optional<Term> previous_term = log.term(log.first_index().previous());
-  for (LogIndex index = log.first_index(); index <= log.last_index(); index = index.next()) {
+  LogIndex start = log.first_index();
+  // Resume after the last verified entry if it is still there unchanged (entries before it
+  // can only change by replacing it too); otherwise rescan the whole log.
+  auto verified = verified_.find(node.id);
+  if (verified != verified_.end() && verified->second.incarnation == node.incarnation &&
+      verified->second.index >= start && verified->second.index <= log.last_index()) {
+    const Entry* entry = log.entry(verified->second.index);
+    if (entry != nullptr && entry->term == verified->second.term &&
+        fingerprint(*entry).data_hash == verified->second.data_hash) {
+      start = verified->second.index.next();
+    }
+  }
+  std::optional<Term> previous_term = log.term(start.previous());
+  for (LogIndex index = start; index <= log.last_index(); index = index.next()) {
     const Entry* entry = log.entry(index);
     ASSERT(entry != nullptr, "entries between first and last index exist");
     if (entry->index != index) {
@@ -147,6 +159,10 @@ std::optional<std::string> InvariantChecker::check_log_matching(const NodeObserv
       if (!seen.previous_term) seen.previous_term = previous_term;
     }
     previous_term = entry->term;
+  }
+  if (const Entry* last = log.entry(log.last_index())) {
+    verified_[node.id] =
+        Verified{node.incarnation, last->index, last->term, fingerprint(*last).data_hash};
   }
   return std::nullopt;
 }

@@ -77,6 +77,15 @@ class InvariantChecker {
     uint64_t data_hash = 0;
   };
   std::map<std::pair<LogIndex, Term>, SeenEntry> seen_entries_;
+  // Per node, the last log position already checked for Log Matching, so each check only
+  // scans what changed (new or replaced entries): linear work per step, not per log.
+  struct Verified {
+    uint64_t incarnation = 0;
+    LogIndex index{};
+    Term term{};
+    uint64_t data_hash = 0;
+  };
+  std::map<NodeId, Verified> verified_;
   // For each (leader, term): how much of committed_order_ was already checked.
   std::map<std::pair<NodeId, Term>, size_t> leader_checked_;
 };
