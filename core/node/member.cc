@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/base/known_bugs.h"
 #include "core/mvcc/request_validation.h"
 #include "core/raft/message_codec.h"
 
@@ -726,7 +727,17 @@ bool Member::is_leader() const {
 
 void Member::leader_duties() {
   mvcc::Lessor& lessor = state_.lessor();
+#ifdef LOCKSTEP_KNOWN_BUGS
+  // KNOWN BUG lease-expiry-on-follower-clock: a follower arms lease deadlines on its own
+  // clock (it never sees the keep-alives, which go to the leader) and proposes revokes.
+  if (known_bug_active(KnownBug::kLeaseExpiryOnFollowerClock) && !is_leader()) {
+    if (!lessor.is_primary()) lessor.promote(runtime_.now(), Duration::zero());
+  } else if (!is_leader() || !lessor.is_primary()) {
+    return;
+  }
+#else
   if (!is_leader() || !lessor.is_primary()) return;
+#endif
   const Instant now = runtime_.now();
   // Expiry is decided here, on the leader's clock, and carried out through the log: a
   // revoke is an ordinary entry, so every member deletes the same keys at the same

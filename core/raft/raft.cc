@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "core/base/known_bugs.h"
 #include "core/raft/message_codec.h"
 
 namespace lockstep::raft {
@@ -270,6 +271,11 @@ void Raft::handle_vote_request(const Message& message) {
     if (!pre_vote) {
       election_elapsed_ticks_ = 0;
       vote_ = message.from;
+#ifdef LOCKSTEP_KNOWN_BUGS
+      // KNOWN BUG vote-not-recorded: the grant is sent but never recorded, so it never
+      // reaches the persisted hard state and this member may vote again in this term.
+      if (known_bug_active(KnownBug::kVoteNotRecorded)) vote_ = kNoNode;
+#endif
     }
   } else {
     send(Message{.type = response, .to = message.from, .term = term_, .reject = true});
@@ -607,6 +613,13 @@ bool Raft::commit_by_counting_replicas() {
   // Thesis §3.6.2 (Raft paper §5.4.2): only an entry of the current term is committed by
   // counting replicas; earlier entries become committed indirectly (Log Matching). Counting
   // replicas of an older-term entry is unsafe (paper Figure 8).
+#ifdef LOCKSTEP_KNOWN_BUGS
+  // KNOWN BUG commit-earlier-term: commits whatever a majority stores, whatever its term.
+  if (known_bug_active(KnownBug::kCommitEarlierTermByCounting)) {
+    std::optional<Term> majority_term = log_.term(majority_index);
+    if (majority_term.has_value()) return log_.maybe_commit(majority_index, *majority_term);
+  }
+#endif
   return log_.maybe_commit(majority_index, term_);
 }
 
@@ -752,6 +765,14 @@ bool Raft::committed_entry_in_current_term() const {
 
 void Raft::read_index_as_leader(Message message) {
   LeaderRole& leader = leader_role();
+#ifdef LOCKSTEP_KNOWN_BUGS
+  // KNOWN BUG read-without-read-index: answers from the local commit index at once, with
+  // neither the current-term commit nor the heartbeat round that proves leadership.
+  if (known_bug_active(KnownBug::kReadWithoutReadIndex)) {
+    answer_read(message.from, log_.committed(), std::move(message.context));
+    return;
+  }
+#endif
   const std::set<NodeId> voters = membership_.voters();
   if (voters.size() == 1 && voters.contains(config_.id)) {
     answer_read(message.from, log_.committed(), std::move(message.context));

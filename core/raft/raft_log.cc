@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "core/base/known_bugs.h"
+
 namespace lockstep::raft {
 
 RaftLog::RaftLog(const MemoryStorage* storage)
@@ -119,9 +121,17 @@ std::optional<LogIndex> RaftLog::maybe_append(LogIndex index, Term log_term, Log
     // Raft paper Figure 2, receiver step 3: delete the conflicting entry and all that
     // follow it. A committed entry can never conflict (Log Matching + Leader Completeness).
     ASSERT(conflict > committed_, "a leader's entries conflict with a committed entry");
-    const size_t skip = conflict.value() - index.value() - 1;
+    size_t skip = conflict.value() - index.value() - 1;
+#ifdef LOCKSTEP_KNOWN_BUGS
+    // KNOWN BUG stale-log-not-truncated: keeps the conflicting stale suffix and appends
+    // only the leader's entries past this log's end.
+    if (known_bug_active(KnownBug::kStaleLogNotTruncated)) {
+      skip = std::min(entries.size(),
+                      std::max(skip, static_cast<size_t>(last_index().value() - index.value())));
+    }
+#endif
     entries.erase(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(skip));
-    truncate_and_append(std::move(entries));
+    if (!entries.empty()) truncate_and_append(std::move(entries));
   }
   // Receiver step 5: commit up to the leader's commit, but only what this message proved
   // matches the leader's log.
