@@ -1,0 +1,139 @@
+#include "server/daemon/daemon.h"
+
+#include <cstdio>
+
+#include "core/node/member.h"
+#include "server/api/api_server.h"
+#include "server/daemon/local_client_network.h"
+#include "server/daemon/member_client_api.h"
+#include "server/posix_disk.h"
+#include "server/real_runtime.h"
+#include "server/tcp_network.h"
+#include "store/raft_persistence.h"
+#include "store/sqlite_backend.h"
+#include "store/sqlite_vfs.h"
+
+namespace lockstep::daemon {
+namespace {
+
+// core/node's RaftStorage over store/'s WAL + snapshot files (the same glue as sim/cluster).
+class PersistenceStorage final : public node::RaftStorage {
+ public:
+  explicit PersistenceStorage(std::unique_ptr<store::RaftPersistence> persistence)
+      : persistence_(std::move(persistence)) {}
+
+  Result<node::RaftDurableState> load() override {
+    Result<store::RaftRecoveredState> recovered = persistence_->load();
+    if (!recovered.is_ok()) return recovered.error();
+    node::RaftDurableState state;
+    state.hard_state = recovered->hard_state;
+    state.snapshot = std::move(recovered->snapshot);
+    state.entries = std::move(recovered->entries);
+    return state;
+  }
+  Status save(const raft::HardState& hard_state, std::span<const raft::Entry> entries,
+              const raft::Snapshot& snapshot) override {
+    return persistence_->save(hard_state, entries, snapshot);
+  }
+  Status release_through(LogIndex index) override { return persistence_->release_through(index); }
+
+ private:
+  std::unique_ptr<store::RaftPersistence> persistence_;
+};
+
+std::string hex(uint64_t value) {
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
+  return text;
+}
+
+// Opens the stores on the data dir and runs the member on the calling fiber until it stops.
+Status run_member(server::RealRuntime& runtime, const DaemonPlan& plan) {
+  Result<std::unique_ptr<store::RaftPersistence>> persistence =
+      store::RaftPersistence::open(runtime.disk());
+  if (!persistence.is_ok()) return persistence.error();
+  PersistenceStorage storage(std::move(persistence).value());
+  store::SqliteVfsOptions vfs_options;
+  vfs_options.name = "lockstep-daemon-" + hex(plan.self.value());
+  vfs_options.random_seed = runtime.random().next_u64();
+  vfs_options.runtime = &runtime;
+  vfs_options.clock = [&runtime] { return runtime.now(); };
+  Result<std::unique_ptr<store::SqliteVfs>> vfs =
+      store::SqliteVfs::register_vfs(runtime.disk(), vfs_options);
+  if (!vfs.is_ok()) return vfs.error();
+  Result<std::unique_ptr<store::SqliteBackend>> backend = store::SqliteBackend::open(**vfs);
+  if (!backend.is_ok()) return backend.error();
+  node::Member member(runtime, plan.member, storage, **backend);
+  return member.run();
+}
+
+Status check_member_ids(const DaemonPlan& plan) {
+  for (const ClusterMember& member : plan.members) {
+    if (member.id.value() < kLocalClientIdLimit) {
+      return Status(ErrorCode::kInvalidInput,
+                    "member " + member.name + " has id " + hex(member.id.value()) +
+                        ", which lockstep reserves for in-process clients; change " +
+                        "--initial-cluster-token");
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Status run_daemon(const DaemonPlan& plan) {
+  RETURN_IF_ERROR(check_member_ids(plan));
+  server::RealRuntimeOptions runtime_options;
+  runtime_options.self = plan.self;
+  server::RealRuntime runtime(runtime_options);
+  RETURN_IF_ERROR(runtime.stop_on_signals());
+
+  Result<std::unique_ptr<server::PosixDisk>> disk =
+      server::PosixDisk::open_root(plan.data_dir, &runtime.sync_worker());
+  if (!disk.is_ok()) return disk.error();
+  runtime.set_disk(std::move(disk).value());
+
+  server::TcpNetworkOptions network_options;
+  network_options.self = plan.self;
+  network_options.peers = plan.peers;
+  network_options.listen = plan.listen_peer;
+  Result<std::unique_ptr<server::TcpNetwork>> peers =
+      server::TcpNetwork::start(runtime.loop(), runtime, std::move(network_options));
+  if (!peers.is_ok()) return peers.error();
+  auto network_owner = std::make_unique<LocalClientNetwork>(runtime, std::move(peers).value());
+  LocalClientNetwork& network = *network_owner;
+  runtime.set_network(std::move(network_owner));
+
+  MemberClientApi client_api(runtime, runtime.loop(), network, plan.member.request_timeout);
+  api::ApiServerOptions server_options;
+  server_options.grpc_host = plan.listen_client.host;
+  server_options.grpc_port = plan.listen_client.port;
+  server_options.http_port = plan.gateway_port;
+  server_options.max_request_bytes = plan.max_request_bytes;
+  Result<std::unique_ptr<api::ApiServer>> api_server =
+      api::ApiServer::start(client_api, server_options);
+  if (!api_server.is_ok()) return api_server.error();
+
+  Status member_status;
+  runtime.spawn("member", [&] {
+    member_status = run_member(runtime, plan);
+    runtime.trace("daemon.member_stopped", member_status.to_string());
+    client_api.fail_all(ErrorCode::kStopped);
+    runtime.request_stop();
+  });
+  network.start_pump();
+  client_api.start();
+  std::fprintf(stderr,
+               "lockstep serve: ready name=%s member=%s cluster=%s client=%s:%d peer=%s data-dir=%s\n",
+               plan.name.c_str(), hex(plan.self.value()).c_str(), hex(plan.cluster_id).c_str(),
+               plan.listen_client.host.c_str(), (*api_server)->grpc_port(),
+               plan.listen_peer.to_string().c_str(), plan.data_dir.c_str());
+  std::fflush(stderr);
+  runtime.run();
+  client_api.close_and_drain();
+  // No gRPC thread may call into client_api or post into the loop once they are destroyed.
+  (*api_server)->shutdown();
+  return member_status;
+}
+
+}  // namespace lockstep::daemon

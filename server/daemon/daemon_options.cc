@@ -1,0 +1,202 @@
+#include "server/daemon/daemon_options.h"
+
+#include <algorithm>
+#include <charconv>
+#include <sstream>
+
+#include "server/daemon/member_id.h"
+
+namespace lockstep::daemon {
+namespace {
+
+std::vector<std::string> split(const std::string& text, char separator) {
+  std::vector<std::string> parts;
+  std::string part;
+  std::istringstream stream(text);
+  while (std::getline(stream, part, separator)) {
+    if (!part.empty()) parts.push_back(part);
+  }
+  return parts;
+}
+
+Error invalid(std::string message) { return Error(ErrorCode::kInvalidInput, std::move(message)); }
+
+// etcd embed/config.go Validate(): the timing rules and their messages.
+Status validate_timing(const DaemonOptions& options) {
+  if (options.heartbeat_interval_ms <= 0) {
+    return invalid("--heartbeat-interval must be >0 (set to " +
+                   std::to_string(options.heartbeat_interval_ms) + "ms)");
+  }
+  if (options.election_timeout_ms <= 0) {
+    return invalid("--election-timeout must be >0 (set to " +
+                   std::to_string(options.election_timeout_ms) + "ms)");
+  }
+  if (5 * options.heartbeat_interval_ms > options.election_timeout_ms) {
+    return invalid("--election-timeout[" + std::to_string(options.election_timeout_ms) +
+                   "ms] should be at least as 5 times as --heartbeat-interval[" +
+                   std::to_string(options.heartbeat_interval_ms) + "ms]");
+  }
+  if (options.election_timeout_ms > kMaxElectionTimeoutMs) {
+    return invalid("--election-timeout[" + std::to_string(options.election_timeout_ms) +
+                   "ms] is too long, and should be set less than " +
+                   std::to_string(kMaxElectionTimeoutMs) + "ms");
+  }
+  return Status::ok();
+}
+
+Status validate_limits(const DaemonOptions& options) {
+  if (options.initial_cluster_state != "new" && options.initial_cluster_state != "existing") {
+    return invalid("invalid value \"" + options.initial_cluster_state +
+                   "\" for flag -initial-cluster-state: valid values are \"new\", \"existing\"");
+  }
+  if (options.snapshot_count == 0) return invalid("--snapshot-count must be >0");
+  if (options.max_txn_ops == 0) return invalid("--max-txn-ops must be >0");
+  if (options.max_request_bytes == 0) return invalid("--max-request-bytes must be >0");
+  if (options.quota_backend_bytes < 0) return invalid("--quota-backend-bytes must be >=0");
+  if (options.quota_backend_bytes > kMaxQuotaBackendBytes) {
+    // etcd 3.4 warns and carries on; refusing is clearer than a silent cap.
+    return invalid("--quota-backend-bytes " + std::to_string(options.quota_backend_bytes) +
+                   " exceeds the maximum " + std::to_string(kMaxQuotaBackendBytes));
+  }
+  if (options.name.empty()) return invalid("--name must not be empty");
+  return Status::ok();
+}
+
+// "infra1=http://10.0.0.1:2380,infra2=http://10.0.0.2:2380"; a name may repeat to give one
+// member several peer URLs (etcd's types.NewURLsMap).
+Result<std::vector<ClusterMember>> parse_initial_cluster(const std::string& text,
+                                                        const std::string& token) {
+  std::map<std::string, std::vector<std::string>> urls_by_name;
+  for (const std::string& entry : split(text, ',')) {
+    const size_t equals = entry.find('=');
+    if (equals == std::string::npos || equals == 0 || equals + 1 == entry.size()) {
+      return invalid("--initial-cluster: \"" + entry + "\" is not name=url");
+    }
+    const std::string url = entry.substr(equals + 1);
+    Result<server::PeerAddress> address = parse_http_url(url);
+    if (!address.is_ok()) return address.error();
+    urls_by_name[entry.substr(0, equals)].push_back(url);
+  }
+  if (urls_by_name.empty()) return invalid("--initial-cluster must not be empty");
+  std::vector<ClusterMember> members;
+  for (auto& [name, urls] : urls_by_name) {
+    const NodeId id = compute_member_id(urls, token);
+    for (const ClusterMember& other : members) {
+      if (other.id == id) {
+        return invalid("--initial-cluster: members " + other.name + " and " + name +
+                       " have the same peer URLs");
+      }
+    }
+    members.push_back(ClusterMember{name, urls, id});
+  }
+  std::sort(members.begin(), members.end(),
+            [](const ClusterMember& a, const ClusterMember& b) { return a.id < b.id; });
+  return members;
+}
+
+// etcd etcdserver/config.go: the member's own entry must be in --initial-cluster with the same
+// URLs as --initial-advertise-peer-urls.
+Result<NodeId> find_self(const DaemonOptions& options, const std::vector<ClusterMember>& members) {
+  std::vector<std::string> advertised = split(options.initial_advertise_peer_urls, ',');
+  std::sort(advertised.begin(), advertised.end());
+  for (const ClusterMember& member : members) {
+    if (member.name != options.name) continue;
+    std::vector<std::string> listed = member.peer_urls;
+    std::sort(listed.begin(), listed.end());
+    if (listed != advertised) {
+      return invalid("--initial-cluster has " + options.name + "=" + member.peer_urls.front() +
+                     " but missing from --initial-advertise-peer-urls=" +
+                     options.initial_advertise_peer_urls);
+    }
+    return member.id;
+  }
+  return invalid("couldn't find local name \"" + options.name +
+                 "\" in the initial cluster configuration");
+}
+
+Result<server::PeerAddress> first_url(const std::string& flag, const std::string& urls) {
+  std::vector<std::string> parts = split(urls, ',');
+  if (parts.empty()) return invalid(flag + " must not be empty");
+  for (const std::string& url : parts) {
+    Result<server::PeerAddress> address = parse_http_url(url);
+    if (!address.is_ok()) return invalid(flag + ": " + address.error().detail());
+  }
+  return parse_http_url(parts.front());
+}
+
+node::MemberConfig member_config(const DaemonOptions& options, const DaemonPlan& plan) {
+  node::MemberConfig config;
+  config.id = plan.self;
+  config.cluster_id = plan.cluster_id;
+  for (const ClusterMember& member : plan.members) config.initial_voters.push_back(member.id);
+  config.join_existing = options.initial_cluster_state == "existing";
+  // One logical tick per heartbeat, as etcd (TickMs): the election timeout in ticks.
+  config.tick_interval = std::chrono::milliseconds(options.heartbeat_interval_ms);
+  config.heartbeat_interval_ticks = 1;
+  config.election_timeout_ticks =
+      static_cast<int>(options.election_timeout_ms / options.heartbeat_interval_ms);
+  // etcd's request timeout: 5 s plus twice the election timeout.
+  config.request_timeout = std::chrono::milliseconds(5000 + 2 * options.election_timeout_ms);
+  config.max_request_bytes = options.max_request_bytes;
+  config.max_txn_ops = options.max_txn_ops;
+  config.snapshot_count = options.snapshot_count;
+  return config;
+}
+
+}  // namespace
+
+Result<server::PeerAddress> parse_http_url(const std::string& url) {
+  const std::string scheme = "http://";
+  if (url.rfind("https://", 0) == 0) {
+    return invalid("URL " + url + ": TLS (https) is not supported by lockstep serve");
+  }
+  if (url.rfind(scheme, 0) != 0) {
+    return invalid("URL scheme must be http or https: " + url);
+  }
+  std::string rest = url.substr(scheme.size());
+  if (!rest.empty() && rest.back() == '/') rest.pop_back();
+  if (rest.find('/') != std::string::npos) return invalid("URL must not have a path: " + url);
+  Result<server::PeerAddress> address = server::parse_peer_address(rest);
+  if (!address.is_ok()) return invalid("URL address " + url + " must be host:port");
+  return address;
+}
+
+Result<DaemonPlan> plan_daemon(const DaemonOptions& options) {
+  RETURN_IF_ERROR(validate_limits(options));
+  RETURN_IF_ERROR(validate_timing(options));
+  DaemonPlan plan;
+  plan.name = options.name;
+  plan.data_dir = options.data_dir.empty() ? options.name + ".etcd" : options.data_dir;
+  const std::string initial_cluster = options.initial_cluster.empty()
+                                          ? options.name + "=" + options.initial_advertise_peer_urls
+                                          : options.initial_cluster;
+  Result<std::vector<ClusterMember>> members =
+      parse_initial_cluster(initial_cluster, options.initial_cluster_token);
+  if (!members.is_ok()) return members.error();
+  plan.members = std::move(members).value();
+  Result<NodeId> self = find_self(options, plan.members);
+  if (!self.is_ok()) return self.error();
+  plan.self = *self;
+  std::vector<NodeId> ids;
+  for (const ClusterMember& member : plan.members) {
+    ids.push_back(member.id);
+    plan.peers[member.id] = parse_http_url(member.peer_urls.front()).value();
+  }
+  plan.cluster_id = compute_cluster_id(ids);
+  Result<server::PeerAddress> listen_peer = first_url("--listen-peer-urls", options.listen_peer_urls);
+  if (!listen_peer.is_ok()) return listen_peer.error();
+  plan.listen_peer = *listen_peer;
+  Result<server::PeerAddress> listen_client =
+      first_url("--listen-client-urls", options.listen_client_urls);
+  if (!listen_client.is_ok()) return listen_client.error();
+  plan.listen_client = *listen_client;
+  Result<server::PeerAddress> advertise_client =
+      first_url("--advertise-client-urls", options.advertise_client_urls);
+  if (!advertise_client.is_ok()) return advertise_client.error();
+  plan.member = member_config(options, plan);
+  plan.gateway_port = options.gateway_port;
+  plan.max_request_bytes = options.max_request_bytes;
+  return plan;
+}
+
+}  // namespace lockstep::daemon

@@ -1,0 +1,73 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/base/error.h"
+#include "core/base/ids.h"
+#include "core/node/member_config.h"
+#include "server/peer_address.h"
+
+namespace lockstep::daemon {
+
+// etcd's limits on the timing flags (etcd embed/config.go: maxElectionMs).
+inline constexpr int64_t kMaxElectionTimeoutMs = 50'000;
+// etcd 3.4's defaults.
+inline constexpr uint64_t kDefaultSnapshotCount = 100'000;
+inline constexpr int64_t kDefaultQuotaBackendBytes = 2LL * 1024 * 1024 * 1024;
+inline constexpr int64_t kMaxQuotaBackendBytes = 8LL * 1024 * 1024 * 1024;
+
+// `lockstep serve`'s flags, spelled and defaulted as etcd 3.4's.
+struct DaemonOptions {
+  std::string name = "default";
+  std::string data_dir;  // empty: "<name>.etcd", as etcd
+  std::string listen_client_urls = "http://localhost:2379";
+  std::string advertise_client_urls = "http://localhost:2379";
+  std::string listen_peer_urls = "http://localhost:2380";
+  std::string initial_advertise_peer_urls = "http://localhost:2380";
+  std::string initial_cluster;  // empty: "<name>=<initial-advertise-peer-urls>", as etcd
+  std::string initial_cluster_state = "new";
+  std::string initial_cluster_token = "etcd-cluster";
+  int64_t heartbeat_interval_ms = 100;
+  int64_t election_timeout_ms = 1000;
+  uint64_t snapshot_count = kDefaultSnapshotCount;
+  int64_t quota_backend_bytes = 0;  // 0: etcd's default (2 GiB)
+  uint64_t max_request_bytes = 1536 * 1024;
+  uint64_t max_txn_ops = 128;
+  // lockstep's own: the JSON gateway port (etcd shares the client port by sniffing the
+  // protocol; lockstep's HTTP listener is separate). -1 disables it.
+  int gateway_port = -1;
+};
+
+// One member of --initial-cluster.
+struct ClusterMember {
+  std::string name;
+  std::vector<std::string> peer_urls;
+  NodeId id;
+};
+
+// The validated plan the daemon runs: every flag checked and every id derived.
+struct DaemonPlan {
+  std::string name;
+  std::string data_dir;
+  NodeId self;
+  uint64_t cluster_id = 0;
+  std::vector<ClusterMember> members;         // ascending by id
+  std::map<NodeId, server::PeerAddress> peers;  // every member's first peer URL
+  server::PeerAddress listen_peer;
+  server::PeerAddress listen_client;
+  node::MemberConfig member;
+  int gateway_port = -1;
+  size_t max_request_bytes = 0;
+};
+
+// A URL of the form http://host:port (etcd's URLs without TLS). kInvalidInput otherwise.
+Result<server::PeerAddress> parse_http_url(const std::string& url);
+
+// Checks the flags the way etcd does (with etcd's messages where etcd has one) and derives the
+// member ids. Errors are kInvalidInput with a message fit for the command line.
+Result<DaemonPlan> plan_daemon(const DaemonOptions& options);
+
+}  // namespace lockstep::daemon

@@ -1,0 +1,75 @@
+#include "server/daemon/daemon_options.h"
+
+#include <gtest/gtest.h>
+
+namespace lockstep::daemon {
+namespace {
+
+DaemonOptions three_members(const std::string& name, int index) {
+  DaemonOptions options;
+  options.name = name;
+  options.initial_cluster =
+      "m1=http://127.0.0.1:12380,m2=http://127.0.0.1:22380,m3=http://127.0.0.1:32380";
+  options.initial_advertise_peer_urls = "http://127.0.0.1:" + std::to_string(index) + "2380";
+  options.listen_peer_urls = options.initial_advertise_peer_urls;
+  options.listen_client_urls = "http://127.0.0.1:" + std::to_string(index) + "2379";
+  return options;
+}
+
+std::string error_of(const DaemonOptions& options) {
+  Result<DaemonPlan> plan = plan_daemon(options);
+  return plan.is_ok() ? "ok" : plan.error().detail();
+}
+
+TEST(DaemonOptionsTest, EveryMemberDerivesTheSameIdsAndClusterId) {
+  Result<DaemonPlan> first = plan_daemon(three_members("m1", 1));
+  Result<DaemonPlan> second = plan_daemon(three_members("m2", 2));
+  ASSERT_TRUE(first.is_ok()) << first.error().to_string();
+  ASSERT_TRUE(second.is_ok()) << second.error().to_string();
+  EXPECT_NE(first->self, second->self);
+  EXPECT_EQ(first->cluster_id, second->cluster_id);
+  EXPECT_EQ(first->member.initial_voters, second->member.initial_voters);
+  EXPECT_EQ(first->member.initial_voters.size(), 3u);
+  EXPECT_EQ(first->peers.at(second->self).port, 22380);
+  EXPECT_EQ(first->listen_client.port, 12379);
+  EXPECT_EQ(first->data_dir, "m1.etcd");
+}
+
+TEST(DaemonOptionsTest, TimingFlagsFollowEtcdRules) {
+  DaemonOptions options = three_members("m1", 1);
+  options.heartbeat_interval_ms = 100;
+  options.election_timeout_ms = 400;
+  EXPECT_EQ(error_of(options),
+            "--election-timeout[400ms] should be at least as 5 times as "
+            "--heartbeat-interval[100ms]");
+  options.election_timeout_ms = 60000;
+  EXPECT_EQ(error_of(options),
+            "--election-timeout[60000ms] is too long, and should be set less than 50000ms");
+  options.heartbeat_interval_ms = 0;
+  EXPECT_EQ(error_of(options), "--heartbeat-interval must be >0 (set to 0ms)");
+  options.heartbeat_interval_ms = 50;
+  options.election_timeout_ms = 500;
+  Result<DaemonPlan> plan = plan_daemon(options);
+  ASSERT_TRUE(plan.is_ok());
+  EXPECT_EQ(plan->member.election_timeout_ticks, 10);
+  EXPECT_EQ(plan->member.tick_interval, std::chrono::milliseconds(50));
+}
+
+TEST(DaemonOptionsTest, BadClusterFlagsAreClearErrors) {
+  DaemonOptions options = three_members("m4", 1);
+  EXPECT_EQ(error_of(options), "couldn't find local name \"m4\" in the initial cluster configuration");
+  options = three_members("m1", 2);
+  EXPECT_NE(error_of(options).find("missing from --initial-advertise-peer-urls"), std::string::npos);
+  options = three_members("m1", 1);
+  options.initial_cluster_state = "old";
+  EXPECT_NE(error_of(options).find("valid values are \"new\", \"existing\""), std::string::npos);
+  options = three_members("m1", 1);
+  options.initial_cluster = "m1=127.0.0.1:12380";
+  EXPECT_NE(error_of(options).find("URL scheme must be http"), std::string::npos);
+  options = three_members("m1", 1);
+  options.listen_client_urls = "https://127.0.0.1:2379";
+  EXPECT_NE(error_of(options).find("TLS"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lockstep::daemon

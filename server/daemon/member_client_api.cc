@@ -1,0 +1,289 @@
+#include "server/daemon/member_client_api.h"
+
+#include <atomic>
+
+namespace lockstep::daemon {
+namespace {
+
+// The in-process client that sends unary requests; watch sessions get ids above it.
+constexpr NodeId kUnaryClient{1};
+constexpr uint64_t kFirstSessionClient = 2;
+
+template <typename Response>
+MemberClientApi::AnyCompletion typed(api::Completion<Response> done) {
+  return [done = std::move(done)](Result<node::ClientResponseBody> result) {
+    if (!result.is_ok()) return done(result.error());
+    if (auto* response = std::get_if<Response>(&*result)) return done(std::move(*response));
+    done(Error(ErrorCode::kInternal, "the member answered with another response type"));
+  };
+}
+
+mvcc::WatchResponse canceled_watch(mvcc::WatchId id, const Error& error) {
+  mvcc::WatchResponse response;
+  response.watch_id = id;
+  response.created = true;
+  response.canceled = true;
+  response.cancel_reason = std::string(error.message());
+  return response;
+}
+
+}  // namespace
+
+// One Watch stream's state, shared between the gRPC side (which may close it from any thread)
+// and the loop (which delivers). The mutex makes "after the session is destroyed the sink is
+// never called again" hold: delivery checks `closed` and calls the sink under the same lock.
+struct SessionState {
+  std::mutex mutex;
+  bool closed = false;  // guarded by mutex
+  api::WatchSink sink;
+  NodeId client;
+  std::vector<mvcc::WatchId> watch_ids;  // loop thread only
+
+  void deliver(mvcc::WatchResponse response) {
+    std::lock_guard lock(mutex);
+    if (!closed) sink(std::move(response));
+  }
+};
+
+class MemberClientApi::Session final : public api::WatchSession {
+ public:
+  Session(MemberClientApi& api, std::shared_ptr<SessionState> state)
+      : api_(api), state_(std::move(state)) {}
+
+  ~Session() override {
+    {
+      std::lock_guard lock(state_->mutex);
+      state_->closed = true;
+    }
+    api_.post([&api = api_, state = state_] {
+      for (mvcc::WatchId id : state->watch_ids) {
+        api.start_request(state->client, mvcc::WatchCancelRequest{.watch_id = id},
+                          [](Result<node::ClientResponseBody>) {});
+      }
+      auto registered = api.sessions_.find(state->client);
+      if (registered != api.sessions_.end() && registered->second == state) {
+        api.sessions_.erase(registered);
+      }
+    });
+  }
+
+  void create(mvcc::WatchCreateRequest request) override {
+    api_.post([&api = api_, state = state_, request = std::move(request)] {
+      api.start_request(state->client, request, [state](Result<node::ClientResponseBody> result) {
+        if (!result.is_ok()) return state->deliver(canceled_watch(mvcc::kAutoWatchId, result.error()));
+        auto& created = std::get<mvcc::WatchResponse>(*result);
+        if (created.created && !created.canceled) state->watch_ids.push_back(created.watch_id);
+        state->deliver(std::move(created));
+      });
+    });
+  }
+
+  void cancel(mvcc::WatchCancelRequest request) override {
+    api_.post([&api = api_, state = state_, request] {
+      std::erase(state->watch_ids, request.watch_id);
+      api.start_request(state->client, request,
+                        [state, id = request.watch_id](Result<node::ClientResponseBody> result) {
+                          if (!result.is_ok()) return state->deliver(canceled_watch(id, result.error()));
+                          state->deliver(std::get<mvcc::WatchResponse>(std::move(*result)));
+                        });
+    });
+  }
+
+  // The member drains watch events to this stream right after each apply, before it answers
+  // the next request on the loop, so a status answer's revision is a revision every watcher
+  // of this stream has been sent (up to kMaxWatchResponsesPerDrain per apply).
+  void request_progress() override {
+    api_.post([&api = api_, state = state_] {
+      api.start_request(state->client, node::StatusRequest{},
+                        [state](Result<node::ClientResponseBody> result) {
+                          if (!result.is_ok()) return;
+                          mvcc::WatchResponse progress;
+                          progress.watch_id = mvcc::kInvalidWatchId;
+                          progress.header = std::get<node::StatusResponse>(*result).header;
+                          state->deliver(std::move(progress));
+                        });
+    });
+  }
+
+ private:
+  MemberClientApi& api_;
+  std::shared_ptr<SessionState> state_;
+};
+
+MemberClientApi::MemberClientApi(env::Runtime& runtime, server::EventLoop& loop,
+                                 LocalClientNetwork& network, Duration request_timeout)
+    : runtime_(runtime), loop_(loop), network_(network), request_timeout_(request_timeout) {
+  network_.set_client_handler([this](NodeId from, NodeId to, std::string payload) {
+    on_frame(from, to, std::move(payload));
+  });
+}
+
+MemberClientApi::~MemberClientApi() { network_.set_client_handler(nullptr); }
+
+void MemberClientApi::start() {
+  runtime_.spawn("client-api-sweeper", [this] {
+    while (true) {
+      runtime_.sleep_for(kBridgeSweepInterval);
+      sweep();
+    }
+  });
+}
+
+void MemberClientApi::submit(node::ClientRequestBody body, AnyCompletion done) {
+  std::unique_lock lock(post_mutex_);
+  if (closed_) {
+    lock.unlock();
+    return done(Error(ErrorCode::kStopped));
+  }
+  loop_.post([this, body = std::move(body), done = std::move(done)]() mutable {
+    start_request(kUnaryClient, std::move(body), std::move(done));
+  });
+}
+
+bool MemberClientApi::post(std::function<void()> task) {
+  std::lock_guard lock(post_mutex_);
+  if (closed_) return false;
+  loop_.post(std::move(task));
+  return true;
+}
+
+void MemberClientApi::close_and_drain() {
+  {
+    std::lock_guard lock(post_mutex_);
+    closed_ = true;
+  }
+  fail_all(ErrorCode::kStopped);
+  // Tasks posted before closed_ was set run in this poll (stopped_ fails their requests).
+  loop_.poll(false);
+}
+
+void MemberClientApi::start_request(NodeId client, node::ClientRequestBody body,
+                                    AnyCompletion done) {
+  if (stopped_) return done(Error(ErrorCode::kStopped));
+  const uint64_t id = next_request_id_++;
+  std::string frame = node::encode_frame(node::ClientRequest{id, body});
+  if (!network_.inject(client, std::move(frame))) return done(Error(ErrorCode::kTooManyRequests));
+  waiting_.emplace(id, Waiting{std::move(done), std::move(body),
+                               runtime_.now() + request_timeout_ + kBridgeAnswerGrace});
+}
+
+void MemberClientApi::on_frame(NodeId /*from*/, NodeId to, std::string payload) {
+  Result<node::Frame> frame = node::decode_frame(payload);
+  if (!frame.is_ok()) {
+    runtime_.trace("client_api.bad_frame", frame.error().to_string());
+    return;
+  }
+  if (auto* response = std::get_if<node::ClientResponse>(&*frame)) {
+    return on_response(std::move(*response));
+  }
+  if (auto* message = std::get_if<node::WatchStreamMessage>(&*frame)) {
+    auto session = sessions_.find(to);
+    if (session != sessions_.end()) session->second->deliver(std::move(message->response));
+  }
+}
+
+void MemberClientApi::on_response(node::ClientResponse response) {
+  auto found = waiting_.find(response.request_id);
+  if (found == waiting_.end()) return;  // answered already (timed out), or not ours
+  Waiting waiting = std::move(found->second);
+  waiting_.erase(found);
+  const bool can_forward = response.error == ErrorCode::kNotLeader && !waiting.forwarded &&
+                           response.leader_hint != kNoNode &&
+                           response.leader_hint != runtime_.self() &&
+                           !is_local_client(response.leader_hint);
+  if (can_forward) {
+    // The leader answers this process's member id over TCP; the pump hands the answer back.
+    const uint64_t id = next_request_id_++;
+    network_.send_to_peer(response.leader_hint,
+                          node::encode_frame(node::ClientRequest{id, waiting.body}));
+    waiting.forwarded = true;
+    waiting.deadline = runtime_.now() + request_timeout_ + kBridgeAnswerGrace;
+    waiting_.emplace(id, std::move(waiting));
+    return;
+  }
+  if (!response.ok()) return waiting.done(Error(response.error, response.error_detail));
+  if (!response.body) return waiting.done(Error(ErrorCode::kInternal, "answer without a body"));
+  waiting.done(std::move(*response.body));
+}
+
+void MemberClientApi::sweep() {
+  const Instant now = runtime_.now();
+  std::vector<AnyCompletion> expired;
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    if (it->second.deadline <= now) {
+      expired.push_back(std::move(it->second.done));
+      it = waiting_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (AnyCompletion& done : expired) done(Error(ErrorCode::kTimeout));
+}
+
+void MemberClientApi::fail_all(ErrorCode code) {
+  stopped_ = true;
+  std::map<uint64_t, Waiting> waiting;
+  waiting.swap(waiting_);
+  for (auto& [id, entry] : waiting) entry.done(Error(code));
+}
+
+void MemberClientApi::range(mvcc::RangeRequest request, api::Completion<mvcc::RangeResponse> done) {
+  submit(std::move(request), typed(std::move(done)));
+}
+void MemberClientApi::put(mvcc::PutRequest request, api::Completion<mvcc::PutResponse> done) {
+  submit(std::move(request), typed(std::move(done)));
+}
+void MemberClientApi::delete_range(mvcc::DeleteRangeRequest request,
+                                   api::Completion<mvcc::DeleteRangeResponse> done) {
+  submit(std::move(request), typed(std::move(done)));
+}
+void MemberClientApi::txn(mvcc::TxnRequest request, api::Completion<mvcc::TxnResponse> done) {
+  submit(std::move(request), typed(std::move(done)));
+}
+void MemberClientApi::compact(mvcc::CompactionRequest request,
+                              api::Completion<mvcc::CompactionResponse> done) {
+  submit(std::move(request), typed(std::move(done)));
+}
+void MemberClientApi::lease_grant(mvcc::LeaseGrantRequest request,
+                                  api::Completion<mvcc::LeaseGrantResponse> done) {
+  submit(std::move(request), typed(std::move(done)));
+}
+void MemberClientApi::lease_revoke(mvcc::LeaseRevokeRequest request,
+                                   api::Completion<mvcc::LeaseRevokeResponse> done) {
+  submit(std::move(request), typed(std::move(done)));
+}
+void MemberClientApi::lease_keep_alive(mvcc::LeaseKeepAliveRequest request,
+                                       api::Completion<mvcc::LeaseKeepAliveResponse> done) {
+  submit(std::move(request), typed(std::move(done)));
+}
+void MemberClientApi::lease_time_to_live(mvcc::LeaseTimeToLiveRequest request,
+                                         api::Completion<mvcc::LeaseTimeToLiveResponse> done) {
+  submit(std::move(request), typed(std::move(done)));
+}
+
+void MemberClientApi::lease_leases(mvcc::LeaseLeasesRequest,
+                                   api::Completion<mvcc::LeaseLeasesResponse> done) {
+  // core/node's client protocol has no LeaseLeases request yet: say so rather than answer an
+  // empty list that would be a lie.
+  done(Error(ErrorCode::kNotCapable, "lease list is not served by lockstep's member yet"));
+}
+
+std::unique_ptr<api::WatchSession> MemberClientApi::open_watch_session(api::WatchSink sink) {
+  auto state = std::make_shared<SessionState>();
+  state->sink = std::move(sink);
+  // Ids wrap within the local client range; one still in use after 65534 newer sessions
+  // opened is left closed rather than sharing another stream's id.
+  const uint64_t span = kLocalClientIdLimit - kFirstSessionClient;
+  state->client = NodeId(kFirstSessionClient + next_session_.fetch_add(1) % span);
+  post([this, state] {
+    if (sessions_.contains(state->client)) {
+      std::lock_guard lock(state->mutex);
+      state->closed = true;
+      return;
+    }
+    sessions_.emplace(state->client, state);
+  });
+  return std::make_unique<Session>(*this, std::move(state));
+}
+
+}  // namespace lockstep::daemon
