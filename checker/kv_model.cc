@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "checker/append_value_table.h"
 #include "checker/interner.h"
 
 namespace lockstep::checker {
@@ -18,8 +19,9 @@ struct VectorHash {
   }
 };
 
-// States: with one key, the interned id of its value; with several, the interned id of the
-// vector of per-key value ids. Either way one StateId names one whole store.
+// States: with one key, the id of its value in the AppendValueTable (so an append costs O(1)
+// and a read compares two ids); with several, the interned id of the vector of per-key value
+// ids. Either way one StateId names one whole store.
 class KvInstance final : public ModelInstance {
  public:
   struct Step {
@@ -31,11 +33,11 @@ class KvInstance final : public ModelInstance {
 
   KvInstance(std::vector<std::string> keys, uint32_t operation_count)
       : keys_(std::move(keys)), transitions_(operation_count) {
-    empty_ = strings_.intern("");
+    empty_ = values_.empty();
     if (keys_.size() > 1) stores_.intern(std::vector<uint32_t>(keys_.size(), empty_));
   }
 
-  uint32_t intern_string(const std::string& value) { return strings_.intern(value); }
+  uint32_t intern_string(const std::string& value) { return values_.intern(value); }
 
   StateId initial_state() override { return keys_.size() > 1 ? 0 : empty_; }
 
@@ -47,7 +49,7 @@ class KvInstance final : public ModelInstance {
     if (const uint64_t* cached = transitions_.find(state, op)) return *cached;
     uint32_t new_value = s.value;
     if (s.kind == RequestKind::kAppend) {
-      new_value = strings_.intern(strings_.value(value_of(state, s.key)) + strings_.value(s.value));
+      new_value = values_.append(value_of(state, s.key), s.value);
     }
     StateId next = new_value;
     if (keys_.size() > 1) {
@@ -63,7 +65,7 @@ class KvInstance final : public ModelInstance {
     std::string out = "{";
     for (uint32_t key = 0; key < keys_.size(); ++key) {
       if (key > 0) out += ", ";
-      out += "\"" + keys_[key] + "\": \"" + strings_.value(value_of(state, key)) + "\"";
+      out += "\"" + keys_[key] + "\": \"" + values_.text(value_of(state, key)) + "\"";
     }
     return out + "}";
   }
@@ -78,7 +80,7 @@ class KvInstance final : public ModelInstance {
 
   std::vector<std::string> keys_;
   uint32_t empty_ = 0;
-  Interner<std::string> strings_;
+  AppendValueTable values_;
   Interner<std::vector<uint32_t>, VectorHash> stores_;
   TransitionCache transitions_;
 };
