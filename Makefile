@@ -15,14 +15,17 @@ configure: setup
 build: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
+# The main job: every standard scenario over a default seed range, with the verdict table
+# and the HTML reports (reports-out/index.html links each run's report.html).
+RUN_SEEDS ?= 1..3
 run: build
-	@$(BUILD_DIR)/cli/lockstep run-standard-suite
+	@$(BUILD_DIR)/cli/lockstep sim explore scenarios --seeds $(RUN_SEEDS) --jobs $(JOBS) --report reports-out
 
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
 bench: build
-	@$(BUILD_DIR)/cli/lockstep bench all
+	@bash scripts/bench.sh $(BUILD_DIR)/cli/lockstep
 
 format:
 	@find core store checker sim server reports cli tests -name '*.h' -o -name '*.cc' | xargs clang-format -i
