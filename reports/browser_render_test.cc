@@ -69,6 +69,8 @@ TEST(BrowserRender, ReportRendersTheTimelineWithoutScriptErrors) {
   EXPECT_EQ(count_of(dom, "class=\"clickable counterexample-row\""), 2u);
   EXPECT_EQ(count_of(dom, "class=\"check-row\""), 2u);
   EXPECT_NE(dom.find("class=\"outage\""), std::string::npos);
+  EXPECT_NE(dom.find("class=\"heal-line\""), std::string::npos);
+  EXPECT_EQ(count_of(dom, "class=\"probe-row probe-missed\""), 1u);
   // The hostile key was shown as text, never run as script.
   EXPECT_EQ(dom.find("window.injected=1</script>"), std::string::npos);
 }

@@ -110,6 +110,68 @@ TEST(RunModel, RoleChangesBecomeSegmentsAndCrashesBecomeOutages) {
             std::string::npos);
 }
 
+// The timeline as the scenario runner writes it: crashes as a "down" state, faults whose
+// end is -1 (until the heal), times counted from the run's start while history.jsonl keeps
+// the world clock, and the counterexample under "counterexample_operations".
+TEST(RunModel, ReadsStateOutagesOpenFaultsAndTheHistoryOrigin) {
+  TemporaryDirectory directory;
+  write_failed_run(directory.path());
+  testing::write_file(directory.file("timeline.json"),
+                      json{{"members", {1, 2}},
+                           {"origin_ns", 5'000'000},
+                           {"heal_at_ms", 800},
+                           {"end_ms", 1000},
+                           {"roles",
+                            {{{"t_ms", 0}, {"member", 1}, {"state", "leader"}, {"term", 2}},
+                             {{"t_ms", 300}, {"member", 1}, {"state", "down"}, {"term", 2}},
+                             {{"t_ms", 600}, {"member", 1}, {"state", "follower"}, {"term", 3}},
+                             {{"t_ms", 0}, {"member", 2}, {"state", "follower"}, {"term", 2}},
+                             {{"t_ms", 500}, {"member", 2}, {"state", "paused"}, {"term", 2}}}},
+                           {"faults",
+                            {{{"start_ms", 300},
+                              {"end_ms", -1},
+                              {"action", "crash"},
+                              {"targets", "1"},
+                              {"detail", "torn"}}}}}
+                          .dump());
+  testing::write_file(
+      directory.file("checks.json"),
+      json::array(
+          {{{"name", "linearizability"}, {"verdict", "fail"}, {"counterexample_operations", {0}}}})
+          .dump());
+  auto model = build_run_model(directory.path());
+  ASSERT_TRUE(model.is_ok()) << model.error();
+  const json& member_one = (*model)["members"][0];
+  ASSERT_EQ(member_one["segments"].size(), 2u);  // leader, follower; "down" is an outage
+  EXPECT_EQ(member_one["outages"][0],
+            json({{"start_ns", 300'000'000}, {"end_ns", 600'000'000}, {"kind", "down"}}));
+  EXPECT_EQ(member_one["marks"][0]["kind"], "crash");
+  EXPECT_EQ(member_one["marks"][1]["kind"], "restart");
+  const json& member_two = (*model)["members"][1];
+  EXPECT_EQ(member_two["outages"][0]["kind"], "paused");
+  ASSERT_EQ(member_two["marks"].size(), 1u);  // paused until the end: no resume mark
+  EXPECT_EQ((*model)["faults"][0]["end_ns"], nullptr);
+  EXPECT_EQ((*model)["faults"][0]["kind"], "crash");
+  EXPECT_EQ((*model)["faults"][0]["detail"], "detail: torn, targets: 1");
+  EXPECT_EQ((*model)["heal_at_ns"], 800'000'000);
+  EXPECT_EQ((*model)["operations"][0]["invoke_ns"], 5'000'000);  // 10 ms on the world clock
+  EXPECT_TRUE((*model)["operations"][0]["counterexample"].get<bool>());
+  EXPECT_EQ((*model)["probes"][1]["hits"], 0);
+}
+
+TEST(RunModel, MissingOriginIsNoted) {
+  TemporaryDirectory directory;
+  write_failed_run(directory.path());
+  auto timeline = json::parse(testing::read_file(directory.file("timeline.json")));
+  timeline.erase("origin_ns");
+  testing::write_file(directory.file("timeline.json"), timeline.dump());
+  auto model = build_run_model(directory.path());
+  ASSERT_TRUE(model.is_ok()) << model.error();
+  ASSERT_EQ((*model)["notes"].size(), 1u);
+  EXPECT_NE((*model)["notes"][0].get<std::string>().find("no origin_ns"), std::string::npos);
+  EXPECT_EQ((*model)["operations"][0]["invoke_ns"], 10'000'000);
+}
+
 TEST(RunModel, LargeHistoryIsCappedWithANoteAndKeepsTheCounterexample) {
   TemporaryDirectory directory;
   write_failed_run(directory.path(), static_cast<int>(kMaxDrawnOperations) + 500);

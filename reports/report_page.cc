@@ -33,6 +33,7 @@ table { border-collapse: collapse; }
 td, th { border: 1px solid #ddd; padding: 2px 6px; text-align: left; vertical-align: top; }
 td.mono { font-family: monospace; white-space: pre-wrap; word-break: break-all; max-width: 520px; }
 tr.clickable { cursor: pointer; }
+tr.probe-missed td { color: #9a6700; }
 tr.clickable:hover { background: #f3f3f3; }
 .legend span { display: inline-block; margin-right: 12px; }
 .legend i { display: inline-block; width: 12px; height: 10px; margin-right: 4px; vertical-align: middle; }
@@ -67,6 +68,8 @@ constexpr std::string_view kRenderer = R"js(
   var FAULT_COLORS = { partition: '#8250df', partition_one_way: '#a371f7', clog: '#bf8700',
     pause: '#6e7781', crash: '#cf222e' };
   var end = Math.max(1, data.end_ns);
+  // A fault without an end lasted until the heal phase began (or to the end of the run).
+  var open_fault_end = data.heal_at_ns === null ? end : data.heal_at_ns;
   var view = { from: 0, to: end };
   var tips = [];
 
@@ -170,17 +173,17 @@ constexpr std::string_view kRenderer = R"js(
   function draw_faults(svg, top) {
     var faults = data.faults.slice().sort(function (a, b) { return a.start_ns - b.start_ns; });
     var rows = pack(faults, function (f) { return f.start_ns; },
-      function (f) { return f.end_ns === null ? end : f.end_ns; });
+      function (f) { return f.end_ns === null ? Math.max(open_fault_end, f.start_ns) : f.end_ns; });
     var height = rows * (LANE - 6) + 6;
     var group = node('g', { 'class': 'fault-lane' }, svg);
     lane_label(group, top, height, 'faults');
     faults.forEach(function (f) {
-      var stop = f.end_ns === null ? end : Math.max(f.end_ns, f.start_ns);
+      var stop = f.end_ns === null ? Math.max(open_fault_end, f.start_ns) : Math.max(f.end_ns, f.start_ns);
       if (!visible(f.start_ns, stop)) return;
       var r = bar(group, f.start_ns, stop, top + 3 + f._row * (LANE - 6), LANE - 8,
         { fill: FAULT_COLORS[f.kind] || '#d4a72c', 'class': 'fault', opacity: 0.85 });
       tip(r, 'fault ' + f.kind + (f.detail ? '\n' + f.detail : '') + '\n' + ms(f.start_ns) +
-        ' .. ' + (f.end_ns === null ? 'end of run' : ms(f.end_ns)) + ' ms');
+        ' .. ' + (f.end_ns === null ? 'heal (no end recorded)' : ms(f.end_ns) + ' ms'));
     });
     return top + height;
   }
@@ -238,6 +241,11 @@ constexpr std::string_view kRenderer = R"js(
     top += GAP;
     data.clients.forEach(function (client) { top = draw_client(svg, client, top, counters); });
     svg.setAttribute('height', top + 4);
+    if (data.heal_at_ns !== null && visible(data.heal_at_ns, data.heal_at_ns)) {
+      var heal = node('line', { x1: x(data.heal_at_ns), x2: x(data.heal_at_ns), y1: AXIS - 4,
+        y2: top, stroke: '#1a7f37', 'stroke-dasharray': '4 3', 'class': 'heal-line' }, svg);
+      tip(heal, 'faults healed at ' + ms(data.heal_at_ns) + ' ms (liveness phase begins)');
+    }
     document.getElementById('window-from').value = ms(view.from);
     document.getElementById('window-to').value = ms(view.to);
     var marker = document.getElementById('timeline-rendered') || html('div', '', document.body);
@@ -297,6 +305,17 @@ constexpr std::string_view kRenderer = R"js(
       });
     } else {
       html('p', 'no trace.jsonl in this run directory', document.getElementById('trace-section'));
+    }
+    var probes = document.getElementById('probes-table');
+    if (data.probes) {
+      var probe_head = html('tr', null, probes);
+      html('th', 'coverage probe', probe_head); html('th', 'site', probe_head); html('th', 'hits', probe_head);
+      data.probes.forEach(function (probe) {
+        var row = html('tr', null, probes, probe.hits === 0 ? 'probe-row probe-missed' : 'probe-row');
+        html('td', probe.name, row); html('td', probe.site, row, 'mono'); html('td', text(probe.hits), row);
+      });
+    } else {
+      html('p', 'no probes.json in this run directory', document.getElementById('probes-section'));
     }
     document.getElementById('scenario').textContent =
       data.scenario === null ? 'no scenario.json in this run directory' : JSON.stringify(data.scenario, null, 2);
@@ -392,6 +411,7 @@ constexpr std::string_view kBody = R"html(
 <p>Click a row to zoom the timeline to it.</p>
 <table id="counterexample-table"></table></section>
 <section id="trace-section"><h2>Trace</h2><table id="trace-table"></table></section>
+<section id="probes-section"><h2>Coverage probes</h2><table id="probes-table"></table></section>
 <h2>Scenario</h2>
 <pre id="scenario"></pre>
 )html";

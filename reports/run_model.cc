@@ -104,7 +104,8 @@ Result<json> normalise_check(const json& check, const std::string& where) {
     return invalid(where, "field 'name' is missing or not a string");
   }
   json counterexample = json::array();
-  for (const char* field : {"counterexample", "counterexample_ops", "counterexample_op_ids"}) {
+  for (const char* field : {"counterexample", "counterexample_operations", "counterexample_ops",
+                            "counterexample_op_ids"}) {
     const auto found = check.find(field);
     if (found == check.end() || found->is_null()) continue;
     if (!found->is_array())
@@ -175,6 +176,10 @@ struct TimelineInput {
   std::vector<std::string> member_order;
   json faults = json::array();
   int64_t end_ns = 0;
+  std::optional<int64_t> heal_at_ns;
+  // The history clock's time at the timeline's zero: operation times minus this are
+  // timeline times. Absent when timeline.json does not say (then both are drawn as given).
+  std::optional<int64_t> origin_ns;
 };
 
 MemberTimeline& member_named(TimelineInput& input, const std::string& id) {
@@ -236,15 +241,17 @@ Status read_member_events(const json& events, const std::string& path, TimelineI
 // A fault's detail: every field but its kind and times, so new fault fields show up
 // without a change here.
 std::string fault_detail(const json& fault) {
-  json rest = json::object();
+  std::string detail;
   for (const auto& [key, value] : fault.items()) {
     if (key == "kind" || key == "action" || key == "type" || key.starts_with("start") ||
         key.starts_with("end")) {
       continue;
     }
-    rest[key] = value;
+    const std::string text = display_text(value);
+    if (text.empty()) continue;
+    detail += (detail.empty() ? "" : ", ") + key + ": " + text;
   }
-  return rest.empty() ? std::string() : display_text(rest);
+  return detail;
 }
 
 Status read_faults(const json& faults, const std::string& path, TimelineInput& input) {
@@ -258,9 +265,11 @@ Status read_faults(const json& faults, const std::string& path, TimelineInput& i
     auto end = read_time_ns(fault, "end", where);
     if (!end.is_ok()) return end.error();
     if (!start->has_value()) return invalid(where, "needs a start time (start_ns)");
+    // A negative or absent end: the fault lasted until the heal phase (or was instantaneous).
+    const bool has_end = end->has_value() && **end >= 0;
     input.faults.push_back({{"kind", first_text(fault, {"kind", "action", "type"})},
                             {"start_ns", **start},
-                            {"end_ns", end->has_value() ? json(**end) : json(nullptr)},
+                            {"end_ns", has_end ? json(**end) : json(nullptr)},
                             {"detail", fault_detail(fault)}});
   }
   return Status::ok();
@@ -280,6 +289,12 @@ Status read_timeline(const std::string& directory, TimelineInput& input) {
   auto end = read_time_ns(*timeline, "end", path);
   if (!end.is_ok()) return end.error();
   if (end->has_value()) input.end_ns = **end;
+  auto heal_at = read_time_ns(*timeline, "heal_at", path);
+  if (!heal_at.is_ok()) return heal_at.error();
+  input.heal_at_ns = *heal_at;
+  auto origin = read_time_ns(*timeline, "origin", path);
+  if (!origin.is_ok()) return origin.error();
+  input.origin_ns = *origin;
   for (const auto& [field, reader] :
        {std::pair{"roles", &read_role_changes}, std::pair{"events", &read_member_events},
         std::pair{"faults", &read_faults}}) {
@@ -327,6 +342,36 @@ int64_t latest_time(const json& summary, const json& operations, const TimelineI
   return end;
 }
 
+bool is_outage_state(const std::string& role) {
+  return role == "down" || role == "crashed" || role == "stopped" || role == "paused";
+}
+
+// A timeline may report a crash or a pause as a role ("down", "paused") instead of as an
+// event: such segments become outages, with a crash/pause mark where they begin and a
+// restart/resume mark where the member came back.
+json split_outage_segments(const json& segments, MemberTimeline& member, int64_t end_ns) {
+  json roles = json::array();
+  for (const json& segment : segments) {
+    const std::string role = segment["role"].get<std::string>();
+    if (!is_outage_state(role)) {
+      roles.push_back(segment);
+      continue;
+    }
+    const bool paused = role == "paused";
+    const int64_t start = segment["start_ns"].get<int64_t>();
+    const int64_t stop = segment["end_ns"].get<int64_t>();
+    member.outages.push_back(
+        {{"start_ns", start}, {"end_ns", stop}, {"kind", paused ? "paused" : "down"}});
+    member.marks.push_back(
+        {{"t_ns", start}, {"kind", paused ? "pause" : "crash"}, {"detail", role}});
+    if (stop < end_ns) {
+      member.marks.push_back(
+          {{"t_ns", stop}, {"kind", paused ? "resume" : "restart"}, {"detail", ""}});
+    }
+  }
+  return roles;
+}
+
 json member_lanes(TimelineInput& input, int64_t end_ns, json& notes) {
   json lanes = json::array();
   size_t segments_drawn = 0;
@@ -336,7 +381,7 @@ json member_lanes(TimelineInput& input, int64_t end_ns, json& notes) {
     std::stable_sort(
         member.changes.begin(), member.changes.end(),
         [](const RoleChange& a, const RoleChange& b) { return a.time_ns < b.time_ns; });
-    json segments = role_segments(member.changes, end_ns);
+    json segments = split_outage_segments(role_segments(member.changes, end_ns), member, end_ns);
     segments_total += segments.size();
     const size_t room = kMaxDrawnRoleSegments - std::min(segments_drawn, kMaxDrawnRoleSegments);
     if (segments.size() > room)
@@ -409,6 +454,43 @@ json faults_drawn(json faults, json& notes) {
   return faults;
 }
 
+// history.jsonl keeps the recording clock (the checker needs nothing else); the timeline
+// counts from the run's start. timeline.json's origin_ns says where that start lies on the
+// history clock, so both can share one axis.
+void shift_to_timeline_origin(json& operations, std::optional<int64_t> origin_ns, json& notes) {
+  if (!origin_ns) {
+    if (!operations.empty()) {
+      notes.push_back(
+          "timeline.json gives no origin_ns: operations are drawn at their "
+          "history.jsonl times, which may be offset from member and fault times");
+    }
+    return;
+  }
+  for (json& operation : operations) {
+    operation["invoke_ns"] = operation["invoke_ns"].get<int64_t>() - *origin_ns;
+    if (operation["return_ns"].is_number()) {
+      operation["return_ns"] = operation["return_ns"].get<int64_t>() - *origin_ns;
+    }
+  }
+}
+
+// probes.json (optional): which coverage probes this run hit, as [{site, name, hits}].
+Result<json> load_probes(const std::string& directory) {
+  const std::string path = file_in(directory, kProbesFile);
+  if (!std::filesystem::exists(path)) return json(nullptr);
+  auto probes = read_json_file(path);
+  if (!probes.is_ok()) return probes.error();
+  if (!probes->is_array()) return invalid(path, "expected an array of probes");
+  json rows = json::array();
+  for (const json& probe : *probes) {
+    if (!probe.is_object()) return invalid(path, "expected a JSON object per probe");
+    rows.push_back({{"name", first_text(probe, {"name", "site"})},
+                    {"site", first_text(probe, {"site"})},
+                    {"hits", probe.value("hits", json(nullptr))}});
+  }
+  return rows;
+}
+
 json client_ids(const json& operations) {
   std::set<int64_t> clients;
   for (const json& operation : operations) clients.insert(operation["client"].get<int64_t>());
@@ -432,6 +514,8 @@ Result<json> build_run_model(const std::string& run_directory) {
   RETURN_IF_ERROR(read_timeline(run_directory, timeline));
   auto trace = load_trace_counts(run_directory);
   if (!trace.is_ok()) return trace.error();
+  auto probes = load_probes(run_directory);
+  if (!probes.is_ok()) return probes.error();
   json scenario = nullptr;
   if (std::filesystem::exists(file_in(run_directory, kScenarioFile))) {
     auto parsed = read_json_file(file_in(run_directory, kScenarioFile));
@@ -440,6 +524,7 @@ Result<json> build_run_model(const std::string& run_directory) {
   }
 
   json notes = json::array();
+  shift_to_timeline_origin(*operations, timeline.origin_ns, notes);
   const int64_t end_ns = latest_time(*summary, *operations, timeline);
   const std::set<std::string> counterexample = counterexample_ids(*checks);
   json model = {{"format", 1},
@@ -450,6 +535,8 @@ Result<json> build_run_model(const std::string& run_directory) {
                 {"checks", *checks},
                 {"counterexample_ids", counterexample},
                 {"trace", *trace},
+                {"probes", *probes},
+                {"heal_at_ns", timeline.heal_at_ns ? json(*timeline.heal_at_ns) : json(nullptr)},
                 {"scenario", scenario}};
   model["members"] = member_lanes(timeline, end_ns, notes);
   model["faults"] = faults_drawn(std::move(timeline.faults), notes);

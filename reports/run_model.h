@@ -23,12 +23,13 @@ inline constexpr const char* kTimelineFile = "timeline.json";
 inline constexpr const char* kChecksFile = "checks.json";
 inline constexpr const char* kTraceFile = "trace.jsonl";
 inline constexpr const char* kScenarioFile = "scenario.json";
+inline constexpr const char* kProbesFile = "probes.json";
 
 // Reads a run directory and normalises it into the one JSON document the report page
 // embeds: times in nanoseconds, role changes turned into per-member segments, operations
 // classified ok / failed / indeterminate, counterexample operations flagged. summary.json,
-// history.jsonl, timeline.json and checks.json are required; trace.jsonl and
-// scenario.json are shown when present. Errors name the file and the problem.
+// history.jsonl, timeline.json and checks.json are required; trace.jsonl,
+// scenario.json and probes.json are shown when present. Errors name the file and the problem.
 Result<nlohmann::json> build_run_model(const std::string& run_directory);
 
 }  // namespace lockstep::reports

@@ -105,6 +105,8 @@ inline void write_failed_run(const std::string& directory, int extra_operations 
       directory + "/timeline.json",
       json{
           {"members", {1, 2, 3}},
+          {"origin_ns", 0},
+          {"heal_at_ms", 900},
           {"end_ms", 1000},
           {"roles",
            {{{"t_ms", 0}, {"member", 1}, {"role", "follower"}, {"term", 1}},
@@ -134,6 +136,11 @@ inline void write_failed_run(const std::string& directory, int extra_operations 
              "{\"t_ns\":0,\"process\":1,\"kind\":\"process_start\",\"detail\":\"\"}\n"
              "{\"t_ns\":400000000,\"process\":1,\"kind\":\"process_crash\",\"detail\":\"torn\"}\n");
   write_file(directory + "/scenario.json", json{{"name", "leader-crash"}}.dump());
+  write_file(
+      directory + "/probes.json",
+      json::array({{{"site", "core/raft/raft.cc:120"}, {"name", "raft.step_down"}, {"hits", 2}},
+                   {{"site", "store/wal.cc:88"}, {"name", "wal.torn_tail"}, {"hits", 0}}})
+          .dump());
 }
 
 }  // namespace lockstep::reports::testing
