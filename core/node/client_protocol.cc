@@ -52,6 +52,7 @@ std::string encode_frame(const ClientResponse& response) {
 std::string encode_frame(const WatchStreamMessage& message) {
   WireWriter out = start_frame(FrameKind::kWatchResponse);
   encode(out, message.response);
+  out.varint(message.sequence);
   return out.take();
 }
 
@@ -89,6 +90,7 @@ Result<Frame> decode_frame(std::string_view bytes) {
     case FrameKind::kWatchResponse: {
       WatchStreamMessage message;
       decode(in, message.response);
+      message.sequence = in.varint();
       return finish(in, std::move(message));
     }
   }

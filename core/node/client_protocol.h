@@ -74,8 +74,13 @@ struct ClientResponse {
 // A watch stream message. Watches are identified by (client process, watch id); the
 // response to the create request is an ordinary ClientResponse carrying a WatchResponse
 // with created = true, events follow as WatchStreamMessage frames.
+//
+// Messages of one watch carry consecutive sequence numbers from 1, so that a client on a
+// lossy transport (the simulated network drops messages; gRPC's TCP would not) notices a
+// lost message and re-creates the watch from its last revision instead of missing events.
 struct WatchStreamMessage {
   mvcc::WatchResponse response;
+  uint64_t sequence = 0;
 };
 
 struct RaftFrame {

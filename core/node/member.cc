@@ -581,21 +581,21 @@ void Member::time_to_live(const ReplyTo& reply, const mvcc::LeaseTimeToLiveReque
 
 void Member::create_watch(const ReplyTo& reply, mvcc::WatchCreateRequest request) {
   size_t owned = 0;
-  for (const auto& [id, owner] : watch_owners_) owned += owner == reply.client ? 1 : 0;
+  for (const auto& [id, owner] : watch_owners_) owned += owner.client == reply.client ? 1 : 0;
   if (owned >= kMaxWatchesPerClient) return reply_error(reply, ErrorCode::kTooManyRequests);
   // Watch ids are the hub's: clients share one hub, so they may not choose ids.
   request.watch_id = mvcc::kAutoWatchId;
   mvcc::WatchResponse created = state_.watch_hub().create(request);
   fill_header(created.header);
   created.header.revision = state_.current_revision();
-  if (!created.canceled) watch_owners_.emplace(created.watch_id, reply.client);
+  if (!created.canceled) watch_owners_.emplace(created.watch_id, WatchOwner{reply.client, 1});
   reply_ok(reply, std::move(created));
   drain_watches();
 }
 
 void Member::cancel_watch(const ReplyTo& reply, const mvcc::WatchCancelRequest& request) {
   auto owner = watch_owners_.find(request.watch_id);
-  if (owner == watch_owners_.end() || owner->second != reply.client) {
+  if (owner == watch_owners_.end() || owner->second.client != reply.client) {
     return reply_error(reply, ErrorCode::kInvalidInput, "no such watch");
   }
   watch_owners_.erase(owner);
@@ -619,22 +619,25 @@ void Member::drain_watches() {
   for (mvcc::WatchResponse& response : *responses) {
     auto owner = watch_owners_.find(response.watch_id);
     if (owner == watch_owners_.end()) continue;
-    const NodeId client = owner->second;
+    const NodeId client = owner->second.client;
+    const uint64_t sequence = owner->second.next_sequence++;
     if (response.canceled) watch_owners_.erase(owner);
     fill_header(response.header);
-    runtime_.network().send(client, encode_frame(WatchStreamMessage{std::move(response)}));
+    runtime_.network().send(client,
+                            encode_frame(WatchStreamMessage{std::move(response), sequence}));
   }
 }
 
 void Member::cancel_all_watches(std::string_view reason) {
-  for (const auto& [id, client] : watch_owners_) {
+  for (const auto& [id, owner] : watch_owners_) {
     (void)state_.watch_hub().cancel(id);
     mvcc::WatchResponse response;
     response.watch_id = id;
     response.canceled = true;
     response.cancel_reason = std::string(reason);
     fill_header(response.header);
-    runtime_.network().send(client, encode_frame(WatchStreamMessage{std::move(response)}));
+    runtime_.network().send(
+        owner.client, encode_frame(WatchStreamMessage{std::move(response), owner.next_sequence}));
   }
   watch_owners_.clear();
 }

@@ -153,7 +153,11 @@ class Member {
   std::map<std::string, std::vector<PendingRead>> reads_issued_;  // by read context
   std::deque<PendingRead> reads_confirmed_;                       // waiting for apply
   // Watches of every client in the one hub, by hub watch id: the owning client.
-  std::map<mvcc::WatchId, NodeId> watch_owners_;
+  struct WatchOwner {
+    NodeId client;
+    uint64_t next_sequence = 1;
+  };
+  std::map<mvcc::WatchId, WatchOwner> watch_owners_;
 
   env::Event ready_event_;
   env::Event stopped_event_;

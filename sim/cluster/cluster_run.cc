@@ -347,6 +347,9 @@ Result<RunResult> run_workloads(const RunOptions& options) {
     }
   }
 
+  for (const TraceRecord& record : cluster.world().trace().records()) {
+    if (record.kind == TraceKind::kUser) result.member_trace.push_back(record.to_string());
+  }
   result.trace_hash = cluster.world().trace_hash();
   result.events = cluster.world().event_count();
   result.simulated_time = cluster.world().now() - start;

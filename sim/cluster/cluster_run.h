@@ -66,6 +66,8 @@ struct RunResult {
   std::vector<std::string> member_exits;
   std::vector<CheckOutcome> checks;
   checker::History history;
+  // With cluster.record_trace: the members' own trace events ("member.*"), for debugging.
+  std::vector<std::string> member_trace;
 
   bool passed() const;
   std::string summary() const;  // a multi-line human-readable report

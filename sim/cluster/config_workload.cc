@@ -117,6 +117,7 @@ class ConfigWorkload final : public Workload {
       }
       const mvcc::WatchId watch_id = created.as<mvcc::WatchResponse>().watch_id;
       bool alive = true;
+      uint64_t expected_sequence = 1;
       while (alive && recorded.now() < stop) {
         std::vector<node::WatchStreamMessage> messages =
             client.take_watch_messages(client.runtime().now() + kAgentIdleCheck);
@@ -126,7 +127,17 @@ class ConfigWorkload final : public Workload {
         }
         std::set<std::string> changed;
         for (const node::WatchStreamMessage& message : messages) {
-          if (message.response.watch_id != watch_id) continue;
+          // Watch ids are per member: a late message from a member this client left
+          // behind may carry the same id, so the sender must match too.
+          if (message.response.watch_id != watch_id ||
+              message.response.header.member_id != member) {
+            continue;
+          }
+          // A lost stream message is a broken stream: start over from the last revision.
+          if (message.sequence != expected_sequence++) {
+            alive = false;
+            break;
+          }
           if (message.response.canceled) alive = false;
           for (const mvcc::Event& event : message.response.events) {
             next_revision = std::max(next_revision, event.kv.mod_revision.value() + 1);

@@ -3,6 +3,7 @@
 // ordered (events by revision), unique (no event twice), reliable (no gap: nothing between
 // two delivered events is missing), accurate (each event is a write that happened, with its
 // revision), and, once writes stop, every watcher catches up to the last acknowledged write.
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -19,6 +20,11 @@ constexpr char kPrefixEnd[] = "watch0";  // '/' + 1
 // A watcher that heard nothing for this long checks that its member is alive.
 constexpr Duration kWatcherIdleCheck = std::chrono::milliseconds(500);
 constexpr Duration kWriterPause = std::chrono::milliseconds(15);
+// The writer compacts history this many revisions behind its latest write, every this many
+// writes, so that a watcher re-created after a failover can find its start revision
+// compacted (etcd cancels it with the compaction revision; the watcher resumes from there).
+constexpr int64_t kCompactionLagRevisions = 6;
+constexpr uint64_t kWritesPerCompaction = 10;
 
 struct AcknowledgedWrite {
   mvcc::EventType type = mvcc::EventType::kPut;
@@ -30,6 +36,8 @@ struct AcknowledgedWrite {
 struct WatcherLog {
   std::vector<RecordedWatchEvent> events;
   int recreated = 0;
+  // [from, to): revisions the member told this watcher were compacted before it saw them.
+  std::vector<std::pair<int64_t, int64_t>> compacted_windows;
 };
 
 class WatchWorkload final : public Workload {
@@ -83,6 +91,11 @@ class WatchWorkload final : public Workload {
         if (result.ok()) write.revision = result.as<mvcc::PutResponse>().header.revision.value();
       }
       if (result.outcome != CallOutcome::kFailed) writes_.push_back(write);
+      if (write.revision > kCompactionLagRevisions && written % kWritesPerCompaction == 0) {
+        mvcc::CompactionRequest compaction;
+        compaction.revision = Revision(write.revision - kCompactionLagRevisions);
+        (void)client.client().call(compaction);  // best effort: a failed one changes nothing
+      }
       client.client().runtime().sleep_for(kWriterPause);
     }
   }
@@ -101,6 +114,9 @@ class WatchWorkload final : public Workload {
       create.range_end = kPrefixEnd;
       create.start_revision = Revision(next_revision);
       CallResult created = client.call_member(member, create);
+      if (created.ok() && told_compacted(log, created.as<mvcc::WatchResponse>(), next_revision)) {
+        continue;  // resume from the compaction revision on the same member
+      }
       if (!created.ok() || created.as<mvcc::WatchResponse>().canceled) {
         member_index = (member_index + 1) % members.size();
         client.runtime().sleep_for(kWatcherIdleCheck / 5);
@@ -109,6 +125,8 @@ class WatchWorkload final : public Workload {
       ++log.recreated;
       const mvcc::WatchId watch_id = created.as<mvcc::WatchResponse>().watch_id;
       bool alive = true;
+      uint64_t expected_sequence = 1;
+      bool compacted_here = false;
       while (alive && environment.cluster.world().now() < watch_until) {
         std::vector<node::WatchStreamMessage> messages =
             client.take_watch_messages(client.runtime().now() + kWatcherIdleCheck);
@@ -118,7 +136,17 @@ class WatchWorkload final : public Workload {
           continue;
         }
         for (const node::WatchStreamMessage& message : messages) {
-          if (message.response.watch_id != watch_id) continue;
+          // Watch ids are per member: a late message from a member this client left
+          // behind may carry the same id, so the sender must match too.
+          if (message.response.watch_id != watch_id ||
+              message.response.header.member_id != member) {
+            continue;
+          }
+          // A lost stream message is a broken stream: start over from the last revision.
+          if (message.sequence != expected_sequence++) {
+            alive = false;
+            break;
+          }
           for (const mvcc::Event& event : message.response.events) {
             RecordedWatchEvent recorded;
             recorded.client = history_id;
@@ -132,11 +160,26 @@ class WatchWorkload final : public Workload {
             environment.recorder.record_watch_event(recorded);
             log.events.push_back(std::move(recorded));
           }
-          if (message.response.canceled) alive = false;
+          if (message.response.canceled) {
+            alive = false;
+            // A compaction cancel is not a failure of the member: resume on it.
+            compacted_here = told_compacted(log, message.response, next_revision);
+          }
         }
       }
-      if (!alive) member_index = (member_index + 1) % members.size();
+      if (!alive && !compacted_here) member_index = (member_index + 1) % members.size();
     }
+  }
+
+  // etcd: a watch whose start revision was compacted is canceled with compact_revision set;
+  // the revisions before it are gone for this watcher, and it may resume from there.
+  static bool told_compacted(WatcherLog& log, const mvcc::WatchResponse& response,
+                             int64_t& next_revision) {
+    if (!response.canceled || response.compact_revision.value() <= 0) return false;
+    const int64_t compacted = response.compact_revision.value();
+    if (compacted > next_revision) log.compacted_windows.emplace_back(next_revision, compacted);
+    next_revision = std::max(next_revision, compacted);
+    return true;
   }
 
   std::vector<AcknowledgedWrite> writes_;
@@ -195,9 +238,13 @@ std::vector<CheckOutcome> WatchWorkload::check(const WorkloadEnvironment&) {
     // Reliable delivery: every acknowledged write up to the last revision seen was seen.
     for (const auto& [revision, write] : by_revision) {
       if (revision > previous) break;
-      if (!seen.contains(revision)) {
-        fail(complete, who + " missed the write of " + write->key + " at revision " +
-                           std::to_string(revision) + " (gap)");
+      const bool told = std::ranges::any_of(
+          watchers_[w].compacted_windows,
+          [&](const auto& window) { return revision >= window.first && revision < window.second; });
+      if (!seen.contains(revision) && !told) {
+        fail(complete, who + " missed the " +
+                           (write->type == mvcc::EventType::kPut ? "put" : "delete") + " of " +
+                           write->key + " at revision " + std::to_string(revision) + " (gap)");
       }
     }
     if (previous < last_acknowledged) {
