@@ -68,6 +68,8 @@ AppendValueTable::ValueId AppendValueTable::find_equal(const Node& candidate,
     if (id == kEmptySlot) return kEmptySlot;
     const Node& node = nodes_[id];
     if (node.hash != candidate.hash || node.length != candidate.length) continue;
+    // The same concatenation of the same parts: equal without looking at the text.
+    if (!have_text && node.parent == candidate.parent && node.piece == candidate.piece) return id;
     if (!have_text) {
       materialised = text(candidate.parent) + text(candidate.piece);
       candidate_text = materialised;
