@@ -25,10 +25,15 @@ td.mono { font-family: monospace; }
 .verdict-unknown { color: #9a6700; font-weight: 700; }
 )css";
 
+// A field as cell text; a list (failed_checks) reads as "a, b".
 std::string text_of(const json& row, std::initializer_list<const char*> names) {
   for (const char* name : names) {
     const auto found = row.find(name);
-    if (found != row.end() && !found->is_null()) return display_text(*found);
+    if (found == row.end() || found->is_null()) continue;
+    if (!found->is_array()) return display_text(*found);
+    std::string joined;
+    for (const json& item : *found) joined += (joined.empty() ? "" : ", ") + display_text(item);
+    return joined;
   }
   return {};
 }
@@ -110,7 +115,8 @@ std::string run_row(const json& row) {
   cell(text_of(row, {"trace_hash"}), "mono");
   cell(text_of(row, {"sim_time_ms"}), "mono");
   cell(text_of(row, {"failed_checks", "detail"}), "mono");
-  out += link.empty() ? std::string("<td>no run directory</td>")
+  cell(text_of(row, {"replay"}), "mono");
+  out += link.empty() ? std::string("<td>no report written</td>")
                       : "<td><a href=\"" + escape_html(link) + "\">report</a></td>";
   return out + "</tr>\n";
 }
@@ -128,7 +134,8 @@ std::string render_index_page(const std::vector<json>& rows,
           " runs, " + std::to_string(failures) + " failed</h1>\n";
   page +=
       "<table id=\"runs\"><tr><th>scenario</th><th>seed</th><th>verdict</th>"
-      "<th>trace hash</th><th>sim time ms</th><th>detail</th><th>report</th></tr>\n";
+      "<th>trace hash</th><th>sim time ms</th><th>failed checks</th><th>replay</th>"
+      "<th>report</th></tr>\n";
   for (const json& row : rows) page += run_row(row);
   page += "</table>\n<h2>Coverage probes never hit (" + std::to_string(probes.size()) + ")</h2>\n";
   if (probes.empty()) page += "<p>every probe was hit at least once</p>\n";

@@ -23,6 +23,8 @@ TEST(IndexReport, ListsFailuresFirstWithLinksAndTheProbesNeverHit) {
                               {"seed", 2},
                               {"verdict", "fail"},
                               {"trace_hash", "bbbb"},
+                              {"failed_checks", {"linearizability", "liveness"}},
+                              {"replay", "lockstep sim run kv.json --seed 2"},
                               {"sim_time_ms", 9000},
                               {"directory", "seed-2"}},
                              {{"scenario", "<b>bold</b>"},
@@ -42,6 +44,8 @@ TEST(IndexReport, ListsFailuresFirstWithLinksAndTheProbesNeverHit) {
   EXPECT_LT(failed, passed);
   EXPECT_NE(page.find("<a href=\"seed-2/report.html\">"), std::string::npos);
   EXPECT_NE(page.find("3 runs, 1 failed"), std::string::npos);
+  EXPECT_NE(page.find(">linearizability, liveness<"), std::string::npos);
+  EXPECT_NE(page.find(">lockstep sim run kv.json --seed 2<"), std::string::npos);
   EXPECT_NE(page.find("<li>wal.torn_tail</li>"), std::string::npos);
   EXPECT_NE(page.find("Coverage probes never hit (2)"), std::string::npos);
   EXPECT_EQ(page.find("<b>bold"), std::string::npos);
@@ -56,7 +60,7 @@ TEST(IndexReport, AcceptsABareArrayOfRuns) {
   ASSERT_TRUE(write_html_index(directory.path()).is_ok());
   const std::string page = testing::read_file(directory.file("index.html"));
   EXPECT_NE(page.find("1 runs, 1 failed"), std::string::npos);
-  EXPECT_NE(page.find("no run directory"), std::string::npos);
+  EXPECT_NE(page.find("no report written"), std::string::npos);
 }
 
 TEST(IndexReport, BadInputNamesTheFile) {

@@ -182,6 +182,12 @@ constexpr std::string_view kRenderer = R"js(
       if (!visible(f.start_ns, stop)) return;
       var r = bar(group, f.start_ns, stop, top + 3 + f._row * (LANE - 6), LANE - 8,
         { fill: FAULT_COLORS[f.kind] || '#d4a72c', 'class': 'fault', opacity: 0.85 });
+      if (x(stop) - x(f.start_ns) > 50) {
+        var label = node('text', { x: Math.max(LABEL, x(f.start_ns)) + 3,
+          y: top + 3 + f._row * (LANE - 6) + LANE / 2 - 1, 'font-size': 10, fill: '#fff',
+          'pointer-events': 'none' }, group);
+        label.textContent = f.kind;
+      }
       tip(r, 'fault ' + f.kind + (f.detail ? '\n' + f.detail : '') + '\n' + ms(f.start_ns) +
         ' .. ' + (f.end_ns === null ? 'heal (no end recorded)' : ms(f.end_ns) + ' ms'));
     });
