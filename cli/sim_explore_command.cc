@@ -1,0 +1,467 @@
+// `lockstep sim explore FILE|DIR --seeds A..B [--jobs J] [--swarm] [--junit FILE]
+// [--shard I/N] [--report DIR]`: runs every scenario with every seed of the range (or this
+// shard's slice of them) in forked worker processes, shows a progress bar on stderr, prints a
+// results table and, for each failure, the exact command that replays it. With --report, a
+// failing run is re-run with its full trace (deterministic, so it is the same run) into
+// DIR/<scenario>-<seed>/, and DIR/index.json lists every run and the coverage probes no run
+// hit. Exit codes: 0 every run passed, 1 a run failed, 2 bad input.
+//
+//   lockstep sim explore scenarios --seeds 1..20 --jobs 2 --junit explore.xml --report out
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli/command_registry.h"
+#include "sim/scenario/run_report.h"
+#include "sim/scenario/scenario_files.h"
+#include "sim/scenario/scenario_runner.h"
+#ifdef LOCKSTEP_HAVE_HTML_REPORT
+#include "reports/html_report.h"
+#include "reports/index_report.h"
+#endif
+
+namespace lockstep::cli {
+namespace {
+
+using Json = nlohmann::json;
+constexpr int kMaxJobs = 256;
+constexpr uint64_t kMaxSeedsPerExplore = 10'000'000;
+
+struct ExploreFlags {
+  std::string target;
+  std::string seeds = "1..10";
+  int jobs = 1;
+  bool swarm = false;
+  std::string junit_path;
+  std::string shard = "0/1";
+  std::string report_directory;
+  int check_timeout_s = 120;
+};
+
+struct RunSpec {
+  std::string path;
+  sim::scenario::Scenario scenario;
+  uint64_t seed = 0;
+};
+
+Result<std::pair<uint64_t, uint64_t>> parse_range(const std::string& text) {
+  const size_t dots = text.find("..");
+  try {
+    if (dots == std::string::npos) {
+      const uint64_t seed = std::stoull(text);
+      return std::pair{seed, seed};
+    }
+    size_t used = 0;
+    const uint64_t first = std::stoull(text.substr(0, dots), &used);
+    if (used != dots) throw std::invalid_argument("first");
+    const uint64_t last = std::stoull(text.substr(dots + 2), &used);
+    if (used != text.size() - dots - 2) throw std::invalid_argument("last");
+    if (last < first) return Error(ErrorCode::kInvalidInput, "--seeds: " + text + " is empty");
+    if (last - first >= kMaxSeedsPerExplore) {
+      return Error(ErrorCode::kInvalidInput, "--seeds: more than 10000000 seeds");
+    }
+    return std::pair{first, last};
+  } catch (const std::exception&) {
+    return Error(ErrorCode::kInvalidInput, "--seeds: expected A..B or N, got \"" + text + "\"");
+  }
+}
+
+Result<std::pair<uint64_t, uint64_t>> parse_shard(const std::string& text) {
+  const size_t slash = text.find('/');
+  try {
+    if (slash == std::string::npos) throw std::invalid_argument("no slash");
+    size_t used = 0;
+    const uint64_t index = std::stoull(text.substr(0, slash), &used);
+    if (used != slash) throw std::invalid_argument("index");
+    const uint64_t count = std::stoull(text.substr(slash + 1), &used);
+    if (used != text.size() - slash - 1) throw std::invalid_argument("count");
+    if (count == 0 || index >= count) {
+      return Error(ErrorCode::kInvalidInput, "--shard: need 0 <= I < N, got \"" + text + "\"");
+    }
+    return std::pair{index, count};
+  } catch (const std::exception&) {
+    return Error(ErrorCode::kInvalidInput, "--shard: expected I/N, got \"" + text + "\"");
+  }
+}
+
+std::string run_directory_name(const RunSpec& run) {
+  return std::filesystem::path(run.path).stem().string() + "-" + std::to_string(run.seed);
+}
+
+// The row of index.json for one run.
+Json run_row(const RunSpec& run, const sim::scenario::ScenarioResult& result, int64_t wall_ms) {
+  Json row = Json::parse(sim::scenario::summary_json(result, wall_ms));
+  row["scenario_file"] = run.path;
+  row["replay"] = sim::scenario::replay_command(run.path, result);
+  Json probes = Json::array();
+  for (const ProbeHit& probe : result.probes) probes.push_back(probe.site);
+  row["probes_hit"] = probes;
+  return row;
+}
+
+Json crashed_row(const RunSpec& run, const std::string& why) {
+  return Json{{"scenario", run.scenario.name},
+              {"scenario_file", run.path},
+              {"seed", run.seed},
+              {"verdict", "fail"},
+              {"failed_checks", Json::array({"process: " + why})},
+              {"trace_hash", ""},
+              {"sim_time_ms", 0},
+              {"wall_ms", 0},
+              {"ops", 0},
+              {"replay", "lockstep sim run " + run.path + " --seed " + std::to_string(run.seed)},
+              {"probes_hit", Json::array()}};
+}
+
+// Runs one scenario in this (forked) process and writes its row to `row_path`.
+[[noreturn]] void run_in_worker(const RunSpec& run, const std::string& row_path,
+                                int check_timeout_s) {
+  const auto wall_start = std::chrono::steady_clock::now();
+  sim::scenario::RunScenarioOptions options;
+  const auto deadline = wall_start + std::chrono::seconds(check_timeout_s);
+  options.checker_should_stop = [deadline] { return std::chrono::steady_clock::now() > deadline; };
+  Result<sim::scenario::ScenarioResult> result =
+      sim::scenario::run_scenario(run.scenario, run.seed, options);
+  const int64_t wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - wall_start)
+                              .count();
+  const Json row = result.is_ok() ? run_row(run, *result, wall_ms)
+                                  : crashed_row(run, result.error().to_string());
+  const bool written = sim::scenario::write_text_file(row_path, row.dump()).is_ok();
+  std::fflush(nullptr);
+  _exit(written ? 0 : 3);
+}
+
+void draw_progress(size_t done, size_t total, size_t failed) {
+  constexpr int kWidth = 40;
+  const int filled = total == 0 ? kWidth : static_cast<int>(kWidth * done / total);
+  std::fprintf(stderr, "\r[%s%s] %zu/%zu runs, %zu failed", std::string(filled, '#').c_str(),
+               std::string(kWidth - filled, '.').c_str(), done, total, failed);
+  std::fflush(stderr);
+}
+
+// Forks up to `jobs` workers at a time, one per run; a worker that dies (an ASSERT, a
+// signal) yields a failing row rather than losing the run.
+std::vector<Json> run_all(const std::vector<RunSpec>& runs, const ExploreFlags& flags,
+                          const std::string& scratch) {
+  std::vector<Json> rows(runs.size());
+  std::map<pid_t, size_t> running;
+  size_t next = 0;
+  size_t done = 0;
+  size_t failed = 0;
+  auto row_path = [&](size_t index) { return scratch + "/row-" + std::to_string(index) + ".json"; };
+  draw_progress(0, runs.size(), 0);
+  while (done < runs.size()) {
+    while (next < runs.size() && running.size() < static_cast<size_t>(flags.jobs)) {
+      std::fflush(nullptr);
+      const pid_t pid = fork();
+      if (pid == 0) run_in_worker(runs[next], row_path(next), flags.check_timeout_s);
+      if (pid < 0) {
+        rows[next] = crashed_row(runs[next], "fork failed");
+        ++done;
+        ++failed;
+        ++next;
+        continue;
+      }
+      running[pid] = next++;
+    }
+    int status = 0;
+    const pid_t pid = waitpid(-1, &status, 0);
+    if (pid < 0) break;
+    auto it = running.find(pid);
+    if (it == running.end()) continue;
+    const size_t index = it->second;
+    running.erase(it);
+    Result<std::string> text = sim::scenario::read_text_file(row_path(index));
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && text.is_ok()) {
+      rows[index] = Json::parse(*text);
+    } else {
+      rows[index] = crashed_row(
+          runs[index], WIFSIGNALED(status)
+                           ? "worker killed by signal " + std::to_string(WTERMSIG(status))
+                           : "worker exited with status " + std::to_string(WEXITSTATUS(status)));
+    }
+    std::filesystem::remove(row_path(index));
+    ++done;
+    if (rows[index]["verdict"] != "pass") ++failed;
+    draw_progress(done, runs.size(), failed);
+  }
+  std::fprintf(stderr, "\n");
+  return rows;
+}
+
+std::string xml_escape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string junit_xml(const std::vector<Json>& rows) {
+  std::map<std::string, std::vector<const Json*>> by_scenario;
+  for (const Json& row : rows) by_scenario[row["scenario"].get<std::string>()].push_back(&row);
+  std::ostringstream out;
+  out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"lockstep sim explore\">\n";
+  for (const auto& [scenario, scenario_rows] : by_scenario) {
+    size_t failures = 0;
+    for (const Json* row : scenario_rows) failures += (*row)["verdict"] != "pass";
+    out << "  <testsuite name=\"" << xml_escape(scenario) << "\" tests=\"" << scenario_rows.size()
+        << "\" failures=\"" << failures << "\">\n";
+    for (const Json* row : scenario_rows) {
+      const double seconds = (*row)["wall_ms"].get<double>() / 1000.0;
+      out << "    <testcase classname=\"" << xml_escape(scenario) << "\" name=\"seed "
+          << (*row)["seed"].get<uint64_t>() << "\" time=\"" << seconds << "\">";
+      if ((*row)["verdict"] != "pass") {
+        std::string checks;
+        for (const Json& check : (*row)["failed_checks"]) {
+          checks += (checks.empty() ? "" : ", ") + check.get<std::string>();
+        }
+        out << "\n      <failure message=\"" << xml_escape(checks) << "\">"
+            << xml_escape((*row)["replay"].get<std::string>()) << "</failure>\n    ";
+      }
+      out << "</testcase>\n";
+    }
+    out << "  </testsuite>\n";
+  }
+  out << "</testsuites>\n";
+  return out.str();
+}
+
+void print_table(const std::vector<Json>& rows) {
+  std::map<std::string, std::tuple<size_t, size_t, uint64_t, int64_t, int64_t>> totals;
+  for (const Json& row : rows) {
+    auto& [runs, failed, ops, sim_ms, wall_ms] = totals[row["scenario"].get<std::string>()];
+    ++runs;
+    failed += row["verdict"] != "pass";
+    ops += row["ops"].get<uint64_t>();
+    sim_ms += row["sim_time_ms"].get<int64_t>();
+    wall_ms += row["wall_ms"].get<int64_t>();
+  }
+  std::printf("%-44s %6s %6s %10s %10s %9s\n", "scenario", "runs", "failed", "ops", "sim_s",
+              "sim/wall");
+  for (const auto& [scenario, total] : totals) {
+    const auto& [runs, failed, ops, sim_ms, wall_ms] = total;
+    std::printf("%-44s %6zu %6zu %10llu %10.1f %8.1fx\n", scenario.c_str(), runs, failed,
+                static_cast<unsigned long long>(ops), static_cast<double>(sim_ms) / 1000.0,
+                wall_ms > 0 ? static_cast<double>(sim_ms) / static_cast<double>(wall_ms) : 0.0);
+  }
+}
+
+// Every PROBE(runtime, "name") site of the store's sources (core/, store/), so the index can
+// list those no run reached — coverage the scenarios do not give yet.
+std::vector<Json> probe_sites(const std::string& source_root) {
+  std::vector<Json> sites;
+  const std::regex probe(R"re(PROBE\(\s*[A-Za-z_]+\s*,\s*"([^"]+)"\s*\))re");
+  for (const char* folder : {"core", "store"}) {
+    std::error_code error;
+    const std::filesystem::path root = std::filesystem::path(source_root) / folder;
+    if (!std::filesystem::exists(root, error)) continue;
+    std::vector<std::filesystem::path> files;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(root, error)) {
+      const std::string name = entry.path().filename().string();
+      // The replicated counter is sim's self-test subject, not part of the store.
+      if (entry.path().extension() == ".cc" && name.find("counter") == std::string::npos &&
+          name.find("_test") == std::string::npos) {
+        files.push_back(entry.path());
+      }
+    }
+    std::ranges::sort(files);
+    for (const auto& file : files) {
+      std::ifstream in(file);
+      std::string line;
+      for (int number = 1; std::getline(in, line); ++number) {
+        std::smatch match;
+        if (!std::regex_search(line, match, probe)) continue;
+        const std::string relative = std::filesystem::relative(file, source_root).generic_string();
+        sites.push_back(
+            {{"site", relative + ":" + std::to_string(number)}, {"name", match[1].str()}});
+      }
+    }
+  }
+  return sites;
+}
+
+// Re-runs a failing seed with its full trace into its own report directory.
+void write_failure_report(const RunSpec& run, Json& row, const std::string& directory) {
+  sim::scenario::RunScenarioOptions options;
+  options.record_trace = true;
+  Result<sim::scenario::ScenarioResult> result =
+      sim::scenario::run_scenario(run.scenario, run.seed, options);
+  if (!result.is_ok()) return;
+  const std::string run_directory = directory + "/" + run_directory_name(run);
+  if (!sim::scenario::write_report_directory(run_directory,
+                                             sim::scenario::report_files(*result, row["wall_ms"]))
+           .is_ok()) {
+    return;
+  }
+  row["report"] = run_directory_name(run) + "/report.html";
+  row["directory"] = run_directory_name(run);
+#ifdef LOCKSTEP_HAVE_HTML_REPORT
+  (void)reports::write_html_report(run_directory);
+#endif
+}
+
+Status write_index(const std::string& directory, std::vector<Json>& rows,
+                   const std::vector<RunSpec>& runs, const ExploreFlags& flags) {
+  std::error_code error;
+  std::filesystem::create_directories(directory, error);
+  if (error) return Status(ErrorCode::kInvalidInput, directory + ": " + error.message());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i]["verdict"] != "pass") write_failure_report(runs[i], rows[i], directory);
+  }
+  std::set<std::string> hit;
+  for (const Json& row : rows) {
+    for (const Json& site : row["probes_hit"]) hit.insert(site.get<std::string>());
+  }
+  Json never_hit = Json::array();
+#ifdef LOCKSTEP_SOURCE_ROOT
+  for (Json& site : probe_sites(LOCKSTEP_SOURCE_ROOT)) {
+    if (!hit.contains(site["site"].get<std::string>())) never_hit.push_back(site);
+  }
+#endif
+  Json index = {{"seeds", flags.seeds},
+                {"shard", flags.shard},
+                {"swarm", flags.swarm},
+                {"runs", rows},
+                {"probes_hit", Json(std::vector<std::string>(hit.begin(), hit.end()))},
+                {"probes_never_hit", never_hit}};
+  RETURN_IF_ERROR(sim::scenario::write_text_file(directory + "/index.json", index.dump(2) + "\n"));
+#ifdef LOCKSTEP_HAVE_HTML_REPORT
+  Status html = reports::write_html_index(directory);
+  if (!html.is_ok()) std::fprintf(stderr, "index.html: %s\n", html.to_string().c_str());
+#else
+  std::printf("index: %s/index.json (HTML step skipped: reports/ is not built in)\n",
+              directory.c_str());
+#endif
+  return Status::ok();
+}
+
+Result<std::vector<RunSpec>> plan_runs(const ExploreFlags& flags) {
+  Result<std::pair<uint64_t, uint64_t>> seeds = parse_range(flags.seeds);
+  if (!seeds.is_ok()) return seeds.error();
+  Result<std::pair<uint64_t, uint64_t>> shard = parse_shard(flags.shard);
+  if (!shard.is_ok()) return shard.error();
+  Result<std::vector<std::string>> paths = sim::scenario::scenario_paths(flags.target);
+  if (!paths.is_ok()) return paths.error();
+  std::vector<RunSpec> runs;
+  uint64_t position = 0;
+  for (const std::string& path : *paths) {
+    Result<sim::scenario::Scenario> scenario = sim::scenario::load_scenario_file(path);
+    if (!scenario.is_ok()) return scenario.error();
+    if (flags.swarm) scenario->swarm = true;
+    for (uint64_t seed = seeds->first; seed <= seeds->second; ++seed, ++position) {
+      // Round-robin slices: every shard gets a mix of scenarios and seeds.
+      if (position % shard->second == shard->first) runs.push_back({path, *scenario, seed});
+    }
+  }
+  return runs;
+}
+
+void explore(const ExploreFlags& flags) {
+  Result<std::vector<RunSpec>> runs = plan_runs(flags);
+  if (!runs.is_ok()) {
+    std::fprintf(stderr, "lockstep sim explore: %s\n", runs.error().detail().c_str());
+    set_exit_code(2);
+    return;
+  }
+  std::error_code error;
+  const std::string scratch = (std::filesystem::temp_directory_path(error) /
+                               ("lockstep-explore-" + std::to_string(getpid())))
+                                  .string();
+  std::filesystem::create_directories(scratch, error);
+  if (error) {
+    std::fprintf(stderr, "lockstep sim explore: %s: %s\n", scratch.c_str(),
+                 error.message().c_str());
+    set_exit_code(2);
+    return;
+  }
+  const auto wall_start = std::chrono::steady_clock::now();
+  std::vector<Json> rows = run_all(*runs, flags, scratch);
+  std::filesystem::remove_all(scratch, error);
+  const double wall_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  print_table(rows);
+  size_t failed = 0;
+  for (const Json& row : rows) {
+    if (row["verdict"] == "pass") continue;
+    ++failed;
+    std::string checks;
+    for (const Json& check : row["failed_checks"]) checks += " [" + check.get<std::string>() + "]";
+    std::printf("FAIL %s seed %llu:%s\n  replay: %s\n", row["scenario"].get<std::string>().c_str(),
+                static_cast<unsigned long long>(row["seed"].get<uint64_t>()), checks.c_str(),
+                row["replay"].get<std::string>().c_str());
+  }
+  std::printf("%zu runs, %zu failed, %.1f s wall, %d jobs, shard %s\n", rows.size(), failed, wall_s,
+              flags.jobs, flags.shard.c_str());
+  if (!flags.junit_path.empty()) {
+    const std::filesystem::path parent = std::filesystem::path(flags.junit_path).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, error);
+    Status written = sim::scenario::write_text_file(flags.junit_path, junit_xml(rows));
+    if (!written.is_ok())
+      std::fprintf(stderr, "lockstep sim explore: %s\n", written.to_string().c_str());
+  }
+  if (!flags.report_directory.empty()) {
+    Status written = write_index(flags.report_directory, rows, *runs, flags);
+    if (!written.is_ok())
+      std::fprintf(stderr, "lockstep sim explore: %s\n", written.to_string().c_str());
+  }
+  set_exit_code(failed == 0 ? 0 : 1);
+}
+
+void add_sim_explore_command(CLI::App& parent) {
+  auto flags = std::make_shared<ExploreFlags>();
+  CLI::App* command = parent.add_subcommand(
+      "explore",
+      "Run scenario files over a range of seeds in parallel worker processes\n"
+      "  exit 0 all passed, 1 a run failed, 2 bad input\n"
+      "  example: lockstep sim explore scenarios --seeds 1..20 --jobs 2 --junit explore.xml "
+      "--report out");
+  command->add_option("target", flags->target, "A scenario file or a directory of them")
+      ->required();
+  command->add_option("--seeds", flags->seeds, "Seed range A..B (inclusive) or one seed");
+  command->add_option("--jobs", flags->jobs, "Worker processes")->check(CLI::Range(1, kMaxJobs));
+  command->add_flag("--swarm", flags->swarm, "Draw every run's faults and knobs from its seed");
+  command->add_option("--junit", flags->junit_path, "Write JUnit XML (one testcase per run)");
+  command->add_option("--shard", flags->shard,
+                      "Run only slice I of N (0-based), e.g. $(JOB_COMPLETION_INDEX)/8");
+  command->add_option("--report", flags->report_directory,
+                      "Write index.json (and reports of failing runs) into this directory");
+  command
+      ->add_option("--check-timeout-s", flags->check_timeout_s,
+                   "Wall-clock budget of each run's linearizability search")
+      ->check(CLI::Range(1, 86400));
+  command->callback([flags] { explore(*flags); });
+}
+
+const CommandRegistration registration("sim", "explore", add_sim_explore_command);
+
+}  // namespace
+}  // namespace lockstep::cli

@@ -1,0 +1,372 @@
+#include "sim/scenario/fault_injector.h"
+
+#include <algorithm>
+
+#include "core/node/client_protocol.h"
+#include "sim/scenario/scenario_network.h"
+
+namespace lockstep::sim::scenario {
+namespace {
+
+std::string ids_text(const std::vector<NodeId>& ids) {
+  std::string text;
+  for (NodeId id : ids) text += (text.empty() ? "" : " ") + std::to_string(id.value());
+  return text;
+}
+
+void shuffle(std::vector<NodeId>& ids, Random& random) {
+  for (size_t i = ids.size(); i > 1; --i) std::swap(ids[i - 1], ids[random.below(i)]);
+}
+
+}  // namespace
+
+FaultInjector::FaultInjector(Cluster& cluster, const Scenario& scenario, Instant start,
+                             Instant heal_at)
+    : cluster_(cluster), scenario_(scenario), start_(start), heal_at_(heal_at) {}
+
+void FaultInjector::schedule(const std::vector<FaultSpec>& faults) {
+  World& world = cluster_.world();
+  for (const FaultSpec& fault : faults) {
+    world.schedule_at(start_ + std::chrono::milliseconds(fault.at_ms),
+                      [this, fault] { fire(fault); });
+  }
+  world.schedule_at(heal_at_, [this] { heal_everything(); });
+}
+
+int64_t FaultInjector::now_ms() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(cluster_.world().now() - start_)
+      .count();
+}
+
+std::vector<NodeId> FaultInjector::members_in(ProcessState state) const {
+  std::vector<NodeId> ids;
+  for (NodeId id : cluster_.member_ids()) {
+    if (!removed_.contains(id) && cluster_.world().state(id) == state) ids.push_back(id);
+  }
+  return ids;
+}
+
+// Resolves a target among the members in `wanted` state (crashed ones for restart, paused
+// ones for resume, running ones otherwise). minority/majority count every member of the
+// cluster, and put the leader in the group when there is one: the interesting case.
+std::vector<NodeId> FaultInjector::resolve(const FaultTarget& target, ProcessState wanted) {
+  Random& random = cluster_.world().nemesis_random();
+  std::vector<NodeId> candidates = members_in(wanted);
+  const std::optional<NodeId> leader = cluster_.leader();
+  switch (target.kind) {
+    case FaultTarget::Kind::kNode: {
+      const NodeId id(target.node);
+      if (std::ranges::find(candidates, id) == candidates.end()) return {};
+      return {id};
+    }
+    case FaultTarget::Kind::kLeader:
+      if (!leader || std::ranges::find(candidates, *leader) == candidates.end()) return {};
+      return {*leader};
+    case FaultTarget::Kind::kFollower: {
+      std::erase_if(candidates, [&](NodeId id) { return leader && id == *leader; });
+      if (candidates.empty()) return {};
+      return {candidates[random.below(candidates.size())]};
+    }
+    case FaultTarget::Kind::kRandom:
+      if (candidates.empty()) return {};
+      return {candidates[random.below(candidates.size())]};
+    case FaultTarget::Kind::kAll:
+      return candidates;
+    case FaultTarget::Kind::kMinority:
+    case FaultTarget::Kind::kMajority: {
+      const size_t members = cluster_.member_ids().size();
+      const size_t size = target.kind == FaultTarget::Kind::kMinority
+                              ? std::max<size_t>(1, (members - 1) / 2)
+                              : members / 2 + 1;
+      shuffle(candidates, random);
+      if (leader) {
+        auto it = std::ranges::find(candidates, *leader);
+        if (it != candidates.end()) std::iter_swap(candidates.begin(), it);
+      }
+      candidates.resize(std::min(size, candidates.size()));
+      std::ranges::sort(candidates);
+      return candidates;
+    }
+  }
+  return {};
+}
+
+size_t FaultInjector::record(const FaultSpec& fault, const std::vector<NodeId>& targets,
+                             std::string detail) {
+  AppliedFault& applied = applied_.emplace_back();
+  applied.start_ms = now_ms();
+  applied.action = std::string(fault_action_name(fault.action));
+  applied.targets = ids_text(targets);
+  applied.detail =
+      targets.empty() && fault.action != FaultAction::kHeal && fault.action != FaultAction::kNetwork
+          ? "no member matched target " + target_name(fault.target)
+          : std::move(detail);
+  return applied_.size() - 1;
+}
+
+// A fault with a duration is undone then; one without lasts until the heal phase (whose
+// heal_everything undoes it), and its end is recorded there.
+void FaultInjector::schedule_undo(const FaultSpec& fault, size_t record_index,
+                                  std::function<void()> undo) {
+  if (fault.duration_ms == 0) return;
+  const Instant at =
+      std::min(heal_at_, cluster_.world().now() + std::chrono::milliseconds(fault.duration_ms));
+  cluster_.world().schedule_at(at, [this, record_index, undo = std::move(undo)] {
+    if (applied_[record_index].end_ms >= 0) return;
+    undo();
+    applied_[record_index].end_ms = now_ms();
+  });
+}
+
+void FaultInjector::fire(const FaultSpec& fault) {
+  World& world = cluster_.world();
+  switch (fault.action) {
+    case FaultAction::kCrash: {
+      const std::vector<NodeId> targets = resolve(fault.target, ProcessState::kRunning);
+      const CrashMode mode = fault.crash_mode.value_or(scenario_.disk.crash_mode);
+      const size_t index = record(fault, targets, std::string(crash_mode_name(mode)));
+      for (NodeId id : targets) cluster_.crash(id, mode);
+      schedule_undo(fault, index, [this, targets] {
+        for (NodeId id : targets) {
+          if (cluster_.world().state(id) == ProcessState::kCrashed) (void)cluster_.restart(id);
+        }
+      });
+      return;
+    }
+    case FaultAction::kRestart: {
+      const std::vector<NodeId> targets = resolve(fault.target, ProcessState::kCrashed);
+      record(fault, targets, "");
+      for (NodeId id : targets) (void)cluster_.restart(id);
+      return;
+    }
+    case FaultAction::kPause: {
+      const std::vector<NodeId> targets = resolve(fault.target, ProcessState::kRunning);
+      const size_t index = record(fault, targets, "");
+      for (NodeId id : targets) cluster_.pause(id);
+      schedule_undo(fault, index, [this, targets] {
+        for (NodeId id : targets) {
+          if (cluster_.world().state(id) == ProcessState::kPaused) cluster_.resume(id);
+        }
+      });
+      return;
+    }
+    case FaultAction::kResume: {
+      const std::vector<NodeId> targets = resolve(fault.target, ProcessState::kPaused);
+      record(fault, targets, "");
+      for (NodeId id : targets) cluster_.resume(id);
+      return;
+    }
+    case FaultAction::kPartition: {
+      const std::vector<NodeId> group = resolve(fault.target, ProcessState::kRunning);
+      std::vector<NodeId> rest;
+      for (NodeId id : cluster_.member_ids()) {
+        if (std::ranges::find(group, id) == group.end()) rest.push_back(id);
+      }
+      const size_t index = record(fault, group, "cut off from " + ids_text(rest));
+      if (!group.empty() && !rest.empty()) cluster_.partition({group, rest});
+      schedule_undo(fault, index, [this] { cluster_.heal(); });
+      return;
+    }
+    case FaultAction::kPartitionOneWay: {
+      const std::vector<NodeId> from = resolve(fault.target, ProcessState::kRunning);
+      std::vector<NodeId> to = resolve(*fault.to, ProcessState::kRunning);
+      std::erase_if(to, [&](NodeId id) { return std::ranges::find(from, id) != from.end(); });
+      const size_t index = record(fault, from, "messages to " + ids_text(to) + " dropped");
+      for (NodeId source : from) {
+        for (NodeId destination : to) world.partition_one_way(source, destination);
+      }
+      schedule_undo(fault, index, [this] { cluster_.heal(); });
+      return;
+    }
+    case FaultAction::kHeal: {
+      record(fault, {}, "every cut and clog removed");
+      cluster_.heal();
+      return;
+    }
+    case FaultAction::kClog: {
+      const std::vector<NodeId> targets = resolve(fault.target, ProcessState::kRunning);
+      const Instant until =
+          fault.duration_ms == 0
+              ? heal_at_
+              : std::min(heal_at_, world.now() + std::chrono::milliseconds(fault.duration_ms));
+      const size_t index = record(fault, targets, "both directions");
+      for (NodeId id : targets) {
+        for (NodeId other : cluster_.member_ids()) {
+          if (other == id) continue;
+          world.clog(id, other, until);
+          world.clog(other, id, until);
+        }
+      }
+      applied_[index].end_ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(until - start_).count();
+      return;
+    }
+    case FaultAction::kNetwork: {
+      PathModel model = path_model(scenario_.network);
+      if (fault.loss) model.loss_probability = *fault.loss;
+      if (fault.duplicate) model.duplicate_probability = *fault.duplicate;
+      if (fault.reorder) model.reorder_probability = *fault.reorder;
+      const size_t index = record(fault, {},
+                                  "loss " + std::to_string(model.loss_probability) + " duplicate " +
+                                      std::to_string(model.duplicate_probability) + " reorder " +
+                                      std::to_string(model.reorder_probability));
+      world.set_default_path_model(model);
+      schedule_undo(fault, index, [this] {
+        cluster_.world().set_default_path_model(path_model(scenario_.network));
+      });
+      return;
+    }
+    case FaultAction::kDiskWriteError:
+    case FaultAction::kDiskFsyncError: {
+      const bool writes = fault.action == FaultAction::kDiskWriteError;
+      const std::vector<NodeId> targets = resolve(fault.target, ProcessState::kRunning);
+      const size_t index = record(fault, targets,
+                                  "probability " + std::to_string(fault.probability) + ", next " +
+                                      std::to_string(fault.count));
+      for (NodeId id : targets) {
+        DiskFaults& faults = world.disk_faults(id);
+        (writes ? faults.write_error_probability : faults.sync_error_probability) =
+            fault.probability;
+        (writes ? faults.fail_next_writes : faults.fail_next_syncs) = fault.count;
+      }
+      schedule_undo(fault, index, [this, targets] {
+        for (NodeId id : targets) repair_disk(id);
+      });
+      return;
+    }
+    case FaultAction::kDiskFull: {
+      const std::vector<NodeId> targets = resolve(fault.target, ProcessState::kRunning);
+      const size_t index = record(fault, targets, std::to_string(fault.bytes) + " bytes left");
+      for (NodeId id : targets) {
+        world.disk_faults(id).capacity_bytes = world.disk(id).used_bytes() + fault.bytes;
+      }
+      schedule_undo(fault, index, [this, targets] {
+        for (NodeId id : targets) repair_disk(id);
+      });
+      return;
+    }
+    case FaultAction::kDiskBitFlip: {
+      const std::vector<NodeId> targets = resolve(fault.target, ProcessState::kRunning);
+      std::string flipped;
+      for (NodeId id : targets) flipped += flip_bits(id);
+      record(fault, targets, flipped);
+      return;
+    }
+    case FaultAction::kDiskRepair: {
+      const std::vector<NodeId> targets = resolve(fault.target, ProcessState::kRunning);
+      record(fault, targets, "");
+      for (NodeId id : targets) repair_disk(id);
+      return;
+    }
+    case FaultAction::kClockOffset:
+    case FaultAction::kClockJump:
+    case FaultAction::kClockDrift: {
+      const std::vector<NodeId> targets = resolve(fault.target, ProcessState::kRunning);
+      const std::string detail = fault.action == FaultAction::kClockDrift
+                                     ? std::to_string(fault.drift_ppm) + " ppm"
+                                     : std::to_string(fault.offset_ms) + " ms";
+      const size_t index = record(fault, targets, detail);
+      for (NodeId id : targets) {
+        if (fault.action == FaultAction::kClockOffset) {
+          clock_offset_members_.insert(id);
+          world.set_clock_offset(id, std::chrono::milliseconds(fault.offset_ms));
+        } else if (fault.action == FaultAction::kClockJump) {
+          world.jump_clock(id, std::chrono::milliseconds(fault.offset_ms));
+        } else {
+          (void)world.set_clock_drift_ppm(id, fault.drift_ppm);
+        }
+      }
+      if (fault.action != FaultAction::kClockJump) {
+        schedule_undo(fault, index, [this, targets] {
+          for (NodeId id : targets) {
+            cluster_.world().set_clock_offset(id, Duration(0));
+            (void)cluster_.world().set_clock_drift_ppm(id, 0);
+          }
+        });
+      }
+      return;
+    }
+    case FaultAction::kRemoveMember: {
+      const std::vector<NodeId> targets = resolve(fault.target, ProcessState::kRunning);
+      const size_t index = record(fault, targets, "requested");
+      for (NodeId id : targets) remove_member(id, index);
+      return;
+    }
+  }
+}
+
+std::string FaultInjector::flip_bits(NodeId member) {
+  World& world = cluster_.world();
+  std::vector<std::string> pending = {""};
+  std::string flipped;
+  // Walks the member's whole namespace; each durable file gets one flipped bit.
+  while (!pending.empty()) {
+    const std::string directory = pending.back();
+    pending.pop_back();
+    Result<std::vector<std::string>> names = world.disk(member).list(directory);
+    if (!names.is_ok()) continue;
+    for (const std::string& name : *names) {
+      const std::string path = directory.empty() ? name : directory + "/" + name;
+      if (world.flip_random_bit(member, path).is_ok()) {
+        flipped += " " + std::to_string(member.value()) + ":" + path;
+      } else if (world.disk(member).list(path).is_ok()) {
+        pending.push_back(path);
+      }
+    }
+  }
+  return flipped.empty() ? "no durable file to flip" : "flipped" + flipped;
+}
+
+void FaultInjector::repair_disk(NodeId member) {
+  DiskFaults& faults = cluster_.world().disk_faults(member);
+  faults.write_error_probability = 0;
+  faults.sync_error_probability = 0;
+  faults.fail_next_writes = 0;
+  faults.fail_next_syncs = 0;
+  faults.capacity_bytes = kDefaultDiskCapacityBytes;
+}
+
+// etcd's MemberRemove, issued by a client process like an operator would. The member counts
+// as removed only when the cluster acknowledged the change.
+void FaultInjector::remove_member(NodeId member, size_t record_index) {
+  cluster_.add_client("remove-member-" + std::to_string(member.value()), ClientOptions{},
+                      [this, member, record_index](ClusterClient& client) {
+                        node::MemberRemoveRequest request;
+                        request.id = member;
+                        const CallResult result = client.call(request);
+                        if (result.ok()) {
+                          removed_.insert(member);
+                          applied_[record_index].detail = "acknowledged";
+                        } else {
+                          applied_[record_index].detail = std::string("not acknowledged: ") +
+                                                          std::string(error_name(result.error));
+                        }
+                      });
+}
+
+void FaultInjector::heal_everything() {
+  World& world = cluster_.world();
+  cluster_.heal();
+  world.set_default_path_model(path_model(scenario_.network));
+  for (NodeId id : cluster_.member_ids()) {
+    repair_disk(id);
+    // Offsets and drift end; a jump stays (a stepped clock is not stepped back).
+    if (clock_offset_members_.contains(id)) world.set_clock_offset(id, Duration(0));
+    (void)world.set_clock_drift_ppm(id, 0);
+    if (removed_.contains(id)) continue;
+    const ProcessState state = world.state(id);
+    if (state == ProcessState::kPaused) cluster_.resume(id);
+    if (state == ProcessState::kCrashed) (void)cluster_.restart(id);
+  }
+  const int64_t now = now_ms();
+  for (AppliedFault& fault : applied_) {
+    if (fault.end_ms < 0) fault.end_ms = now;
+  }
+  AppliedFault& heal = applied_.emplace_back();
+  heal.start_ms = now;
+  heal.end_ms = now;
+  heal.action = "heal_everything";
+  heal.detail = "liveness phase begins";
+}
+
+}  // namespace lockstep::sim::scenario

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "sim/cluster/cluster.h"
+#include "sim/scenario/scenario.h"
+#include "sim/scenario/scenario_runner.h"
+
+namespace lockstep::sim::scenario {
+
+// Applies a scenario's fault schedule to a cluster during the safety phase and heals
+// everything when it ends. Targets are resolved when a fault fires (the leader *then*), with
+// every choice drawn from the world's "nemesis" stream, so a seed replays the same faults.
+class FaultInjector {
+ public:
+  FaultInjector(Cluster& cluster, const Scenario& scenario, Instant start, Instant heal_at);
+
+  // Schedules every fault and the final heal on the world.
+  void schedule(const std::vector<FaultSpec>& faults);
+
+  const std::vector<AppliedFault>& applied() const { return applied_; }
+  // Members a remove_member fault took out of the cluster: not restarted, not expected to
+  // converge.
+  const std::set<NodeId>& removed() const { return removed_; }
+
+ private:
+  void fire(const FaultSpec& fault);
+  std::vector<NodeId> resolve(const FaultTarget& target, ProcessState wanted);
+  std::vector<NodeId> members_in(ProcessState state) const;
+  // Records the fault and returns its index in applied_ (to set its end time later).
+  size_t record(const FaultSpec& fault, const std::vector<NodeId>& targets, std::string detail);
+  void schedule_undo(const FaultSpec& fault, size_t record_index, std::function<void()> undo);
+  void heal_everything();
+  void repair_disk(NodeId member);
+  // Flips one durable bit in every file of the member's disk; says which.
+  std::string flip_bits(NodeId member);
+  void remove_member(NodeId member, size_t record_index);
+  int64_t now_ms() const;
+
+  Cluster& cluster_;
+  const Scenario& scenario_;
+  Instant start_;
+  Instant heal_at_;
+  std::vector<AppliedFault> applied_;
+  std::set<NodeId> removed_;
+  std::set<NodeId> clock_offset_members_;  // their offset returns to 0 at the heal
+};
+
+}  // namespace lockstep::sim::scenario

@@ -1,0 +1,137 @@
+#include "sim/scenario/scenario_runner.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "sim/scenario/run_report.h"
+#include "sim/scenario/scenario_parser.h"
+#include "sim/scenario/swarm.h"
+
+namespace lockstep::sim::scenario {
+namespace {
+
+Scenario standard(const std::string& name) {
+  std::ifstream in(std::string(LOCKSTEP_SCENARIOS_DIR) + "/" + name + ".json");
+  std::stringstream text;
+  text << in.rdbuf();
+  Result<Scenario> scenario = parse_scenario(text.str());
+  EXPECT_TRUE(scenario.is_ok()) << name << ": " << scenario.error().to_string();
+  return scenario.is_ok() ? *scenario : Scenario{};
+}
+
+std::string failures(const ScenarioResult& result) {
+  std::string text;
+  for (const CheckReport& check : result.checks) {
+    if (check.verdict != CheckOutcome::Verdict::kPass)
+      text += check.name + ": " + check.detail + "\n";
+  }
+  return text;
+}
+
+TEST(ScenarioRunner, LeaderCrashUnderLoadPassesOnSeveralSeeds) {
+  const Scenario scenario = standard("leader_crash_under_load");
+  for (uint64_t seed : {1, 2}) {
+    Result<ScenarioResult> result = run_scenario(scenario, seed);
+    ASSERT_TRUE(result.is_ok()) << result.error().to_string();
+    EXPECT_TRUE(result->passed()) << "seed " << seed << "\n" << failures(*result);
+    EXPECT_GT(result->operations_ok, 100u) << "the workload made progress";
+    ASSERT_GE(result->faults.size(), 3u);  // two crashes and the heal
+    EXPECT_EQ(result->faults[0].action, "crash");
+    EXPECT_FALSE(result->faults[0].targets.empty()) << "a leader existed 1.5 s in";
+    EXPECT_EQ(result->faults[0].end_ms, result->faults[0].start_ms + 1000)
+        << "restarted after its duration";
+    const bool crash_on_timeline = std::ranges::any_of(
+        result->timeline, [](const TimelineEvent& event) { return event.what == "down"; });
+    EXPECT_TRUE(crash_on_timeline);
+    EXPECT_EQ(result->checks.size(), 5u) << "every check runs when the scenario lists none";
+  }
+}
+
+TEST(ScenarioRunner, LeaderInMinorityPartitionPasses) {
+  Result<ScenarioResult> result = run_scenario(standard("leader_in_minority_partition"), 3);
+  ASSERT_TRUE(result.is_ok());
+  EXPECT_TRUE(result->passed()) << failures(*result);
+  EXPECT_GE(result->timeline.size(), 5u);
+}
+
+TEST(ScenarioRunner, SameSeedSameTraceHashOtherSeedOtherHash) {
+  Scenario scenario = standard("flapping_partitions");
+  scenario.duration_ms = 2000;
+  scenario.heal_ms = 2000;
+  scenario.liveness_bound_ms = 2000;
+  std::erase_if(scenario.faults, [&](const FaultSpec& fault) { return fault.at_ms >= 2000; });
+  Result<ScenarioResult> first = run_scenario(scenario, 11);
+  Result<ScenarioResult> again = run_scenario(scenario, 11);
+  Result<ScenarioResult> other = run_scenario(scenario, 12);
+  ASSERT_TRUE(first.is_ok() && again.is_ok() && other.is_ok());
+  EXPECT_EQ(first->trace_hash, again->trace_hash);
+  EXPECT_EQ(first->events, again->events);
+  EXPECT_EQ(first->operations(), again->operations());
+  EXPECT_NE(first->trace_hash, other->trace_hash);
+}
+
+TEST(ScenarioRunner, OnlyTheListedChecksRunAndAnImpossibleBoundFails) {
+  Scenario scenario = standard("leader_crash_under_load");
+  scenario.duration_ms = 1000;
+  scenario.heal_ms = 1000;
+  scenario.faults = {FaultSpec{.at_ms = 500,
+                               .action = FaultAction::kPause,
+                               .target = FaultTarget{FaultTarget::Kind::kAll, 0}}};
+  // Client → leader → followers → leader → client is four network hops of >= 0.5 ms each.
+  scenario.liveness_bound_ms = 1;
+  scenario.checks = {"liveness", "raft_safety"};
+  Result<ScenarioResult> result = run_scenario(scenario, 5);
+  ASSERT_TRUE(result.is_ok());
+  ASSERT_EQ(result->checks.size(), 2u);
+  EXPECT_EQ(result->failed_checks(), std::vector<std::string>{"liveness"});
+  EXPECT_FALSE(result->passed());
+}
+
+TEST(ScenarioRunner, ReportFilesFollowTheContract) {
+  Scenario scenario = standard("leader_crash_under_load");
+  scenario.duration_ms = 2500;
+  scenario.heal_ms = 2000;
+  scenario.liveness_bound_ms = 2000;
+  scenario.faults.resize(1);
+  RunScenarioOptions options;
+  options.record_trace = true;
+  Result<ScenarioResult> result = run_scenario(scenario, 4, options);
+  ASSERT_TRUE(result.is_ok());
+  std::map<std::string, std::string> files;
+  for (ReportFile& file : report_files(*result, 123)) files[file.name] = file.contents;
+  for (const char* name : {"summary.json", "history.jsonl", "trace.jsonl", "timeline.json",
+                           "checks.json", "scenario.json"}) {
+    ASSERT_TRUE(files.contains(name)) << name;
+    EXPECT_FALSE(files[name].empty()) << name;
+  }
+  Result<Scenario> written = parse_scenario(files["scenario.json"]);
+  ASSERT_TRUE(written.is_ok());
+  EXPECT_EQ(*written, scenario);
+  const std::string summary = summary_json(*result, 123);
+  for (const char* field : {"\"scenario\"", "\"seed\":4", "\"verdict\"", "\"checks\"",
+                            "\"trace_hash\"", "\"sim_time_ms\"", "\"wall_ms\":123", "\"ops\""}) {
+    EXPECT_NE(summary.find(field), std::string::npos) << field << " in " << summary;
+  }
+  EXPECT_NE(files["trace.jsonl"].find("\"t_ns\""), std::string::npos);
+  EXPECT_NE(files["timeline.json"].find("\"crash\""), std::string::npos);
+}
+
+TEST(Swarm, DrawsAreDeterministicAndDifferBySeed) {
+  Scenario base = standard("swarm_mixed_faults");
+  ASSERT_TRUE(base.swarm);
+  const Scenario first = draw_swarm_scenario(base, 1);
+  EXPECT_EQ(first, draw_swarm_scenario(base, 1));
+  EXPECT_NE(first.faults, draw_swarm_scenario(base, 2).faults);
+  EXPECT_FALSE(first.swarm);
+  EXPECT_FALSE(first.faults.empty());
+  for (const FaultSpec& fault : first.faults) EXPECT_LT(fault.at_ms, base.duration_ms);
+  // The drawn scenario is a valid scenario file.
+  Result<Scenario> again = parse_scenario(scenario_to_json(first));
+  ASSERT_TRUE(again.is_ok()) << again.error().to_string();
+  EXPECT_EQ(*again, first);
+}
+
+}  // namespace
+}  // namespace lockstep::sim::scenario

@@ -1,0 +1,92 @@
+#include "sim/scenario/swarm.h"
+
+#include <algorithm>
+
+#include "core/base/random.h"
+
+namespace lockstep::sim::scenario {
+namespace {
+
+// Faults a swarm may draw, with how they are parametrised. Bit flips and member removal are
+// left out: they make a member stop for good, which the liveness/convergence checks of a
+// generic scenario would then (rightly) report; scenarios that want them say so.
+constexpr FaultAction kSwarmActions[] = {
+    FaultAction::kCrash,           FaultAction::kPause,          FaultAction::kPartition,
+    FaultAction::kPartitionOneWay, FaultAction::kClog,           FaultAction::kNetwork,
+    FaultAction::kDiskWriteError,  FaultAction::kDiskFsyncError, FaultAction::kDiskFull,
+    FaultAction::kClockJump,       FaultAction::kClockDrift,
+};
+constexpr FaultTarget::Kind kSwarmTargets[] = {
+    FaultTarget::Kind::kLeader, FaultTarget::Kind::kFollower, FaultTarget::Kind::kMinority,
+    FaultTarget::Kind::kRandom};
+constexpr int kMaxSwarmFaults = 12;
+constexpr int64_t kMaxSwarmFaultDurationMs = 3000;
+
+FaultSpec draw_fault(FaultAction action, const Scenario& base, Random& random) {
+  FaultSpec fault;
+  fault.action = action;
+  fault.at_ms = static_cast<int64_t>(random.below(static_cast<uint64_t>(base.duration_ms)));
+  fault.target = FaultTarget{kSwarmTargets[random.below(std::size(kSwarmTargets))], 0};
+  fault.duration_ms = 100 + static_cast<int64_t>(random.below(kMaxSwarmFaultDurationMs));
+  switch (action) {
+    case FaultAction::kCrash: {
+      constexpr CrashMode kModes[] = {CrashMode::kDropAll, CrashMode::kKeepAll, CrashMode::kTorn,
+                                      CrashMode::kRandom};
+      fault.crash_mode = kModes[random.below(std::size(kModes))];
+      break;
+    }
+    case FaultAction::kPartitionOneWay:
+      fault.target = FaultTarget{FaultTarget::Kind::kLeader, 0};
+      fault.to = FaultTarget{FaultTarget::Kind::kMinority, 0};
+      break;
+    case FaultAction::kNetwork:
+      fault.loss = static_cast<double>(random.below(30)) / 100.0;
+      fault.duplicate = static_cast<double>(random.below(20)) / 100.0;
+      fault.reorder = static_cast<double>(random.below(30)) / 100.0;
+      break;
+    case FaultAction::kDiskWriteError:
+    case FaultAction::kDiskFsyncError:
+      fault.count = 1 + static_cast<uint32_t>(random.below(3));
+      break;
+    case FaultAction::kDiskFull:
+      fault.bytes = random.below(64 * 1024);
+      break;
+    case FaultAction::kClockJump:
+      fault.offset_ms = static_cast<int64_t>(random.below(20'000)) - 10'000;
+      break;
+    case FaultAction::kClockDrift:
+      fault.drift_ppm = static_cast<int64_t>(random.below(200'000)) - 100'000;
+      break;
+    default:
+      break;
+  }
+  return fault;
+}
+
+}  // namespace
+
+Scenario draw_swarm_scenario(const Scenario& base, uint64_t seed) {
+  Random random = Random(seed).stream("swarm");
+  Scenario scenario = base;
+  scenario.swarm = false;
+  scenario.name = base.name + " (swarm seed " + std::to_string(seed) + ")";
+  // Each fault kind is in this seed's mix with probability ½ (at least one is).
+  std::vector<FaultAction> enabled;
+  for (FaultAction action : kSwarmActions) {
+    if (random.chance(0.5)) enabled.push_back(action);
+  }
+  if (enabled.empty()) enabled.push_back(kSwarmActions[random.below(std::size(kSwarmActions))]);
+  scenario.network.loss = random.chance(0.3) ? static_cast<double>(random.below(5)) / 100.0 : 0;
+  scenario.network.duplicate =
+      random.chance(0.3) ? static_cast<double>(random.below(5)) / 100.0 : 0;
+  scenario.network.reorder = random.chance(0.3) ? static_cast<double>(random.below(20)) / 100.0 : 0;
+  const int count = 1 + static_cast<int>(random.below(kMaxSwarmFaults));
+  scenario.faults.clear();
+  for (int i = 0; i < count; ++i) {
+    scenario.faults.push_back(draw_fault(enabled[random.below(enabled.size())], base, random));
+  }
+  std::ranges::stable_sort(scenario.faults, {}, &FaultSpec::at_ms);
+  return scenario;
+}
+
+}  // namespace lockstep::sim::scenario
