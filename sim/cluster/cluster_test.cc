@@ -49,11 +49,9 @@ TEST_P(WorkloadUnderFaultsTest, EveryCheckPasses) {
   EXPECT_GT(result->operations_ok + result->watch_events, 0u);
 }
 
-// "config" is not listed yet: under this seed's faults one agent ends with a configuration
-// that differs from the final one (see the report; `lockstep sim cluster --workload config
-// --seed 42 --duration-ms 6000 --settle-ms 4000` reproduces it). It passes without faults.
 INSTANTIATE_TEST_SUITE_P(AllWorkloads, WorkloadUnderFaultsTest,
-                         testing::Values("kv", "txn", "watch", "lease", "lock", "election"),
+                         testing::Values("kv", "txn", "watch", "lease", "lock", "election",
+                                         "config"),
                          [](const testing::TestParamInfo<std::string>& info) {
                            return info.param;
                          });

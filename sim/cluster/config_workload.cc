@@ -117,12 +117,19 @@ class ConfigWorkload final : public Workload {
       }
       const mvcc::WatchId watch_id = created.as<mvcc::WatchResponse>().watch_id;
       bool alive = true;
+      bool switch_member = true;
       uint64_t expected_sequence = 1;
       while (alive && recorded.now() < stop) {
         std::vector<node::WatchStreamMessage> messages =
             client.take_watch_messages(client.runtime().now() + kAgentIdleCheck);
         if (messages.empty()) {
-          alive = client.call_member(member, node::StatusRequest{}).ok();
+          // Silence: the watch may be gone (the member restarted and lost it) or the member
+          // may be unreachable. Cancel it and start over from the last revision seen: on
+          // the same member if it answered, on the next one otherwise.
+          const CallResult canceled =
+              client.call_member(member, mvcc::WatchCancelRequest{watch_id});
+          alive = false;
+          switch_member = canceled.error == ErrorCode::kTimeoutDueToConnectionLost;
           continue;
         }
         std::set<std::string> changed;
@@ -152,7 +159,7 @@ class ConfigWorkload final : public Workload {
         }
         report(recorded, agent, index, changed);
       }
-      if (!alive) member_index = (member_index + 1) % members.size();
+      if (!alive && switch_member) member_index = (member_index + 1) % members.size();
     }
   }
 

@@ -125,6 +125,7 @@ class WatchWorkload final : public Workload {
       ++log.recreated;
       const mvcc::WatchId watch_id = created.as<mvcc::WatchResponse>().watch_id;
       bool alive = true;
+      bool switch_member = true;
       uint64_t expected_sequence = 1;
       bool compacted_here = false;
       while (alive && environment.cluster.world().now() < watch_until) {
@@ -132,7 +133,13 @@ class WatchWorkload final : public Workload {
             client.take_watch_messages(client.runtime().now() + kWatcherIdleCheck);
         if (messages.empty()) {
           // Silence: is the member still there? (A real client has its TCP connection.)
-          alive = client.call_member(member, node::StatusRequest{}).ok();
+          // Silence: the watch may be gone (the member restarted and lost it) or the member
+          // may be unreachable. Cancel it and start over from the last revision seen: on
+          // the same member if it answered, on the next one otherwise.
+          const CallResult canceled =
+              client.call_member(member, mvcc::WatchCancelRequest{watch_id});
+          alive = false;
+          switch_member = canceled.error == ErrorCode::kTimeoutDueToConnectionLost;
           continue;
         }
         for (const node::WatchStreamMessage& message : messages) {
@@ -167,7 +174,8 @@ class WatchWorkload final : public Workload {
           }
         }
       }
-      if (!alive && !compacted_here) member_index = (member_index + 1) % members.size();
+      if (!alive && !compacted_here && switch_member)
+        member_index = (member_index + 1) % members.size();
     }
   }
 
