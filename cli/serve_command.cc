@@ -89,9 +89,10 @@ void add_tuning_flags(CLI::App& command, daemon::DaemonOptions& options) {
       .add_option("--max-txn-ops", options.max_txn_ops,
                   "Maximum number of operations permitted in a transaction")
       ->capture_default_str();
-  command.add_option("--gateway-port", options.gateway_port,
-                     "Port of the JSON gateway, /health, /version and /metrics (lockstep's own "
-                     "flag: etcd shares the client port); -1 disables it")
+  command
+      .add_option("--gateway-port", options.gateway_port,
+                  "Port of the JSON gateway, /health, /version and /metrics (lockstep's own "
+                  "flag: etcd shares the client port); -1 disables it")
       ->capture_default_str();
 }
 

@@ -123,11 +123,12 @@ Status run_daemon(const DaemonPlan& plan) {
   });
   network.start_pump();
   client_api.start();
-  std::fprintf(stderr,
-               "lockstep serve: ready name=%s member=%s cluster=%s client=%s:%d peer=%s data-dir=%s\n",
-               plan.name.c_str(), hex(plan.self.value()).c_str(), hex(plan.cluster_id).c_str(),
-               plan.listen_client.host.c_str(), (*api_server)->grpc_port(),
-               plan.listen_peer.to_string().c_str(), plan.data_dir.c_str());
+  std::fprintf(
+      stderr,
+      "lockstep serve: ready name=%s member=%s cluster=%s client=%s:%d peer=%s data-dir=%s\n",
+      plan.name.c_str(), hex(plan.self.value()).c_str(), hex(plan.cluster_id).c_str(),
+      plan.listen_client.host.c_str(), (*api_server)->grpc_port(),
+      plan.listen_peer.to_string().c_str(), plan.data_dir.c_str());
   std::fflush(stderr);
   runtime.run();
   client_api.close_and_drain();

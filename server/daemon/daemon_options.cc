@@ -19,7 +19,9 @@ std::vector<std::string> split(const std::string& text, char separator) {
   return parts;
 }
 
-Error invalid(std::string message) { return Error(ErrorCode::kInvalidInput, std::move(message)); }
+Error invalid(std::string message) {
+  return Error(ErrorCode::kInvalidInput, std::move(message));
+}
 
 // etcd embed/config.go Validate(): the timing rules and their messages.
 Status validate_timing(const DaemonOptions& options) {
@@ -65,7 +67,7 @@ Status validate_limits(const DaemonOptions& options) {
 // "infra1=http://10.0.0.1:2380,infra2=http://10.0.0.2:2380"; a name may repeat to give one
 // member several peer URLs (etcd's types.NewURLsMap).
 Result<std::vector<ClusterMember>> parse_initial_cluster(const std::string& text,
-                                                        const std::string& token) {
+                                                         const std::string& token) {
   std::map<std::string, std::vector<std::string>> urls_by_name;
   for (const std::string& entry : split(text, ',')) {
     const size_t equals = entry.find('=');
@@ -104,9 +106,9 @@ Result<NodeId> find_self(const DaemonOptions& options, const std::vector<Cluster
     std::vector<std::string> listed = member.peer_urls;
     std::sort(listed.begin(), listed.end());
     if (listed != advertised) {
-      return invalid("--initial-cluster has " + options.name + "=" + member.peer_urls.front() +
-                     " but missing from --initial-advertise-peer-urls=" +
-                     options.initial_advertise_peer_urls);
+      return invalid(
+          "--initial-cluster has " + options.name + "=" + member.peer_urls.front() +
+          " but missing from --initial-advertise-peer-urls=" + options.initial_advertise_peer_urls);
     }
     return member.id;
   }
@@ -183,7 +185,8 @@ Result<DaemonPlan> plan_daemon(const DaemonOptions& options) {
     plan.peers[member.id] = parse_http_url(member.peer_urls.front()).value();
   }
   plan.cluster_id = compute_cluster_id(ids);
-  Result<server::PeerAddress> listen_peer = first_url("--listen-peer-urls", options.listen_peer_urls);
+  Result<server::PeerAddress> listen_peer =
+      first_url("--listen-peer-urls", options.listen_peer_urls);
   if (!listen_peer.is_ok()) return listen_peer.error();
   plan.listen_peer = *listen_peer;
   Result<server::PeerAddress> listen_client =

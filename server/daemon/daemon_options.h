@@ -54,7 +54,7 @@ struct DaemonPlan {
   std::string data_dir;
   NodeId self;
   uint64_t cluster_id = 0;
-  std::vector<ClusterMember> members;         // ascending by id
+  std::vector<ClusterMember> members;           // ascending by id
   std::map<NodeId, server::PeerAddress> peers;  // every member's first peer URL
   server::PeerAddress listen_peer;
   server::PeerAddress listen_client;

@@ -57,9 +57,11 @@ TEST(DaemonOptionsTest, TimingFlagsFollowEtcdRules) {
 
 TEST(DaemonOptionsTest, BadClusterFlagsAreClearErrors) {
   DaemonOptions options = three_members("m4", 1);
-  EXPECT_EQ(error_of(options), "couldn't find local name \"m4\" in the initial cluster configuration");
+  EXPECT_EQ(error_of(options),
+            "couldn't find local name \"m4\" in the initial cluster configuration");
   options = three_members("m1", 2);
-  EXPECT_NE(error_of(options).find("missing from --initial-advertise-peer-urls"), std::string::npos);
+  EXPECT_NE(error_of(options).find("missing from --initial-advertise-peer-urls"),
+            std::string::npos);
   options = three_members("m1", 1);
   options.initial_cluster_state = "old";
   EXPECT_NE(error_of(options).find("valid values are \"new\", \"existing\""), std::string::npos);

@@ -70,7 +70,8 @@ class MemberClientApi::Session final : public api::WatchSession {
   void create(mvcc::WatchCreateRequest request) override {
     api_.post([&api = api_, state = state_, request = std::move(request)] {
       api.start_request(state->client, request, [state](Result<node::ClientResponseBody> result) {
-        if (!result.is_ok()) return state->deliver(canceled_watch(mvcc::kAutoWatchId, result.error()));
+        if (!result.is_ok())
+          return state->deliver(canceled_watch(mvcc::kAutoWatchId, result.error()));
         auto& created = std::get<mvcc::WatchResponse>(*result);
         if (created.created && !created.canceled) state->watch_ids.push_back(created.watch_id);
         state->deliver(std::move(created));
@@ -83,7 +84,8 @@ class MemberClientApi::Session final : public api::WatchSession {
       std::erase(state->watch_ids, request.watch_id);
       api.start_request(state->client, request,
                         [state, id = request.watch_id](Result<node::ClientResponseBody> result) {
-                          if (!result.is_ok()) return state->deliver(canceled_watch(id, result.error()));
+                          if (!result.is_ok())
+                            return state->deliver(canceled_watch(id, result.error()));
                           state->deliver(std::get<mvcc::WatchResponse>(std::move(*result)));
                         });
     });
@@ -118,7 +120,9 @@ MemberClientApi::MemberClientApi(env::Runtime& runtime, server::EventLoop& loop,
   });
 }
 
-MemberClientApi::~MemberClientApi() { network_.set_client_handler(nullptr); }
+MemberClientApi::~MemberClientApi() {
+  network_.set_client_handler(nullptr);
+}
 
 void MemberClientApi::start() {
   runtime_.spawn("client-api-sweeper", [this] {

@@ -94,7 +94,7 @@ class MemberClientApi final : public api::ClientApi {
   LocalClientNetwork& network_;
   Duration request_timeout_;
   uint64_t next_request_id_ = 1;
-  std::map<uint64_t, Waiting> waiting_;  // by request id
+  std::map<uint64_t, Waiting> waiting_;                       // by request id
   std::map<NodeId, std::shared_ptr<SessionState>> sessions_;  // by session client id
   std::atomic<uint64_t> next_session_{0};  // open_watch_session runs on gRPC threads
   bool stopped_ = false;
