@@ -106,7 +106,7 @@ Json run_row(const RunSpec& run, const sim::scenario::ScenarioResult& result, in
   row["scenario_file"] = run.path;
   row["replay"] = sim::scenario::replay_command(run.path, result);
   Json probes = Json::array();
-  for (const ProbeHit& probe : result.probes) probes.push_back(probe.site);
+  for (const sim::ProbeHit& probe : result.probes) probes.push_back(probe.site);
   row["probes_hit"] = probes;
   return row;
 }
