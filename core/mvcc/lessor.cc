@@ -121,12 +121,16 @@ int64_t Lessor::remaining_or_full_seconds(const Lease& lease) const {
 }
 
 void Lessor::advance_clock(Instant now) {
-  ASSERT(now >= clock_, "the leader's lease clock does not go backwards");
-  clock_ = now;
+  // The leader's clock can jump backwards (an operator or NTP stepping it; the simulator's
+  // clock-jump faults do exactly this, which is how this was found). Holding the lease clock
+  // still until the host clock catches up only ever makes leases live longer, the safe
+  // direction for lease holders.
+  if (now > clock_) clock_ = now;
 }
 
 void Lessor::promote(Instant now, Duration extend) {
   advance_clock(now);
+  now = clock_;
   primary_ = true;
   for (auto& [id, lease] : leases_) {
     lease.expiry = now + extend + std::chrono::seconds(remaining_or_full_seconds(lease));
