@@ -19,7 +19,8 @@ build: configure
 # and the HTML reports (reports-out/index.html links each run's report.html).
 RUN_SEEDS ?= 1..3
 run: build
-	@$(BUILD_DIR)/cli/lockstep sim explore scenarios --seeds $(RUN_SEEDS) --jobs $(JOBS) --report reports-out
+	@$(BUILD_DIR)/cli/lockstep sim explore scenarios --seeds $(RUN_SEEDS) --jobs $(JOBS) --report reports-out; \
+	status=$$?; echo "HTML report: $(CURDIR)/reports-out/index.html (each run: reports-out/<scenario>-<seed>/report.html)"; exit $$status
 
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
