@@ -5,6 +5,8 @@
 #include <set>
 #include <vector>
 
+#include "core/base/html_escape.h"
+
 namespace lockstep::checker {
 
 namespace {
@@ -12,33 +14,6 @@ namespace {
 constexpr int kLaneHeightPixels = 28;
 constexpr int kLeftMarginPixels = 90;
 constexpr int kPixelsPerTimeStep = 14;
-
-std::string escape_html(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 // Chooses which operations to draw: all of them, or the kMaxDrawnOperations nearest in time
 // to the blocked operation.

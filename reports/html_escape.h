@@ -4,10 +4,11 @@
 #include <string>
 #include <string_view>
 
+#include "core/base/html_escape.h"
+
 namespace lockstep::reports {
 
-// Text for HTML element content or a quoted attribute value.
-std::string escape_html(std::string_view text);
+using ::lockstep::escape_html;
 
 // `value` as JSON that may sit inside <script type="application/json">…</script>: every
 // '<', '>' and '&' becomes a \u escape (they can only occur inside JSON strings, so this
