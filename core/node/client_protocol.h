@@ -54,6 +54,10 @@ using ClientResponseBody =
 
 // One request. `request_id` is chosen by the client and echoed in the response; a client
 // uses a fresh id per attempt so that a late answer to an abandoned attempt is recognised.
+// Ids must not repeat from one network address: a member admits each (address, id) once and
+// drops a repeat as a copy the network duplicated (duplicate_filter.h). A client therefore
+// starts its ids at a random point, so that a restarted client does not reuse its
+// predecessor's.
 struct ClientRequest {
   uint64_t request_id = 0;
   ClientRequestBody body;

@@ -119,7 +119,10 @@ std::vector<ClientRequestBody> one_request_of_each_kind() {
         watch.watch_id = 4;
       }),
       mvcc::WatchCancelRequest{4},
-      MemberAddRequest{NodeId(6), true},
+      make<MemberAddRequest>([](auto& add) {
+        add.id = NodeId(6);
+        add.is_learner = true;
+      }),
       MemberRemoveRequest{NodeId(6)},
       MemberPromoteRequest{NodeId(6)},
       MemberListRequest{true},

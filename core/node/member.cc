@@ -168,11 +168,22 @@ void Member::receive_loop() {
         PROBE(runtime_, "member.malformed_raft_message");
         continue;
       }
+      if (!admit_forwarded_proposal(*raft_message)) {
+        PROBE(runtime_, "member.duplicate_proposal_dropped");
+        continue;
+      }
       // A step error (a message for another node, a stale term) is Raft's to judge and
       // harmless to drop.
       (void)raft_->step(std::move(*raft_message));
       ready_event_.notify_one();
     } else if (auto* request = std::get_if<ClientRequest>(&*frame)) {
+      // A second copy is dropped unanswered: the first copy is (or was) answered under the
+      // same request id, and a client that already moved on may have retried under a new
+      // one, so admitting the copy could apply the write twice.
+      if (!client_requests_seen_.admit({message->from.value(), request->request_id})) {
+        PROBE(runtime_, "member.duplicate_client_request_dropped");
+        continue;
+      }
       if (message->payload.size() > config_.max_request_bytes) {
         reply_error(ReplyTo{message->from, request->request_id, runtime_.now()},
                     ErrorCode::kRequestTooLarge);
@@ -500,6 +511,31 @@ void Member::handle_client_request(NodeId client, ClientRequest request) {
         }
       },
       request.body);
+}
+
+bool Member::admit_forwarded_proposal(const raft::Message& message) {
+  // Raft appends whatever a kPropose carries; etcd's TCP streams never deliver one twice,
+  // this network may. The proposer's tag names the proposal, whoever forwards it.
+  if (message.type != raft::MessageType::kPropose) return true;
+  for (const raft::Entry& entry : message.entries) {
+    ProposalTag tag;
+    if (entry.type == raft::EntryType::kNormal) {
+      Result<EntryPayload> payload = decode_entry_payload(entry.data);
+      if (!payload.is_ok()) continue;
+      tag = payload->tag;
+    } else {
+      Result<raft::ConfChange> change = raft::decode_conf_change(entry.data);
+      if (!change.is_ok()) continue;
+      Result<ProposalTag> context_tag = decode_proposal_tag(change->context);
+      if (!context_tag.is_ok()) continue;
+      tag = *context_tag;
+    }
+    // Tag 0 marks the leader's own proposals (lease revokes), which are never forwarded
+    // for anyone waiting and are harmless to apply twice.
+    if (tag.proposal_id == 0) continue;
+    if (!forwarded_proposals_seen_.admit({tag.proposer.value(), tag.proposal_id})) return false;
+  }
+  return true;
 }
 
 void Member::propose(const ReplyTo& reply, mvcc::ApplyRequest request) {

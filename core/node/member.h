@@ -13,6 +13,7 @@
 #include "core/mvcc/backend.h"
 #include "core/mvcc/state_machine.h"
 #include "core/node/client_protocol.h"
+#include "core/node/duplicate_filter.h"
 #include "core/node/entry_payload.h"
 #include "core/node/member_config.h"
 #include "core/node/member_observer.h"
@@ -105,6 +106,7 @@ class Member {
 
   // Client requests.
   void handle_client_request(NodeId client, ClientRequest request);
+  bool admit_forwarded_proposal(const raft::Message& message);
   void propose(const ReplyTo& reply, mvcc::ApplyRequest request);
   void propose_membership(const ReplyTo& reply, const raft::ConfChange& change);
   void start_read(const ReplyTo& reply, ClientRequestBody request);
@@ -158,6 +160,11 @@ class Member {
     uint64_t next_sequence = 1;
   };
   std::map<mvcc::WatchId, WatchOwner> watch_owners_;
+  // Copies of messages the network delivered twice (duplicate_filter.h): a client request is
+  // admitted once per (client, request id), a forwarded proposal once per proposal tag, so
+  // that no write reaches the log twice.
+  DuplicateFilter client_requests_seen_;
+  DuplicateFilter forwarded_proposals_seen_;
 
   env::Event ready_event_;
   env::Event stopped_event_;

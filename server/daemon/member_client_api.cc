@@ -114,7 +114,13 @@ class MemberClientApi::Session final : public api::WatchSession {
 
 MemberClientApi::MemberClientApi(env::Runtime& runtime, server::EventLoop& loop,
                                  LocalClientNetwork& network, Duration request_timeout)
-    : runtime_(runtime), loop_(loop), network_(network), request_timeout_(request_timeout) {
+    : runtime_(runtime),
+      loop_(loop),
+      network_(network),
+      request_timeout_(request_timeout),
+      // A random start, so that a restarted daemon does not repeat the request ids its
+      // previous incarnation forwarded to the leader (whose duplicate filter would drop them).
+      next_request_id_(runtime.random().next_u64() >> 8) {
   network_.set_client_handler([this](NodeId from, NodeId to, std::string payload) {
     on_frame(from, to, std::move(payload));
   });
