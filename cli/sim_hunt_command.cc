@@ -1,9 +1,13 @@
 // `lockstep sim hunt`: the framework's self-test. For each planted bug (core/base/known_bugs.h)
-// it runs simulated clusters over seeds, with the workload and faults suited to exposing
-// that bug, until a check fails, and prints how fast each bug was caught and by which check.
-// Only a build configured with -DLOCKSTEP_KNOWN_BUGS=ON carries the bugs; elsewhere the
-// command says so and exits 2.
-// Exit codes: 0 every hunted bug was caught, 1 at least one escaped, 2 bad input / no bugs.
+// it runs that bug's hunt scenario (scenarios/hunt/<bug>.json: an ordinary scenario file
+// whose faults and knobs make the bug's trigger likely) over seeds with the bug switched on,
+// until one of the scenario's general checks fails (linearizability, Raft safety, liveness,
+// convergence, the workloads' own checks): nothing in a hunt knows what the bug is. It
+// prints how many seeds and how much wall time each catch took, which check caught it, and
+// whether the catching seed passes without the bug. Only a build configured with
+// -DLOCKSTEP_KNOWN_BUGS=ON carries the bugs; elsewhere the command says so and exits 2.
+// Exit codes: 0 every hunted bug was caught (--control: every seed passed), 1 at least one
+// escaped (--control: a seed failed without any bug), 2 bad input / no bugs.
 //
 //   lockstep sim hunt --bug all --seeds 1..100 --jobs 2
 //   lockstep sim hunt --bug read-without-read-index --seeds 7..7 --verbose   (replay)
@@ -17,7 +21,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -25,7 +28,9 @@
 
 #include "cli/command_registry.h"
 #include "core/base/known_bugs.h"
-#include "sim/cluster/cluster_run.h"
+#include "sim/scenario/run_report.h"
+#include "sim/scenario/scenario_files.h"
+#include "sim/scenario/scenario_runner.h"
 
 namespace lockstep::cli {
 namespace {
@@ -34,78 +39,46 @@ constexpr uint64_t kMaxSeedsPerBug = 100'000;
 constexpr int kMaxJobs = 64;
 constexpr char kResultMarker[] = "HUNT-RESULT ";
 constexpr char kAssertMarker[] = "ASSERT";
+// A check's detail is cut to this many characters in the table (--verbose shows it whole).
+constexpr size_t kMaxCaughtByChars = 240;
+
+std::string default_scenarios_directory() {
+#ifdef LOCKSTEP_SOURCE_ROOT
+  return LOCKSTEP_SOURCE_ROOT "/scenarios/hunt";
+#else
+  return "scenarios/hunt";
+#endif
+}
 
 struct HuntFlags {
   std::string bug = "all";
   std::string seeds = "1..100";
+  std::string scenarios = default_scenarios_directory();
   int jobs = 1;
   bool verbose = false;
   bool confirm_clean = true;
+  // Runs the seeds with no bug switched on: the control group, which must pass.
+  bool control = false;
+  // Bounds the linearizability search; a search that needs more is reported as unknown,
+  // never as a catch. The default is `sim run`'s.
+  uint64_t max_check_steps = sim::scenario::RunScenarioOptions{}.max_check_steps;
 };
 
-// The workload, fault plan and cluster a bug is hunted with, and why they suit it.
+// A bug's hunt: the scenario file it is hunted with.
 struct HuntRecipe {
-  KnownBug bug;
-  std::string workloads;
-  std::string faults;  // a name for the table; the plan itself is below
-  int members = 5;
-  sim::FaultPlan plan;
-  int64_t duration_ms = 6'000;
+  KnownBug bug = KnownBug::kVoteNotRecorded;
+  std::string path;
+  sim::scenario::Scenario scenario;
 };
 
-sim::FaultPlan plan_with(int crashes, int partitions, int pauses, double loss) {
-  sim::FaultPlan plan;
-  plan.crashes = crashes;
-  plan.partitions = partitions;
-  plan.pauses = pauses;
-  plan.message_loss = loss;
-  return plan;
-}
-
-HuntRecipe recipe_for(KnownBug bug) {
-  switch (bug) {
-    case KnownBug::kVoteNotRecorded:
-      // Elections under partitions and loss: several candidates in one term.
-      return {bug, "kv", "partitions+loss", 5, plan_with(1, 4, 1, 0.05)};
-    case KnownBug::kCommitEarlierTermByCounting:
-      // Figure 8 needs leaders to crash with entries on a minority, repeatedly.
-      return {bug, "kv", "crashes+partitions", 5, plan_with(6, 4, 1, 0.05), 8'000};
-    case KnownBug::kReadWithoutReadIndex:
-      // A deposed leader cut off by a partition keeps answering reads.
-      return {bug, "kv", "partitions", 5, plan_with(0, 4, 1, 0.0)};
-    case KnownBug::kAckBeforeFsync:
-      // Crashes drop the unsynced tail that was already acknowledged.
-      return {bug, "kv", "crashes", 3, plan_with(6, 0, 0, 0.0)};
-    case KnownBug::kWatchDropAtCompaction:
-      // Watchers fall behind while their member is partitioned; compaction passes them.
-      return {bug, "watch", "partitions+crashes", 5, plan_with(2, 3, 1, 0.02)};
-    case KnownBug::kLeaseExpiryOnFollowerClock:
-      // Kept-alive leases: followers never see the keep-alives.
-      return {bug, "lease", "standard", 5, sim::FaultPlan::standard()};
-    case KnownBug::kStaleLogNotTruncated:
-      // Leaders that crash or are cut off with uncommitted entries leave stale suffixes.
-      return {bug, "kv", "crashes+partitions", 5, plan_with(4, 4, 1, 0.05)};
-  }
-  return {bug, "kv", "standard", 5, sim::FaultPlan::standard()};
-}
-
-sim::RunOptions run_options(const HuntRecipe& recipe, uint64_t seed) {
-  sim::RunOptions options;
-  options.cluster.seed = seed;
-  options.cluster.member_count = recipe.members;
-  options.workloads.clear();
-  std::string rest = recipe.workloads;
-  while (!rest.empty()) {
-    const size_t comma = rest.find(',');
-    options.workloads.push_back(rest.substr(0, comma));
-    rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
-  }
-  options.duration = std::chrono::milliseconds(recipe.duration_ms);
-  options.settle = std::chrono::seconds(5);
-  options.faults = recipe.plan;
-  // Keep a hunt bounded: a search that needs more is reported as unknown, not as a catch.
-  options.max_check_steps = 5'000'000;
-  return options;
+Result<HuntRecipe> recipe_for(KnownBug bug, const std::string& directory) {
+  HuntRecipe recipe;
+  recipe.bug = bug;
+  recipe.path = directory + "/" + std::string(known_bug_name(bug)) + ".json";
+  Result<sim::scenario::Scenario> scenario = sim::scenario::load_scenario_file(recipe.path);
+  if (!scenario.is_ok()) return scenario.error();
+  recipe.scenario = std::move(*scenario);
+  return recipe;
 }
 
 // ---- one seed, in a child process -------------------------------------------------------
@@ -115,25 +88,34 @@ struct SeedOutcome {
   bool failed = false;
   std::string caught_by;  // the failed checks, or the assertion that aborted the run
   std::string output;     // everything the child printed (for --verbose)
+  std::string run_error;  // the scenario could not run at all (not a catch)
 };
 
 [[noreturn]] void run_seed_in_child(const HuntRecipe& recipe, uint64_t seed, bool bug_on,
-                                    bool verbose) {
+                                    const HuntFlags& flags) {
   set_active_known_bug(bug_on ? std::optional<KnownBug>(recipe.bug) : std::nullopt);
-  Result<sim::RunResult> result = sim::run_workloads(run_options(recipe, seed));
+  sim::scenario::RunScenarioOptions options;
+  options.max_check_steps = flags.max_check_steps;
+  Result<sim::scenario::ScenarioResult> result =
+      sim::scenario::run_scenario(recipe.scenario, seed, options);
   if (!result.is_ok()) {
     std::fprintf(stderr, "%sERROR %s\n", kResultMarker, result.error().to_string().c_str());
     std::fflush(stderr);
     _exit(3);
   }
-  if (verbose) std::fprintf(stderr, "%s", result->summary().c_str());
+  if (flags.verbose) std::fprintf(stderr, "%s", sim::scenario::human_summary(*result).c_str());
   // Only a failed check is a catch: an unknown verdict (the linearizability search gave up)
   // is not evidence of a bug, so such a seed counts as escaped.
   std::string failed;
-  for (const sim::CheckOutcome& check : result->checks) {
+  for (const sim::scenario::CheckReport& check : result->checks) {
     if (check.verdict != sim::CheckOutcome::Verdict::kFail) continue;
     if (!failed.empty()) failed += "; ";
-    failed += check.name + " (" + std::string(sim::verdict_name(check.verdict)) + ")";
+    std::string detail = check.detail;
+    for (char& c : detail) {
+      if (c == '\n' || c == '|') c = ' ';
+    }
+    if (detail.size() > kMaxCaughtByChars) detail = detail.substr(0, kMaxCaughtByChars) + "...";
+    failed += check.name + " FAIL: " + detail;
   }
   std::fprintf(stderr, "%s%s\n", kResultMarker, failed.empty() ? "PASS" : failed.c_str());
   std::fflush(stderr);
@@ -147,7 +129,7 @@ struct Child {
   std::string output;
 };
 
-Child start_child(const HuntRecipe& recipe, uint64_t seed, bool bug_on, bool verbose) {
+Child start_child(const HuntRecipe& recipe, uint64_t seed, bool bug_on, const HuntFlags& flags) {
   int fds[2];
   if (pipe(fds) != 0) {
     std::perror("lockstep sim hunt: pipe");
@@ -165,7 +147,7 @@ Child start_child(const HuntRecipe& recipe, uint64_t seed, bool bug_on, bool ver
     dup2(fds[1], STDERR_FILENO);
     dup2(fds[1], STDOUT_FILENO);
     close(fds[1]);
-    run_seed_in_child(recipe, seed, bug_on, verbose);
+    run_seed_in_child(recipe, seed, bug_on, flags);
   }
   close(fds[1]);
   return Child{pid, fds[0], seed, {}};
@@ -184,6 +166,10 @@ SeedOutcome finish_child(Child& child) {
     const size_t start = marker + std::strlen(kResultMarker);
     const size_t end = child.output.find('\n', start);
     const std::string verdict = child.output.substr(start, end - start);
+    if (verdict.starts_with("ERROR")) {
+      outcome.run_error = verdict;
+      return outcome;
+    }
     outcome.failed = verdict != "PASS";
     if (outcome.failed) outcome.caught_by = verdict;
     return outcome;
@@ -230,37 +216,39 @@ struct HuntRow {
   double wall_seconds = 0;
   std::string caught_by;
   std::string clean_rerun;  // the catching seed without the bug: "pass" is what we want
+  std::string error;        // a seed could not run (bad scenario): the hunt is void
 };
 
-SeedOutcome run_one(const HuntRecipe& recipe, uint64_t seed, bool bug_on, bool verbose) {
+SeedOutcome run_one(const HuntRecipe& recipe, uint64_t seed, bool bug_on, const HuntFlags& flags) {
   std::vector<Child> running;
-  running.push_back(start_child(recipe, seed, bug_on, verbose));
+  running.push_back(start_child(recipe, seed, bug_on, flags));
   return wait_for_any(running);
 }
 
 // Runs seeds in order, `jobs` at a time, and stops at the lowest failing seed (every lower
 // seed in flight is waited for, so the answer does not depend on --jobs).
-HuntRow hunt_bug(KnownBug bug, uint64_t first, uint64_t last, const HuntFlags& flags) {
+HuntRow hunt_bug(const HuntRecipe& recipe, uint64_t first, uint64_t last, const HuntFlags& flags) {
   HuntRow row;
-  row.bug = bug;
-  row.recipe = recipe_for(bug);
+  row.bug = recipe.bug;
+  row.recipe = recipe;
   const auto started = std::chrono::steady_clock::now();
   std::vector<Child> running;
   std::map<uint64_t, SeedOutcome> finished;
   uint64_t next = first;
   std::optional<uint64_t> lowest_failure;
   while (true) {
-    while (static_cast<int>(running.size()) < flags.jobs && next <= last &&
+    while (static_cast<int>(running.size()) < flags.jobs && next <= last && row.error.empty() &&
            (!lowest_failure || next < *lowest_failure)) {
-      running.push_back(start_child(row.recipe, next, true, flags.verbose));
+      running.push_back(start_child(recipe, next, !flags.control, flags));
       ++next;
     }
     if (running.empty()) break;
     SeedOutcome outcome = wait_for_any(running);
     if (flags.verbose) {
-      std::printf("--- %s seed %llu ---\n%s", std::string(known_bug_name(bug)).c_str(),
+      std::printf("--- %s seed %llu ---\n%s", std::string(known_bug_name(recipe.bug)).c_str(),
                   static_cast<unsigned long long>(outcome.seed), outcome.output.c_str());
     }
+    if (!outcome.run_error.empty()) row.error = outcome.run_error;
     if (outcome.failed && (!lowest_failure || outcome.seed < *lowest_failure)) {
       lowest_failure = outcome.seed;
       row.wall_seconds =
@@ -274,8 +262,10 @@ HuntRow hunt_bug(KnownBug bug, uint64_t first, uint64_t last, const HuntFlags& f
     row.catching_seed = *lowest_failure;
     row.seeds_run = *lowest_failure - first + 1;
     row.caught_by = finished.at(*lowest_failure).caught_by;
-    if (flags.confirm_clean) {
-      SeedOutcome clean = run_one(row.recipe, row.catching_seed, false, false);
+    if (flags.confirm_clean && !flags.control) {
+      HuntFlags quiet = flags;
+      quiet.verbose = false;
+      SeedOutcome clean = run_one(recipe, row.catching_seed, false, quiet);
       row.clean_rerun = clean.failed ? "FAIL: " + clean.caught_by : "pass";
     }
   } else {
@@ -303,18 +293,24 @@ bool parse_seed_range(const std::string& text, uint64_t& first, uint64_t& last) 
   return first >= 1 && first <= last && last - first < kMaxSeedsPerBug;
 }
 
-void print_row(const HuntRow& row, const std::string& seeds) {
+std::string file_name(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+void print_row(const HuntRow& row, const HuntFlags& flags) {
   const std::string name(known_bug_name(row.bug));
-  std::printf("| %s | %s | %s | %llu | %.1f | %s | %s |", name.c_str(),
-              row.recipe.workloads.c_str(), row.recipe.faults.c_str(),
-              static_cast<unsigned long long>(row.seeds_run), row.wall_seconds,
-              row.caught ? "yes" : "**no**", row.caught ? row.caught_by.c_str() : "-");
+  const char* caught = flags.control ? (row.caught ? "**control failed**" : "control: all pass")
+                                     : (row.caught ? "yes" : "**no**");
+  std::printf("| %s | %s | %s | %llu | %.1f | %s |", name.c_str(), caught,
+              file_name(row.recipe.path).c_str(), static_cast<unsigned long long>(row.seeds_run),
+              row.wall_seconds, row.caught ? row.caught_by.c_str() : "-");
   if (row.caught) {
-    std::printf(" `lockstep sim hunt --bug %s --seeds %llu..%llu --verbose` | %s |\n", name.c_str(),
+    std::printf(" `sim hunt --bug %s --seeds %llu..%llu --verbose` | %s |\n", name.c_str(),
                 static_cast<unsigned long long>(row.catching_seed),
                 static_cast<unsigned long long>(row.catching_seed), row.clean_rerun.c_str());
   } else {
-    std::printf(" `lockstep sim hunt --bug %s --seeds %s` | - |\n", name.c_str(), seeds.c_str());
+    std::printf(" `sim hunt --bug %s --seeds %s` | - |\n", name.c_str(), flags.seeds.c_str());
   }
   std::fflush(stdout);
 }
@@ -352,14 +348,29 @@ void run(const HuntFlags& flags) {
     set_exit_code(2);
     return;
   }
-  std::printf(
-      "| bug | workload | faults | seeds to catch | wall s | caught | caught by | replay | "
-      "seed without the bug |\n|---|---|---|---|---|---|---|---|---|\n");
-  bool all_caught = true;
+  std::vector<HuntRecipe> recipes;
   for (KnownBug bug : bugs) {
-    HuntRow row = hunt_bug(bug, first, last, flags);
-    print_row(row, flags.seeds);
-    all_caught = all_caught && row.caught;
+    Result<HuntRecipe> recipe = recipe_for(bug, flags.scenarios);
+    if (!recipe.is_ok()) {
+      std::fprintf(stderr, "lockstep sim hunt: %s\n", recipe.error().to_string().c_str());
+      set_exit_code(2);
+      return;
+    }
+    recipes.push_back(std::move(*recipe));
+  }
+  std::printf(
+      "| bug | caught | scenario | seeds to catch | wall s | caught by | replay | "
+      "seed without the bug |\n|---|---|---|---|---|---|---|---|\n");
+  bool all_caught = true;
+  for (const HuntRecipe& recipe : recipes) {
+    HuntRow row = hunt_bug(recipe, first, last, flags);
+    if (!row.error.empty()) {
+      std::fprintf(stderr, "lockstep sim hunt: %s: %s\n", recipe.path.c_str(), row.error.c_str());
+      set_exit_code(2);
+      return;
+    }
+    print_row(row, flags);
+    all_caught = all_caught && (flags.control ? !row.caught : row.caught);
   }
   set_exit_code(all_caught ? 0 : 1);
 }
@@ -374,7 +385,13 @@ void add_sim_hunt_command(CLI::App& parent) {
   command->add_option("--bug", flags->bug, "A planted bug's name, or all");
   command->add_option("--seeds", flags->seeds, "Seeds to try, A..B or N (= 1..N)");
   command->add_option("--jobs", flags->jobs, "Seeds run at once (each in a child process)");
+  command->add_option("--scenarios", flags->scenarios,
+                      "Directory of the hunt scenarios, one <bug>.json per bug");
   command->add_flag("--verbose", flags->verbose, "Print every seed's run summary");
+  command->add_option("--max-check-steps", flags->max_check_steps,
+                      "Linearizability search budget per run (beyond it: unknown, not a catch)");
+  command->add_flag("--control", flags->control,
+                    "Run the hunt scenarios with no bug switched on (every seed must pass)");
   command->add_flag("!--no-confirm", flags->confirm_clean,
                     "Skip re-running the catching seed without the bug");
   command->callback([flags] { run(*flags); });
