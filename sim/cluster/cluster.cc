@@ -1,11 +1,20 @@
 #include "sim/cluster/cluster.h"
 
+#include <atomic>
+
 #include "core/mvcc/memory_backend.h"
 #include "sim/cluster/raft_storage_adapter.h"
 #include "store/raft_persistence.h"
+#include "store/sqlite_backend.h"
+#include "store/sqlite_vfs.h"
 
 namespace lockstep::sim {
 namespace {
+
+// SQLite keeps registered VFSes in one process-wide list, so names must differ between
+// clusters alive in the same OS process (tests, the determinism check). The name never
+// reaches the simulation: it is neither traced nor written to disk.
+std::atomic<uint64_t> next_cluster_instance{1};
 
 WorldOptions world_options(const ClusterConfig& config) {
   WorldOptions options = WorldOptions::seeded(config.seed);
@@ -17,13 +26,36 @@ WorldOptions world_options(const ClusterConfig& config) {
 
 }  // namespace
 
+struct Cluster::MemberStorage {
+  std::unique_ptr<RaftStorageAdapter> raft;
+  std::unique_ptr<store::SqliteVfs> vfs;  // kSqlite only
+  std::unique_ptr<mvcc::Backend> backend;
+
+  // Members are destroyed after this body: the backend first, while its VFS still exists.
+  // Marking the VFS killed turns SQLite's close (a checkpoint, the -wal file's removal) into
+  // no disk work, as for a process that died.
+  ~MemberStorage() {
+    if (vfs) vfs->note_killed();
+  }
+};
+
 Cluster::Cluster(ClusterConfig config)
-    : config_(std::move(config)), world_(world_options(config_)) {
+    : config_(std::move(config)),
+      instance_(next_cluster_instance.fetch_add(1)),
+      world_(world_options(config_)) {
   ASSERT(config_.member_count > 0, "a cluster needs members");
   for (int i = 1; i <= config_.member_count; ++i) member_ids_.push_back(NodeId(i));
+  founding_ids_ = member_ids_;
 }
 
-Cluster::~Cluster() = default;
+Cluster::~Cluster() {
+  // Storage objects hold files of their process's disk, so they must go while the world's
+  // processes still exist but after every member fiber is dead: crash the members first.
+  for (NodeId id : member_ids_) {
+    world_.crash(id, CrashMode::kKeepAll);
+    retire_storage(id);
+  }
+}
 
 Status Cluster::boot() {
   for (NodeId id : member_ids_) {
@@ -34,20 +66,55 @@ Status Cluster::boot() {
   return Status::ok();
 }
 
-void Cluster::run_member(NodeId id, env::Runtime& runtime) {
+Status Cluster::open_storage(NodeId id, env::Runtime& runtime, MemberStorage& storage) {
   Result<std::unique_ptr<store::RaftPersistence>> persistence =
       store::RaftPersistence::open(runtime.disk());
-  if (!persistence.is_ok()) {
+  if (!persistence.is_ok()) return persistence.error();
+  storage.raft = std::make_unique<RaftStorageAdapter>(std::move(*persistence));
+  if (config_.backend == BackendKind::kMemory) {
+    storage.backend = std::make_unique<mvcc::MemoryBackend>();
+    return Status::ok();
+  }
+  // The daemon's settings (server/daemon): the same store code under simulation.
+  store::SqliteVfsOptions vfs_options;
+  vfs_options.name = "lockstep-sim-" + std::to_string(instance_) + "-member-" +
+                     std::to_string(id.value()) + "-" + std::to_string(++incarnations_[id]);
+  vfs_options.random_seed = runtime.random().next_u64();
+  vfs_options.runtime = &runtime;
+  vfs_options.clock = [&runtime] { return runtime.now(); };
+  Result<std::unique_ptr<store::SqliteVfs>> vfs =
+      store::SqliteVfs::register_vfs(runtime.disk(), vfs_options);
+  if (!vfs.is_ok()) return vfs.error();
+  storage.vfs = std::move(*vfs);
+  Result<std::unique_ptr<store::SqliteBackend>> backend = store::SqliteBackend::open(*storage.vfs);
+  if (!backend.is_ok()) return backend.error();
+  storage.backend = std::move(*backend);
+  return Status::ok();
+}
+
+void Cluster::retire_storage(NodeId id) {
+  storage_.erase(id);
+}
+
+void Cluster::run_member(NodeId id, env::Runtime& runtime) {
+  // A previous incarnation that stopped by itself (not through crash()) left its storage.
+  retire_storage(id);
+  MemberStorage& storage = *(storage_[id] = std::make_unique<MemberStorage>());
+  if (Status opened = open_storage(id, runtime, storage); !opened.is_ok()) {
     member_exits_.push_back("member " + std::to_string(id.value()) +
-                            " could not open its disk: " + persistence.error().to_string());
+                            " could not open its disk: " + opened.to_string());
     return;
   }
-  RaftStorageAdapter storage(std::move(*persistence));
-  mvcc::MemoryBackend backend;
   node::MemberConfig member_config = config_.member;
   member_config.id = id;
-  member_config.initial_voters = member_ids_;
-  node::Member member(runtime, member_config, storage, backend, &safety_);
+  // Every member, founding or joined later, starts from the founding voters and replays the
+  // membership changes after them from the log (or takes a snapshot's). That is etcd's model:
+  // its founding members are the first entries of the log, which a joining member receives
+  // from the leader like any others. Here the founding set is configuration instead of log
+  // entries, so a joining member must be given it too; join_existing (no membership until a
+  // snapshot arrives) would have it replay later conf changes onto an empty set.
+  member_config.initial_voters = founding_ids_;
+  node::Member member(runtime, member_config, *storage.raft, *storage.backend, &safety_);
   // Registered for observation while this incarnation lives; the guard also runs when a
   // crash unwinds this fiber's stack.
   running_[id] = &member;
@@ -59,6 +126,20 @@ void Cluster::run_member(NodeId id, env::Runtime& runtime) {
   Status stopped = member.run();
   member_exits_.push_back("member " + std::to_string(id.value()) +
                           " stopped: " + stopped.to_string());
+}
+
+NodeId Cluster::next_member_id() const {
+  return NodeId(member_ids_.back().value() + 1);
+}
+
+Status Cluster::start_joining_member(NodeId id) {
+  if (id != next_member_id()) {
+    return Status(ErrorCode::kInvalidInput, "members join in id order");
+  }
+  ASSERT(id.value() < kFirstClientId, "member ids stay below client ids");
+  member_ids_.push_back(id);
+  return world_.add_process(id, "member-" + std::to_string(id.value()),
+                            [this, id](env::Runtime& runtime) { run_member(id, runtime); });
 }
 
 NodeId Cluster::add_client(std::string name, ClientOptions options,
@@ -75,6 +156,7 @@ NodeId Cluster::add_client(std::string name, ClientOptions options,
 
 void Cluster::crash(NodeId member, CrashMode mode) {
   world_.crash(member, mode);
+  retire_storage(member);
 }
 
 Status Cluster::restart(NodeId member) {

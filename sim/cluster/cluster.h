@@ -12,18 +12,12 @@
 #include "core/mvcc/backend.h"
 #include "core/node/member.h"
 #include "core/node/member_config.h"
+#include "sim/cluster/backend_kind.h"
 #include "sim/cluster/cluster_client.h"
 #include "sim/cluster/safety_monitor.h"
 #include "sim/world.h"
 
 namespace lockstep::sim {
-
-// Which MVCC backend each member keeps its state in.
-enum class BackendKind : uint8_t {
-  // mvcc::MemoryBackend, rebuilt from the Raft snapshot + log at each restart. Interim:
-  // used until store/'s SQLite backend over env::Disk is available to the cluster.
-  kMemory,
-};
 
 // Member process ids are 1..member_count; clients start here.
 inline constexpr uint64_t kFirstClientId = 1000;
@@ -33,15 +27,16 @@ struct ClusterConfig {
   int member_count = 5;
   // Template for every member (timeouts, limits); id and voters are filled per member.
   node::MemberConfig member = node::MemberConfig::for_simulation(NodeId{}, {});
-  BackendKind backend = BackendKind::kMemory;
+  BackendKind backend = BackendKind::kSqlite;
   PathModel network;  // every path's latency, loss, duplication and reordering
   bool record_trace = false;
   bool buggify = false;
 };
 
-// A simulated cluster: N member processes on one sim::World, each with its SimDisk (WAL
-// and snapshots through store/), plus client processes. The driver (a test, the CLI, the
-// scenario runner) calls the fault hooks between World::run_* steps.
+// A simulated cluster: N member processes on one sim::World, each with its SimDisk (WAL,
+// snapshots and, with BackendKind::kSqlite, the MVCC database through store/), plus client
+// processes. The driver (a test, the CLI, the scenario runner) calls the fault hooks between
+// World::run_* steps.
 class Cluster {
  public:
   explicit Cluster(ClusterConfig config);
@@ -51,6 +46,13 @@ class Cluster {
 
   // Adds and starts the member processes.
   Status boot();
+
+  // Membership changes (etcd's runtime reconfiguration): the id a new member gets, and its
+  // start once the cluster accepted its MemberAdd. It learns the membership changes and the
+  // data from the leader, and is a member like the founding ones from then on (faults,
+  // convergence, clients created later).
+  NodeId next_member_id() const;
+  Status start_joining_member(NodeId id);
 
   // Adds a client process whose main runs `body` with a ClusterClient for the members.
   NodeId add_client(std::string name, ClientOptions options,
@@ -82,10 +84,27 @@ class Cluster {
   const std::vector<std::string>& member_exits() const { return member_exits_; }
 
  private:
+  // What one incarnation of a member persists through. Owned by the cluster, not by the
+  // member's fiber: a crash kills the member's fibers one by one, and a fiber killed while
+  // blocked inside SQLite (or the WAL) unwinds through it, so both must outlive every fiber
+  // of the incarnation. Released once the incarnation is dead (retire_storage).
+  struct MemberStorage;
+
   void run_member(NodeId id, env::Runtime& runtime);
+  Status open_storage(NodeId id, env::Runtime& runtime, MemberStorage& storage);
+  // Drops a dead incarnation's storage without closing anything on disk: the process is
+  // gone, as after a power cut (and etcd exits without closing on a fatal error).
+  void retire_storage(NodeId id);
 
   ClusterConfig config_;
+  // Distinguishes this cluster's SQLite VFS names from other clusters' in the OS process.
+  uint64_t instance_ = 0;
+  std::map<NodeId, uint64_t> incarnations_;
+  std::map<NodeId, std::unique_ptr<MemberStorage>> storage_;
   std::vector<NodeId> member_ids_;
+  // The members the cluster was founded with: every founding member boots with this voter
+  // set (configuration, not disk state), whatever joined or left since.
+  std::vector<NodeId> founding_ids_;
   uint64_t next_client_id_ = kFirstClientId;
   SafetyMonitor safety_;
   std::map<NodeId, node::Member*> running_;

@@ -8,7 +8,7 @@
 namespace lockstep::sim::scenario {
 namespace {
 
-constexpr std::array<std::pair<FaultAction, std::string_view>, 18> kActionNames = {{
+constexpr std::array<std::pair<FaultAction, std::string_view>, 20> kActionNames = {{
     {FaultAction::kCrash, "crash"},
     {FaultAction::kRestart, "restart"},
     {FaultAction::kPause, "pause"},
@@ -27,6 +27,8 @@ constexpr std::array<std::pair<FaultAction, std::string_view>, 18> kActionNames 
     {FaultAction::kClockJump, "clock_jump"},
     {FaultAction::kClockDrift, "clock_drift"},
     {FaultAction::kRemoveMember, "remove_member"},
+    {FaultAction::kAddMember, "add_member"},
+    {FaultAction::kPromoteMember, "promote_member"},
 }};
 
 constexpr std::array<std::pair<FaultTarget::Kind, std::string_view>, 6> kTargetNames = {{

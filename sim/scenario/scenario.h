@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sim/cluster/backend_kind.h"
 #include "sim/crash_mode.h"
 
 namespace lockstep::sim::scenario {
@@ -22,6 +23,9 @@ struct ClusterSpec {
   uint64_t snapshot_count = 500;
   uint64_t snapshot_catch_up_entries = 100;
   int request_timeout_ms = 1000;
+  // "sqlite" (the production backend on the simulated disk) or "memory" (fast, not crash-
+  // tested: rebuilt from the Raft log at each restart).
+  BackendKind backend = BackendKind::kSqlite;
 
   bool operator==(const ClusterSpec&) const = default;
 };
@@ -71,6 +75,8 @@ enum class FaultAction : uint8_t {
   kClockJump,        // jumps the target's clock by `offset_ms`
   kClockDrift,       // sets the target's drift to `drift_ppm`
   kRemoveMember,     // MemberRemove through the cluster's API
+  kAddMember,        // MemberAdd of a new learner through the API, then its process starts
+  kPromoteMember,    // MemberPromote of a learner (default: the latest one added)
 };
 std::string_view fault_action_name(FaultAction action);
 std::optional<FaultAction> parse_fault_action(std::string_view name);

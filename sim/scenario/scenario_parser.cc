@@ -1,5 +1,6 @@
 #include "sim/scenario/scenario_parser.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -108,6 +109,14 @@ void read_cluster(ObjectReader& top, ClusterSpec& cluster) {
   reader.integer("snapshot_count", cluster.snapshot_count, 1, 100'000'000);
   reader.integer("snapshot_catch_up_entries", cluster.snapshot_catch_up_entries, 1, 100'000'000);
   reader.integer("request_timeout_ms", cluster.request_timeout_ms, 10, 600'000);
+  std::string backend(backend_kind_name(cluster.backend));
+  reader.string("backend", backend);
+  std::optional<BackendKind> kind = backend_kind_from_name(backend);
+  if (!kind) {
+    throw FieldError{"cluster.backend",
+                     "unknown backend " + in_quotes(backend) + " (sqlite, memory)"};
+  }
+  cluster.backend = *kind;
   reader.finish();
   if (cluster.heartbeat_interval_ticks >= cluster.election_timeout_ticks) {
     throw FieldError{"cluster.heartbeat_interval_ticks",
@@ -234,9 +243,18 @@ FaultSpec read_fault(const Json& json, const std::string& path, const Scenario& 
   fault.action = *parsed;
   reader.integer("at_ms", fault.at_ms, 0, kMaxDurationMs);
   reader.integer("duration_ms", fault.duration_ms, 0, kMaxDurationMs);
-  if (const Json* target = reader.find("target"))
+  if (const Json* target = reader.find("target")) {
+    if (fault.action == FaultAction::kAddMember) {
+      throw FieldError{path + ".target", "does not apply to add_member (it adds a new member)"};
+    }
     fault.target = read_target(*target, path + ".target");
-  check_target_in_cluster(fault.target, scenario.cluster.members, path + ".target");
+  }
+  // Members added by earlier add_member faults can be targets too (promote_member node:N).
+  const int added =
+      static_cast<int>(std::ranges::count_if(scenario.faults, [](const FaultSpec& earlier) {
+        return earlier.action == FaultAction::kAddMember;
+      }));
+  check_target_in_cluster(fault.target, scenario.cluster.members + added, path + ".target");
   const std::set<std::string> allowed = action_fields(fault.action);
   for (const auto& [key, value] : json.items()) {
     static const std::set<std::string> kActionSpecific = {
@@ -346,9 +364,8 @@ Json target_json(const FaultTarget& target) {
 }
 
 Json fault_json(const FaultSpec& fault) {
-  Json json = {{"at_ms", fault.at_ms},
-               {"action", fault_action_name(fault.action)},
-               {"target", target_json(fault.target)}};
+  Json json = {{"at_ms", fault.at_ms}, {"action", fault_action_name(fault.action)}};
+  if (fault.action != FaultAction::kAddMember) json["target"] = target_json(fault.target);
   if (fault.duration_ms != 0) json["duration_ms"] = fault.duration_ms;
   if (fault.crash_mode) json["crash_mode"] = crash_mode_name(*fault.crash_mode);
   if (fault.to) json["to"] = target_json(*fault.to);
@@ -390,7 +407,8 @@ std::string scenario_to_json(const Scenario& scenario) {
                      {"heartbeat_interval_ticks", cluster.heartbeat_interval_ticks},
                      {"snapshot_count", cluster.snapshot_count},
                      {"snapshot_catch_up_entries", cluster.snapshot_catch_up_entries},
-                     {"request_timeout_ms", cluster.request_timeout_ms}};
+                     {"request_timeout_ms", cluster.request_timeout_ms},
+                     {"backend", backend_kind_name(cluster.backend)}};
   const NetworkSpec& network = scenario.network;
   json["network"] = {{"latency_min_us", network.latency_min_us},
                      {"jitter_mean_us", network.jitter_mean_us},

@@ -94,6 +94,33 @@ TEST(ScenarioParser, ErrorsNameTheFieldPath) {
   EXPECT_EQ(error_of("{\"name\": ").substr(0, 15), "not valid JSON:");
 }
 
+TEST(ScenarioParser, BackendAndMembershipFaults) {
+  Result<Scenario> memory = parse_scenario(minimal_with("\"duration_ms\": 2000",
+                                                        "\"duration_ms\": 2000, \"cluster\": "
+                                                        "{\"backend\": \"memory\"}"));
+  ASSERT_TRUE(memory.is_ok()) << memory.error().to_string();
+  EXPECT_EQ(memory->cluster.backend, BackendKind::kMemory);
+  EXPECT_EQ(parse_scenario(kMinimal)->cluster.backend, BackendKind::kSqlite) << "the default";
+  EXPECT_EQ(error_of(minimal_with("\"duration_ms\": 2000",
+                                  "\"duration_ms\": 2000, \"cluster\": "
+                                  "{\"backend\": \"bolt\"}")),
+            "cluster.backend: unknown backend \"bolt\" (sqlite, memory)");
+  // A promote may name the member an earlier add_member created (id members + 1).
+  Result<Scenario> membership = parse_scenario(
+      minimal_with("\"action\": \"crash\"",
+                   "\"action\": \"add_member\"}, {\"at_ms\": 150, \"action\": "
+                   "\"promote_member\", \"target\": \"node:6\"}, {\"action\": \"crash\""));
+  ASSERT_TRUE(membership.is_ok()) << membership.error().to_string();
+  EXPECT_EQ(membership->faults[0].action, FaultAction::kAddMember);
+  EXPECT_EQ(membership->faults[1].action, FaultAction::kPromoteMember);
+  Result<Scenario> again = parse_scenario(scenario_to_json(*membership));
+  ASSERT_TRUE(again.is_ok()) << again.error().to_string();
+  EXPECT_EQ(*again, *membership);
+  EXPECT_EQ(error_of(minimal_with("\"action\": \"crash\", \"target\": \"leader\"",
+                                  "\"action\": \"add_member\", \"target\": \"leader\"")),
+            "faults[0].target: does not apply to add_member (it adds a new member)");
+}
+
 TEST(ScenarioParser, EveryStandardScenarioParses) {
   int count = 0;
   for (const auto& entry : std::filesystem::directory_iterator(LOCKSTEP_SCENARIOS_DIR)) {
