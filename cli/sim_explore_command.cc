@@ -1,10 +1,11 @@
 // `lockstep sim explore FILE|DIR --seeds A..B [--jobs J] [--swarm] [--junit FILE]
 // [--shard I/N] [--report DIR]`: runs every scenario with every seed of the range (or this
 // shard's slice of them) in forked worker processes, shows a progress bar on stderr, prints a
-// results table and, for each failure, the exact command that replays it. With --report, a
-// failing run is re-run with its full trace (deterministic, so it is the same run) into
-// DIR/<scenario>-<seed>/, and DIR/index.json lists every run and the coverage probes no run
-// hit. Exit codes: 0 every run passed, 1 a run failed, 2 bad input.
+// results table and, for each failure, the exact command that replays it. With --report,
+// every run writes its report into DIR/<scenario>-<seed>/, a failing run is re-run with its
+// full trace (deterministic, so it is the same run) into the same place, and DIR/index.json
+// lists every run and the coverage probes no run hit. Exit codes: 0 every run passed, 1 a run
+// failed, 2 bad input.
 //
 //   lockstep sim explore scenarios --seeds 1..20 --jobs 2 --junit explore.xml --report out
 #include <fcntl.h>
@@ -125,9 +126,27 @@ Json crashed_row(const RunSpec& run, const std::string& why) {
               {"probes_hit", Json::array()}};
 }
 
+// With --report, every run gets its own report directory (summary.json, history, timeline,
+// report.html) from the run just done, so the index links passing runs too; a failing run's
+// is rewritten later with its full trace (write_failure_report).
+void write_run_report(const RunSpec& run, const sim::scenario::ScenarioResult& result,
+                      int64_t wall_ms, const std::string& directory, Json& row) {
+  const std::string run_directory = directory + "/" + run_directory_name(run);
+  if (!sim::scenario::write_report_directory(run_directory,
+                                             sim::scenario::report_files(result, wall_ms))
+           .is_ok()) {
+    return;
+  }
+  row["report"] = run_directory_name(run) + "/report.html";
+  row["directory"] = run_directory_name(run);
+#ifdef LOCKSTEP_HAVE_HTML_REPORT
+  (void)reports::write_html_report(run_directory);
+#endif
+}
+
 // Runs one scenario in this (forked) process and writes its row to `row_path`.
 [[noreturn]] void run_in_worker(const RunSpec& run, const std::string& row_path,
-                                int check_timeout_s) {
+                                int check_timeout_s, const std::string& report_directory) {
   const auto wall_start = std::chrono::steady_clock::now();
   sim::scenario::RunScenarioOptions options;
   const auto deadline = wall_start + std::chrono::seconds(check_timeout_s);
@@ -137,8 +156,11 @@ Json crashed_row(const RunSpec& run, const std::string& why) {
   const int64_t wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                               std::chrono::steady_clock::now() - wall_start)
                               .count();
-  const Json row = result.is_ok() ? run_row(run, *result, wall_ms)
-                                  : crashed_row(run, result.error().to_string());
+  Json row = result.is_ok() ? run_row(run, *result, wall_ms)
+                            : crashed_row(run, result.error().to_string());
+  if (result.is_ok() && !report_directory.empty()) {
+    write_run_report(run, *result, wall_ms, report_directory, row);
+  }
   const bool written = sim::scenario::write_text_file(row_path, row.dump()).is_ok();
   std::fflush(nullptr);
   _exit(written ? 0 : 3);
@@ -167,7 +189,8 @@ std::vector<Json> run_all(const std::vector<RunSpec>& runs, const ExploreFlags& 
     while (next < runs.size() && running.size() < static_cast<size_t>(flags.jobs)) {
       std::fflush(nullptr);
       const pid_t pid = fork();
-      if (pid == 0) run_in_worker(runs[next], row_path(next), flags.check_timeout_s);
+      if (pid == 0)
+        run_in_worker(runs[next], row_path(next), flags.check_timeout_s, flags.report_directory);
       if (pid < 0) {
         rows[next] = crashed_row(runs[next], "fork failed");
         ++done;
@@ -453,7 +476,7 @@ void add_sim_explore_command(CLI::App& parent) {
   command->add_option("--shard", flags->shard,
                       "Run only slice I of N (0-based), e.g. $(JOB_COMPLETION_INDEX)/8");
   command->add_option("--report", flags->report_directory,
-                      "Write index.json (and reports of failing runs) into this directory");
+                      "Write index.json and every run's report directory into this directory");
   command
       ->add_option("--check-timeout-s", flags->check_timeout_s,
                    "Wall-clock budget of each run's linearizability search")

@@ -86,6 +86,8 @@ Result<json> load_history(const std::string& directory) {
   for (size_t line_index = 0; line_index < lines->size(); ++line_index) {
     const json& line = (*lines)[line_index];
     if (line.contains("lockstep_history")) continue;  // the optional header line
+    // Watch and lock records (docs/HISTORY_FORMAT.md) are for their checkers, not operations.
+    if (line.contains("record")) continue;
     auto operation =
         normalise_operation(line, index, path + ": operation " + std::to_string(index));
     if (!operation.is_ok()) return operation.error();

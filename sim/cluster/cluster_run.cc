@@ -3,8 +3,7 @@
 #include <deque>
 #include <sstream>
 
-#include "checker/linearizability.h"
-#include "checker/model.h"
+#include "sim/cluster/cluster_checks.h"
 #include "sim/cluster/recorded_client.h"
 
 namespace lockstep::sim {
@@ -158,82 +157,6 @@ class Nemesis {
   std::vector<std::string> log_;
 };
 
-CheckOutcome check_linearizability(const checker::History& history, const RunOptions& options) {
-  CheckOutcome outcome;
-  outcome.name = "linearizability (etcd model)";
-  std::unique_ptr<checker::Model> model = checker::make_model("etcd");
-  ASSERT(model != nullptr, "the checker provides the etcd model");
-  checker::CheckOptions check_options;
-  check_options.max_steps = options.max_check_steps;
-  check_options.should_stop = options.checker_should_stop;
-  Result<checker::CheckResult> result =
-      checker::check_linearizability(history, *model, check_options);
-  if (!result.is_ok()) {
-    outcome.verdict = CheckOutcome::Verdict::kFail;
-    outcome.detail = "the checker refused the history: " + result.error().to_string();
-    return outcome;
-  }
-  outcome.detail = std::to_string(history.operations.size()) + " operations, " +
-                   std::to_string(result->steps) + " search steps";
-  switch (result->verdict) {
-    case checker::Verdict::kLinearizable:
-      outcome.verdict = CheckOutcome::Verdict::kPass;
-      break;
-    case checker::Verdict::kUnknown:
-      outcome.verdict = CheckOutcome::Verdict::kUnknown;
-      break;
-    case checker::Verdict::kNotLinearizable: {
-      outcome.verdict = CheckOutcome::Verdict::kFail;
-      const checker::PartitionVerdict& bad = result->partitions.back();
-      if (bad.blocked_operation) {
-        outcome.detail += "; cannot linearize: " +
-                          checker::describe_operation(history.operations[*bad.blocked_operation]);
-      }
-      break;
-    }
-  }
-  return outcome;
-}
-
-CheckOutcome check_safety(const Cluster& cluster) {
-  CheckOutcome outcome;
-  outcome.name = "raft safety (election, state machine, durable votes)";
-  SafetyMonitor& safety = const_cast<Cluster&>(cluster).safety();
-  outcome.verdict = safety.ok() ? CheckOutcome::Verdict::kPass : CheckOutcome::Verdict::kFail;
-  outcome.detail = std::to_string(safety.applied_entries()) + " applies checked, " +
-                   std::to_string(safety.terms_with_leader()) + " terms with a leader";
-  for (const std::string& violation : safety.violations()) outcome.detail += "; " + violation;
-  return outcome;
-}
-
-// After healing, every member must be up and all must reach the same revision and applied
-// index; members that stopped on their own (storage failure) fail the check.
-CheckOutcome check_convergence(Cluster& cluster) {
-  CheckOutcome outcome;
-  outcome.name = "convergence after healing";
-  auto converged = [&] {
-    std::optional<Revision> revision;
-    for (NodeId id : cluster.member_ids()) {
-      const node::Member* member = cluster.member(id);
-      if (member == nullptr) return false;
-      if (revision && member->current_revision() != *revision) return false;
-      revision = member->current_revision();
-    }
-    return true;
-  };
-  World& world = cluster.world();
-  const bool done = world.run_until(converged, world.now() + kConvergenceGrace);
-  std::string revisions;
-  for (NodeId id : cluster.member_ids()) {
-    const node::Member* member = cluster.member(id);
-    revisions += " " + std::to_string(id.value()) + ":" +
-                 (member ? std::to_string(member->current_revision().value()) : "down");
-  }
-  outcome.verdict = done ? CheckOutcome::Verdict::kPass : CheckOutcome::Verdict::kFail;
-  outcome.detail = "revisions" + revisions;
-  return outcome;
-}
-
 }  // namespace
 
 bool RunResult::passed() const {
@@ -320,32 +243,25 @@ Result<RunResult> run_workloads(const RunOptions& options) {
 
   RunResult result;
   result.seed = options.cluster.seed;
-  result.checks.push_back(check_convergence(cluster));
-  CheckOutcome liveness;
-  liveness.name = "liveness after healing";
-  if (live_again && *live_again - heal_at <= kLivenessBound) {
-    liveness.detail =
-        "a write succeeded " +
-        std::to_string(
-            std::chrono::duration_cast<std::chrono::milliseconds>(*live_again - heal_at).count()) +
-        " ms after the faults healed";
-  } else {
-    liveness.verdict = CheckOutcome::Verdict::kFail;
-    liveness.detail =
-        "no write succeeded within " +
-        std::to_string(
-            std::chrono::duration_cast<std::chrono::milliseconds>(kLivenessBound).count()) +
-        " ms of healing";
-  }
-  result.checks.push_back(liveness);
-  result.checks.push_back(check_safety(cluster));
+  result.checks.push_back(check_convergence(cluster, {}, kConvergenceGrace));
+  result.checks.push_back(check_liveness(live_again, heal_at, kLivenessBound));
+  result.checks.push_back(check_raft_safety(cluster));
   result.history = recorder.history();
-  result.checks.push_back(check_linearizability(result.history, options));
+  result.checks.push_back(
+      check_linearizability(result.history, {options.max_check_steps, options.checker_should_stop})
+          .outcome);
   for (size_t i = 0; i < workloads.size(); ++i) {
     for (CheckOutcome& outcome : workloads[i]->check(environments[i])) {
       result.checks.push_back(std::move(outcome));
     }
   }
+  for (CheckOutcome& outcome : check_watch_guarantees(recorder)) {
+    result.checks.push_back(std::move(outcome));
+  }
+  for (CheckOutcome& outcome : check_lock_guarantees(recorder)) {
+    result.checks.push_back(std::move(outcome));
+  }
+  result.guarantee_records = guarantee_records_jsonl(recorder);
 
   for (const TraceRecord& record : cluster.world().trace().records()) {
     if (record.kind == TraceKind::kUser) result.member_trace.push_back(record.to_string());

@@ -66,6 +66,8 @@ struct RunResult {
   std::vector<std::string> member_exits;
   std::vector<CheckOutcome> checks;
   checker::History history;
+  // The watch and lock records as history.jsonl lines (guarantee_records_jsonl).
+  std::string guarantee_records;
   // With cluster.record_trace: the members' own trace events ("member.*"), for debugging.
   std::vector<std::string> member_trace;
 
@@ -73,10 +75,10 @@ struct RunResult {
   std::string summary() const;  // a multi-line human-readable report
 };
 
-// Kept in a result's history only up to this many operations (a run's own checks see all).
 // Boots a cluster, runs the workloads with the fault plan, heals, lets the cluster settle,
-// and runs every check: linearizability (etcd model), Raft safety from member reports,
-// liveness and convergence after healing, and each workload's own checks.
+// and runs every check (cluster_checks.h): linearizability (etcd model), Raft safety from
+// member reports, liveness and convergence after healing, each workload's own checks, and
+// the watch and lock guarantees when those workloads ran.
 Result<RunResult> run_workloads(const RunOptions& options);
 
 }  // namespace lockstep::sim

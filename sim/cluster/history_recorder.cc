@@ -1,5 +1,9 @@
 #include "sim/cluster/history_recorder.h"
 
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
 #include "core/base/assert.h"
 
 namespace lockstep::sim {
@@ -50,6 +54,170 @@ checker::History HistoryRecorder::history() const {
     history.operations.push_back(std::move(operation));
   }
   return history;
+}
+
+size_t HistoryRecorder::begin_watch(int64_t client, Instant at, checker::WatchRecord watch) {
+  watch.watch_id = static_cast<int64_t>(watches_.size()) + 1;
+  watches_.push_back(RecordedWatch{client, at.nanoseconds(), std::move(watch), {}});
+  return watches_.size() - 1;
+}
+
+void HistoryRecorder::watch_response(size_t watch, Instant at, checker::WatchResponse response) {
+  RecordedWatch& recorded = watches_.at(watch);
+  recorded.watch.responses.push_back(std::move(response));
+  recorded.response_times_ns.push_back(at.nanoseconds());
+}
+
+size_t HistoryRecorder::record_lock_hold(checker::LockHold hold) {
+  lock_holds_.push_back(std::move(hold));
+  return lock_holds_.size() - 1;
+}
+
+ResolvedWriteLog HistoryRecorder::resolved_write_log() const {
+  // What the watchers saw: each put by its (key, value), each delete by key.
+  std::map<std::pair<std::string, std::string>, int64_t> seen_puts;
+  std::map<std::string, std::set<int64_t>> seen_deletes;
+  for (const RecordedWatch& recorded : watches_) {
+    for (const checker::WatchResponse& response : recorded.watch.responses) {
+      for (const checker::WatchEvent& event : response.events) {
+        if (event.type == checker::WatchEventType::kPut) {
+          seen_puts.emplace(std::pair{event.kv.key, event.kv.value}, event.kv.mod_revision);
+        } else {
+          seen_deletes[event.kv.key].insert(event.kv.mod_revision);
+        }
+      }
+    }
+  }
+  ResolvedWriteLog resolved;
+  resolved.log.complete = true;
+  std::set<int64_t> taken;
+  auto add = [&](const WatchedWrite& write, int64_t revision) {
+    resolved.log.changes.push_back(
+        checker::CommittedChange{revision, write.key, write.type, write.value});
+    taken.insert(revision);
+  };
+  for (const WatchedWrite& write : watched_writes_) {
+    if (write.revision > 0) add(write, write.revision);
+  }
+  for (const WatchedWrite& write : watched_writes_) {
+    if (write.revision > 0) continue;
+    std::optional<int64_t> revision;
+    if (write.type == checker::WatchEventType::kPut) {
+      auto seen = seen_puts.find({write.key, write.value});
+      if (seen != seen_puts.end() && !taken.contains(seen->second)) revision = seen->second;
+    } else if (auto seen = seen_deletes.find(write.key); seen != seen_deletes.end()) {
+      for (int64_t candidate : seen->second) {
+        if (!taken.contains(candidate)) {
+          revision = candidate;
+          break;
+        }
+      }
+    }
+    if (revision) {
+      add(write, *revision);
+      ++resolved.resolved_from_events;
+    } else {
+      ++resolved.assumed_not_committed;
+    }
+  }
+  return resolved;
+}
+
+namespace {
+
+using Json = nlohmann::json;
+
+std::string_view event_type_name(checker::WatchEventType type) {
+  return type == checker::WatchEventType::kPut ? "PUT" : "DELETE";
+}
+
+Json key_value_json(const checker::WatchKeyValue& kv) {
+  return Json{{"key", kv.key},
+              {"value", kv.value},
+              {"create_revision", kv.create_revision},
+              {"mod_revision", kv.mod_revision},
+              {"version", kv.version}};
+}
+
+Json watch_json(const RecordedWatch& recorded) {
+  const checker::WatchRecord& watch = recorded.watch;
+  Json json{{"record", "watch"},
+            {"watch_id", watch.watch_id},
+            {"client", recorded.client},
+            {"created", recorded.created_ns},
+            {"key", watch.key},
+            {"range_end", watch.range_end},
+            {"start_revision", watch.start_revision},
+            {"prev_kv", watch.prev_kv},
+            {"filter_noput", watch.filter_noput},
+            {"filter_nodelete", watch.filter_nodelete}};
+  if (watch.resumes_watch_id) json["resumes"] = *watch.resumes_watch_id;
+  Json responses = Json::array();
+  for (size_t i = 0; i < watch.responses.size(); ++i) {
+    const checker::WatchResponse& response = watch.responses[i];
+    Json events = Json::array();
+    for (const checker::WatchEvent& event : response.events) {
+      Json line{{"type", event_type_name(event.type)}, {"kv", key_value_json(event.kv)}};
+      if (event.prev_kv) line["prev_kv"] = key_value_json(*event.prev_kv);
+      events.push_back(std::move(line));
+    }
+    responses.push_back(Json{{"time", recorded.response_times_ns[i]},
+                             {"header_revision", response.header_revision},
+                             {"canceled", response.canceled},
+                             {"compact_revision", response.compact_revision},
+                             {"events", std::move(events)}});
+  }
+  json["responses"] = std::move(responses);
+  return json;
+}
+
+Json lock_hold_json(const checker::LockHold& hold) {
+  Json json{{"record", "lock_hold"},
+            {"client", hold.client},
+            {"lock", hold.lock_name},
+            {"acquire_invoke", hold.acquire_invoke},
+            {"acquire_return", hold.acquire_return},
+            {"key_create_revision", hold.key_create_revision}};
+  if (hold.release_invoke) json["release_invoke"] = *hold.release_invoke;
+  if (hold.lease_lost_time) json["lease_lost"] = *hold.lease_lost_time;
+  return json;
+}
+
+Json fenced_write_json(const checker::FencedWrite& write) {
+  return Json{{"record", "fenced_write"},    {"client", write.client},
+              {"lock", write.lock_name},     {"invoke", write.invoke_time},
+              {"return", write.return_time}, {"fencing_revision", write.fencing_revision},
+              {"accepted", write.accepted},  {"indeterminate", write.indeterminate}};
+}
+
+}  // namespace
+
+std::string guarantee_records_jsonl(const HistoryRecorder& recorder) {
+  std::string out;
+  auto line = [&out](const Json& json) {
+    out += json.dump();
+    out += "\n";
+  };
+  if (!recorder.watches().empty() || !recorder.watched_writes().empty()) {
+    const ResolvedWriteLog resolved = recorder.resolved_write_log();
+    line(Json{{"record", "write_log"},
+              {"complete", resolved.log.complete},
+              {"resolved_from_events", resolved.resolved_from_events},
+              {"assumed_not_committed", resolved.assumed_not_committed}});
+    for (const checker::CommittedChange& change : resolved.log.changes) {
+      line(Json{{"record", "committed"},
+                {"revision", change.revision},
+                {"key", change.key},
+                {"type", event_type_name(change.type)},
+                {"value", change.value}});
+    }
+    for (const RecordedWatch& watch : recorder.watches()) line(watch_json(watch));
+  }
+  for (const checker::LockHold& hold : recorder.lock_holds()) line(lock_hold_json(hold));
+  for (const checker::FencedWrite& write : recorder.fenced_writes()) {
+    line(fenced_write_json(write));
+  }
+  return out;
 }
 
 namespace {

@@ -26,6 +26,27 @@ constexpr Duration kWriterPause = std::chrono::milliseconds(15);
 constexpr int64_t kCompactionLagRevisions = 6;
 constexpr uint64_t kWritesPerCompaction = 10;
 
+checker::WatchKeyValue to_checker_key_value(const mvcc::KeyValue& kv) {
+  return checker::WatchKeyValue{kv.key, kv.value, kv.create_revision.value(),
+                                kv.mod_revision.value(), kv.version};
+}
+
+checker::WatchResponse to_checker_watch_response(const mvcc::WatchResponse& response) {
+  checker::WatchResponse out;
+  out.header_revision = response.header.revision.value();
+  out.canceled = response.canceled;
+  out.compact_revision = response.compact_revision.value();
+  for (const mvcc::Event& event : response.events) {
+    checker::WatchEvent converted;
+    converted.type = event.type == mvcc::EventType::kPut ? checker::WatchEventType::kPut
+                                                         : checker::WatchEventType::kDelete;
+    converted.kv = to_checker_key_value(event.kv);
+    if (event.prev_kv) converted.prev_kv = to_checker_key_value(*event.prev_kv);
+    out.events.push_back(std::move(converted));
+  }
+  return out;
+}
+
 struct AcknowledgedWrite {
   mvcc::EventType type = mvcc::EventType::kPut;
   std::string key;
@@ -46,6 +67,7 @@ class WatchWorkload final : public Workload {
   bool records_every_write() const override { return true; }
 
   void start(WorkloadEnvironment& environment) override {
+    recorder_ = &environment.recorder;
     environment.cluster.add_client(
         "watch-writer", environment.client_options, [this, &environment](ClusterClient& client) {
           RecordedClient recorded(client, environment.recorder, environment.cluster.world(),
@@ -90,7 +112,13 @@ class WatchWorkload final : public Workload {
         result = client.put(put);
         if (result.ok()) write.revision = result.as<mvcc::PutResponse>().header.revision.value();
       }
-      if (result.outcome != CallOutcome::kFailed) writes_.push_back(write);
+      if (result.outcome != CallOutcome::kFailed) {
+        writes_.push_back(write);
+        recorder_->record_watched_write(WatchedWrite{write.type == mvcc::EventType::kPut
+                                                         ? checker::WatchEventType::kPut
+                                                         : checker::WatchEventType::kDelete,
+                                                     write.key, write.value, write.revision});
+      }
       if (write.revision > kCompactionLagRevisions && written % kWritesPerCompaction == 0) {
         mvcc::CompactionRequest compaction;
         compaction.revision = Revision(write.revision - kCompactionLagRevisions);
@@ -106,6 +134,12 @@ class WatchWorkload final : public Workload {
     const std::vector<NodeId>& members = client.members();
     size_t member_index = static_cast<size_t>(index) % members.size();
     int64_t next_revision = 1;  // from the beginning of history
+    // The recorded watch whose events set next_revision: the one a new watch resumes
+    // (checker: resumable). None after a compaction cancel: the watcher was told the
+    // revisions in between are gone, so what follows is a fresh watch.
+    std::optional<int64_t> resumes;
+    // Watcher 1 asks for prev_kv, so that the checker judges it too.
+    const bool prev_kv = index == 1;
     const Instant watch_until = environment.end_at - std::chrono::milliseconds(500);
     while (environment.cluster.world().now() < watch_until) {
       const NodeId member = members[member_index];
@@ -113,8 +147,10 @@ class WatchWorkload final : public Workload {
       create.key = kPrefix;
       create.range_end = kPrefixEnd;
       create.start_revision = Revision(next_revision);
+      create.prev_kv = prev_kv;
       CallResult created = client.call_member(member, create);
       if (created.ok() && told_compacted(log, created.as<mvcc::WatchResponse>(), next_revision)) {
+        resumes.reset();
         continue;  // resume from the compaction revision on the same member
       }
       if (!created.ok() || created.as<mvcc::WatchResponse>().canceled) {
@@ -124,6 +160,14 @@ class WatchWorkload final : public Workload {
       }
       ++log.recreated;
       const mvcc::WatchId watch_id = created.as<mvcc::WatchResponse>().watch_id;
+      checker::WatchRecord record;
+      record.key = create.key;
+      record.range_end = create.range_end;
+      record.start_revision = next_revision;
+      record.prev_kv = prev_kv;
+      record.resumes_watch_id = resumes;
+      const size_t recorded_watch = environment.recorder.begin_watch(
+          history_id, environment.cluster.world().now(), std::move(record));
       bool alive = true;
       bool switch_member = true;
       uint64_t expected_sequence = 1;
@@ -154,6 +198,11 @@ class WatchWorkload final : public Workload {
             alive = false;
             break;
           }
+          environment.recorder.watch_response(recorded_watch, environment.cluster.world().now(),
+                                              to_checker_watch_response(message.response));
+          if (!message.response.events.empty()) {
+            resumes = environment.recorder.watch_id(recorded_watch);
+          }
           for (const mvcc::Event& event : message.response.events) {
             RecordedWatchEvent recorded;
             recorded.client = history_id;
@@ -171,6 +220,7 @@ class WatchWorkload final : public Workload {
             alive = false;
             // A compaction cancel is not a failure of the member: resume on it.
             compacted_here = told_compacted(log, message.response, next_revision);
+            if (compacted_here) resumes.reset();
           }
         }
       }
@@ -192,6 +242,7 @@ class WatchWorkload final : public Workload {
 
   std::vector<AcknowledgedWrite> writes_;
   std::vector<WatcherLog> watchers_;
+  HistoryRecorder* recorder_ = nullptr;
 };
 
 std::vector<CheckOutcome> WatchWorkload::check(const WorkloadEnvironment&) {

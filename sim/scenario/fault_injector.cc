@@ -292,6 +292,27 @@ void FaultInjector::fire(const FaultSpec& fault) {
       for (NodeId id : targets) remove_member(id, index);
       return;
     }
+    case FaultAction::kAddMember: {
+      next_added_ = NodeId(std::max(next_added_.value(), cluster_.next_member_id().value()));
+      const NodeId id = next_added_;
+      next_added_ = NodeId(id.value() + 1);
+      add_member(id, record(fault, {id}, "requested"));
+      return;
+    }
+    case FaultAction::kPromoteMember: {
+      std::optional<NodeId> learner;
+      if (fault.target.kind == FaultTarget::Kind::kNode) {
+        learner = NodeId(fault.target.node);
+      } else if (!learners_.empty()) {
+        learner = learners_.back();
+      }
+      if (!learner) {
+        record(fault, {}, "no learner to promote");
+        return;
+      }
+      promote_member(*learner, record(fault, {*learner}, "requested"));
+      return;
+    }
   }
 }
 
@@ -337,6 +358,74 @@ void FaultInjector::remove_member(NodeId member, size_t record_index) {
                         if (result.ok()) {
                           removed_.insert(member);
                           applied_[record_index].detail = "acknowledged";
+                        } else {
+                          applied_[record_index].detail = std::string("not acknowledged: ") +
+                                                          std::string(error_name(result.error));
+                        }
+                      });
+}
+
+// Retries a membership request until the cluster answers it or the safety phase ends, as an
+// operator's script would; `done` reports whether an error still means success (the change
+// was applied by an earlier attempt whose answer was lost).
+namespace {
+
+constexpr Duration kMembershipRetryPause = std::chrono::milliseconds(100);
+
+template <typename Request>
+CallResult call_until_answered(ClusterClient& client, const Request& request, Instant give_up,
+                               ErrorCode already_done) {
+  while (true) {
+    CallResult result = client.call(request);
+    if (result.ok() || result.error == already_done) return result;
+    if (client.runtime().now() >= give_up) return result;
+    client.runtime().sleep_for(kMembershipRetryPause);
+  }
+}
+
+}  // namespace
+
+// etcd's runtime reconfiguration, step one (etcd docs, "Add a new member as learner"):
+// MemberAdd as a learner, then start the new member's process. A learner receives the log but
+// does not vote, so adding it cannot cost the cluster its quorum while it catches up.
+void FaultInjector::add_member(NodeId member, size_t record_index) {
+  cluster_.add_client("add-member-" + std::to_string(member.value()), ClientOptions{},
+                      [this, member, record_index](ClusterClient& client) {
+                        node::MemberAddRequest request;
+                        request.id = member;
+                        request.is_learner = true;
+                        const CallResult result = call_until_answered(client, request, heal_at_,
+                                                                      ErrorCode::kMemberExists);
+                        if (!result.ok() && result.error != ErrorCode::kMemberExists) {
+                          applied_[record_index].detail = std::string("not acknowledged: ") +
+                                                          std::string(error_name(result.error));
+                          return;
+                        }
+                        applied_[record_index].detail = "learner added";
+                        learners_.push_back(member);
+                        // Processes are added by the driver, not from a client's fiber.
+                        World& world = cluster_.world();
+                        world.schedule_at(world.now(), [this, member, record_index] {
+                          const Status started = cluster_.start_joining_member(member);
+                          if (!started.is_ok())
+                            applied_[record_index].detail += "; " + started.to_string();
+                        });
+                      });
+}
+
+// Step two: MemberPromote. etcd refuses it until the learner's log has caught up with the
+// leader's (kLearnerNotReady), so the request is retried until then.
+void FaultInjector::promote_member(NodeId member, size_t record_index) {
+  cluster_.add_client("promote-member-" + std::to_string(member.value()), ClientOptions{},
+                      [this, member, record_index](ClusterClient& client) {
+                        node::MemberPromoteRequest request;
+                        request.id = member;
+                        const CallResult result = call_until_answered(client, request, heal_at_,
+                                                                      ErrorCode::kMemberNotLearner);
+                        // Not a learner any more: an earlier attempt promoted it.
+                        if (result.ok() || result.error == ErrorCode::kMemberNotLearner) {
+                          applied_[record_index].detail = "promoted to voter";
+                          std::erase(learners_, member);
                         } else {
                           applied_[record_index].detail = std::string("not acknowledged: ") +
                                                           std::string(error_name(result.error));

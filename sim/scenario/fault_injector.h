@@ -38,6 +38,8 @@ class FaultInjector {
   // Flips one durable bit in every file of the member's disk; says which.
   std::string flip_bits(NodeId member);
   void remove_member(NodeId member, size_t record_index);
+  void add_member(NodeId member, size_t record_index);
+  void promote_member(NodeId member, size_t record_index);
   int64_t now_ms() const;
 
   Cluster& cluster_;
@@ -46,6 +48,8 @@ class FaultInjector {
   Instant heal_at_;
   std::vector<AppliedFault> applied_;
   std::set<NodeId> removed_;
+  NodeId next_added_;                      // the id the next add_member asks for
+  std::vector<NodeId> learners_;           // added by add_member, not yet promoted, in order
   std::set<NodeId> clock_offset_members_;  // their offset returns to 0 at the heal
 };
 

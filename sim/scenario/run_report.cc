@@ -23,6 +23,8 @@ Json timeline_json(const ScenarioResult& result) {
   Json json;
   json["members"] = Json::array();
   for (NodeId id : scenario_member_ids(result.scenario)) json["members"].push_back(id.value());
+  // Where the timeline's zero lies on history.jsonl's clock (reports/ shifts operations by it).
+  json["origin_ns"] = result.origin_ns;
   json["duration_ms"] = result.scenario.duration_ms;
   json["heal_at_ms"] = result.scenario.duration_ms;
   json["end_ms"] = result.sim_time_ms;
@@ -124,7 +126,8 @@ std::string summary_json(const ScenarioResult& result, int64_t wall_ms) {
 std::vector<ReportFile> report_files(const ScenarioResult& result, int64_t wall_ms) {
   std::vector<ReportFile> files;
   files.push_back({"summary.json", Json::parse(summary_json(result, wall_ms)).dump(2) + "\n"});
-  files.push_back({"history.jsonl", checker::to_jsonl(result.history, "etcd")});
+  files.push_back(
+      {"history.jsonl", checker::to_jsonl(result.history, "etcd") + result.guarantee_records});
   files.push_back({"trace.jsonl", trace_jsonl(result)});
   files.push_back({"timeline.json", timeline_json(result).dump(2) + "\n"});
   Json checks = Json::array();

@@ -3,8 +3,7 @@
 #include <deque>
 #include <memory>
 
-#include "checker/linearizability.h"
-#include "checker/model.h"
+#include "sim/cluster/cluster_checks.h"
 #include "sim/cluster/history_recorder.h"
 #include "sim/cluster/recorded_client.h"
 #include "sim/scenario/fault_injector.h"
@@ -20,8 +19,6 @@ constexpr int64_t kHistoryIdsPerWorkload = 1000;
 constexpr Duration kConvergenceGrace = std::chrono::seconds(5);
 // How often the timeline samples member roles and terms.
 constexpr Duration kTimelineSampleInterval = std::chrono::milliseconds(10);
-// Counterexamples are cut to this many operations (reports show them, they need not be whole).
-constexpr size_t kMaxCounterexampleOperations = 200;
 
 int64_t to_ms(Duration duration) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
@@ -38,6 +35,7 @@ ClusterConfig cluster_config(const Scenario& scenario, uint64_t seed, bool recor
   member.snapshot_count = scenario.cluster.snapshot_count;
   member.snapshot_catch_up_entries = scenario.cluster.snapshot_catch_up_entries;
   member.request_timeout = std::chrono::milliseconds(scenario.cluster.request_timeout_ms);
+  config.backend = scenario.cluster.backend;
   config.network = path_model(scenario.network);
   config.record_trace = record_trace;
   config.buggify = scenario.buggify;
@@ -96,103 +94,9 @@ class TimelineRecorder {
   std::vector<TimelineEvent> events_;
 };
 
-CheckReport check_linearizability(const checker::History& history,
-                                  const RunScenarioOptions& options) {
-  CheckReport report;
-  report.name = std::string(kCheckLinearizability);
-  std::unique_ptr<checker::Model> model = checker::make_model("etcd");
-  ASSERT(model != nullptr, "the checker provides the etcd model");
-  checker::CheckOptions check_options;
-  check_options.max_steps = options.max_check_steps;
-  check_options.should_stop = options.checker_should_stop;
-  Result<checker::CheckResult> result =
-      checker::check_linearizability(history, *model, check_options);
-  if (!result.is_ok()) {
-    report.verdict = CheckOutcome::Verdict::kFail;
-    report.detail = "the checker refused the history: " + result.error().to_string();
-    return report;
-  }
-  report.detail = std::to_string(history.operations.size()) + " operations, " +
-                  std::to_string(result->steps) + " search steps";
-  if (result->verdict == checker::Verdict::kUnknown) {
-    report.verdict = CheckOutcome::Verdict::kUnknown;
-    report.detail += "; search budget exhausted";
-  } else if (result->verdict == checker::Verdict::kNotLinearizable) {
-    report.verdict = CheckOutcome::Verdict::kFail;
-    const checker::PartitionVerdict& bad = result->partitions.back();
-    report.detail += "; partition " + bad.name;
-    if (bad.blocked_operation) {
-      report.detail += "; cannot linearize: " +
-                       checker::describe_operation(history.operations[*bad.blocked_operation]);
-      report.counterexample_operations.push_back(*bad.blocked_operation);
-    }
-    for (uint32_t index : bad.longest_prefix) {
-      if (report.counterexample_operations.size() >= kMaxCounterexampleOperations) break;
-      report.counterexample_operations.push_back(index);
-    }
-  }
-  return report;
-}
-
-CheckReport check_raft_safety(Cluster& cluster) {
-  CheckReport report;
-  report.name = std::string(kCheckRaftSafety);
-  SafetyMonitor& safety = cluster.safety();
-  report.verdict = safety.ok() ? CheckOutcome::Verdict::kPass : CheckOutcome::Verdict::kFail;
-  report.detail = std::to_string(safety.applied_entries()) + " applies checked, " +
-                  std::to_string(safety.terms_with_leader()) + " terms with a leader";
-  for (const std::string& violation : safety.violations()) report.detail += "; " + violation;
-  return report;
-}
-
-// Every member still in the cluster is up and all reach the same revision.
-CheckReport check_convergence(Cluster& cluster, const std::set<NodeId>& removed) {
-  CheckReport report;
-  report.name = std::string(kCheckConvergence);
-  auto converged = [&] {
-    std::optional<Revision> revision;
-    for (NodeId id : cluster.member_ids()) {
-      if (removed.contains(id)) continue;
-      const node::Member* member = cluster.member(id);
-      if (member == nullptr) return false;
-      if (revision && member->current_revision() != *revision) return false;
-      revision = member->current_revision();
-    }
-    return true;
-  };
-  World& world = cluster.world();
-  const bool done = world.run_until(converged, world.now() + kConvergenceGrace);
-  std::string revisions;
-  for (NodeId id : cluster.member_ids()) {
-    const node::Member* member = cluster.member(id);
-    revisions += " " + std::to_string(id.value()) + ":" +
-                 (removed.contains(id) ? "removed"
-                  : member             ? std::to_string(member->current_revision().value())
-                                       : "down");
-  }
-  report.verdict = done ? CheckOutcome::Verdict::kPass : CheckOutcome::Verdict::kFail;
-  report.detail = "revisions" + revisions;
-  return report;
-}
-
-CheckReport check_liveness(const Scenario& scenario, std::optional<Instant> live_again,
-                           Instant heal_at) {
-  CheckReport report;
-  report.name = std::string(kCheckLiveness);
-  const Duration bound = std::chrono::milliseconds(scenario.liveness_bound_ms);
-  if (live_again && *live_again - heal_at <= bound) {
-    report.detail = "a write succeeded " + std::to_string(to_ms(*live_again - heal_at)) +
-                    " ms after the faults healed (bound " +
-                    std::to_string(scenario.liveness_bound_ms) + " ms)";
-  } else {
-    report.verdict = CheckOutcome::Verdict::kFail;
-    report.detail =
-        "no write succeeded within " + std::to_string(scenario.liveness_bound_ms) +
-        " ms of healing" +
-        (live_again ? " (first one after " + std::to_string(to_ms(*live_again - heal_at)) + " ms)"
-                    : "");
-  }
-  return report;
+CheckReport to_report(CheckOutcome outcome, std::vector<uint32_t> counterexample = {}) {
+  return CheckReport{std::move(outcome.name), outcome.verdict, std::move(outcome.detail),
+                     std::move(counterexample)};
 }
 
 }  // namespace
@@ -283,32 +187,45 @@ Result<ScenarioResult> run_scenario(const Scenario& input, uint64_t seed,
   result.scenario = scenario;
   result.seed = seed;
   if (scenario.requires_check(kCheckConvergence)) {
-    result.checks.push_back(check_convergence(cluster, injector->removed()));
+    result.checks.push_back(
+        to_report(check_convergence(cluster, injector->removed(), kConvergenceGrace)));
   }
   if (scenario.requires_check(kCheckLiveness)) {
-    result.checks.push_back(check_liveness(scenario, live_again, heal_at));
+    result.checks.push_back(to_report(check_liveness(
+        live_again, heal_at, std::chrono::milliseconds(scenario.liveness_bound_ms))));
   }
   if (scenario.requires_check(kCheckRaftSafety))
-    result.checks.push_back(check_raft_safety(cluster));
+    result.checks.push_back(to_report(check_raft_safety(cluster)));
+  if (options.on_simulation_end) options.on_simulation_end();
   result.history = recorder.history();
   if (scenario.requires_check(kCheckLinearizability)) {
-    result.checks.push_back(check_linearizability(result.history, options));
+    LinearizabilityOutcome linearizability = check_linearizability(
+        result.history, {options.max_check_steps, options.checker_should_stop});
+    result.checks.push_back(to_report(std::move(linearizability.outcome),
+                                      std::move(linearizability.counterexample_operations)));
   }
   if (scenario.requires_check(kCheckWorkloads)) {
     for (size_t i = 0; i < workloads.size(); ++i) {
       for (CheckOutcome& outcome : workloads[i]->check(environments[i])) {
-        result.checks.push_back(CheckReport{scenario.workloads[i].type + ": " + outcome.name,
-                                            outcome.verdict,
-                                            std::move(outcome.detail),
-                                            {}});
+        outcome.name = scenario.workloads[i].type + ": " + outcome.name;
+        result.checks.push_back(to_report(std::move(outcome)));
       }
     }
+    // The guarantee checkers judge what the watch and lock/election workloads recorded.
+    for (CheckOutcome& outcome : check_watch_guarantees(recorder)) {
+      result.checks.push_back(to_report(std::move(outcome)));
+    }
+    for (CheckOutcome& outcome : check_lock_guarantees(recorder)) {
+      result.checks.push_back(to_report(std::move(outcome)));
+    }
   }
+  result.guarantee_records = guarantee_records_jsonl(recorder);
 
   World& world = cluster.world();
   result.trace_hash = world.trace_hash();
   result.events = world.event_count();
   result.sim_time_ms = to_ms(world.now() - start);
+  result.origin_ns = start.nanoseconds();
   result.operations_ok = recorder.completed_count();
   result.operations_failed = recorder.failed_count();
   result.operations_indeterminate = recorder.indeterminate_count();

@@ -45,6 +45,9 @@ struct ScenarioResult {
   uint64_t trace_hash = 0;
   uint64_t events = 0;
   int64_t sim_time_ms = 0;
+  // The world time (ns) at which the run started: the timeline's zero. History times are
+  // world times, so history time - origin_ns = timeline time.
+  int64_t origin_ns = 0;
   uint64_t operations_ok = 0;
   uint64_t operations_failed = 0;
   uint64_t operations_indeterminate = 0;
@@ -57,6 +60,8 @@ struct ScenarioResult {
   std::vector<ProbeHit> probes;
   std::vector<TraceRecord> trace;  // only when RunScenarioOptions::record_trace
   checker::History history;
+  // The watch and lock records (sim::guarantee_records_jsonl), appended to history.jsonl.
+  std::string guarantee_records;
 
   bool passed() const;
   uint64_t operations() const {
@@ -72,6 +77,9 @@ struct RunScenarioOptions {
   uint64_t max_check_steps = 50'000'000;
   // Lets cli/ bound the checker by wall time (sim/ never reads the clock).
   std::function<bool()> checker_should_stop;
+  // Called once the simulated part of the run is over (the world has stopped, convergence
+  // included), before the history is built and judged: lets cli/ time the two phases.
+  std::function<void()> on_simulation_end;
 };
 
 // Runs `scenario` with `seed`: boots the cluster, runs the workloads, applies the fault

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "sim/scenario/run_report.h"
@@ -118,6 +120,61 @@ TEST(ScenarioRunner, ReportFilesFollowTheContract) {
   }
   EXPECT_NE(files["trace.jsonl"].find("\"t_ns\""), std::string::npos);
   EXPECT_NE(files["timeline.json"].find("\"crash\""), std::string::npos);
+  // history.jsonl keeps world times; timeline.json says where the timeline's zero is on
+  // that clock, so no operation lies before it.
+  const nlohmann::json timeline = nlohmann::json::parse(files["timeline.json"]);
+  ASSERT_TRUE(timeline.contains("origin_ns"));
+  EXPECT_EQ(timeline["origin_ns"].get<int64_t>(), result->origin_ns);
+  ASSERT_FALSE(result->history.operations.empty());
+  for (const checker::Operation& operation : result->history.operations) {
+    EXPECT_GE(operation.invoke_time, result->origin_ns);
+  }
+}
+
+// Watch and lock workloads bring etcd's watch guarantees and lock safety as named checks,
+// judged by checker/ over the records history.jsonl carries.
+TEST(ScenarioRunner, WatchAndLockGuaranteesAreNamedChecks) {
+  Scenario scenario = standard("leader_crash_under_load");
+  scenario.workloads = {WorkloadSpec{"watch", 1}, WorkloadSpec{"lock", 3}};
+  scenario.duration_ms = 4000;
+  scenario.heal_ms = 3000;
+  scenario.liveness_bound_ms = 3000;
+  scenario.faults.resize(1);
+  Result<ScenarioResult> result = run_scenario(scenario, 2);
+  ASSERT_TRUE(result.is_ok()) << result.error().to_string();
+  EXPECT_TRUE(result->passed()) << failures(*result);
+  std::set<std::string> names;
+  for (const CheckReport& check : result->checks) names.insert(check.name);
+  for (const char* name :
+       {"watch: ordered", "watch: unique", "watch: atomic", "watch: reliable", "watch: resumable",
+        "watch: bookmarkable", "watch: prev_kv", "lock: mutual exclusion", "lock: fencing"}) {
+    EXPECT_TRUE(names.contains(name)) << name;
+  }
+  std::map<std::string, std::string> files;
+  for (ReportFile& file : report_files(*result, 0)) files[file.name] = file.contents;
+  for (const char* record :
+       {"\"record\":\"write_log\"", "\"record\":\"committed\"", "\"record\":\"watch\"",
+        "\"record\":\"lock_hold\"", "\"record\":\"fenced_write\""}) {
+    EXPECT_NE(files["history.jsonl"].find(record), std::string::npos) << record;
+  }
+}
+
+// add_member + promote_member + remove_member under load: the learner joins, is promoted,
+// the leader leaves, and the new member converges with the rest.
+TEST(ScenarioRunner, MembershipChangeUnderLoadPasses) {
+  Result<ScenarioResult> result = run_scenario(standard("membership_change_under_load"), 1);
+  ASSERT_TRUE(result.is_ok()) << result.error().to_string();
+  EXPECT_TRUE(result->passed()) << failures(*result);
+  std::map<std::string, std::string> detail_of;
+  for (const AppliedFault& fault : result->faults) detail_of[fault.action] = fault.detail;
+  EXPECT_EQ(detail_of["add_member"], "learner added");
+  EXPECT_EQ(detail_of["promote_member"], "promoted to voter");
+  EXPECT_EQ(detail_of["remove_member"], "acknowledged");
+  const auto convergence = std::ranges::find_if(
+      result->checks, [](const CheckReport& check) { return check.name == "convergence"; });
+  ASSERT_NE(convergence, result->checks.end());
+  EXPECT_NE(convergence->detail.find(" 4:"), std::string::npos) << convergence->detail;
+  EXPECT_EQ(convergence->detail.find(" 4:down"), std::string::npos) << convergence->detail;
 }
 
 TEST(Swarm, DrawsAreDeterministicAndDifferBySeed) {
