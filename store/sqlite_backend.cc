@@ -448,6 +448,16 @@ Result<std::string> SqliteBackend::dump() const {
   return mvcc::encode_backend_image(*image);
 }
 
+Result<std::string> SqliteBackend::serialize_database() const {
+  RETURN_IF_ERROR(check_usable());
+  sqlite3_int64 size = 0;
+  unsigned char* pages = sqlite3_serialize(db_, "main", &size, 0);
+  if (pages == nullptr) return Error(ErrorCode::kIoError, "sqlite3_serialize failed");
+  std::string image(reinterpret_cast<const char*>(pages), static_cast<size_t>(size));
+  sqlite3_free(pages);
+  return image;
+}
+
 Status SqliteBackend::replace_contents(const mvcc::BackendImage& image) {
   RETURN_IF_ERROR(execute("DELETE FROM kv; DELETE FROM lease; DELETE FROM meta;"));
   mvcc::WriteBatch batch;

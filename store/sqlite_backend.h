@@ -87,6 +87,10 @@ class SqliteBackend final : public mvcc::Backend {
   Status defragment() override;
 
   Result<std::string> dump() const override;
+  // The database itself as one SQLite file image (sqlite3_serialize: every page as of the
+  // last commit, read through the VFS), for etcd's Maintenance.Snapshot. The bytes open with
+  // any SQLite; unlike dump() they are not backend-neutral.
+  Result<std::string> serialize_database() const;
   Status load(std::string_view image) override;
 
   // Moves the WAL's pages into the database file and truncates the WAL (normally SQLite does

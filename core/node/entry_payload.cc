@@ -50,4 +50,20 @@ Result<ProposalTag> decode_proposal_tag(std::string_view bytes) {
   return tag;
 }
 
+std::string encode_conf_change_context(const ConfChangeContext& context) {
+  WireWriter out;
+  encode_tag(out, context.tag);
+  if (!context.attributes.empty()) out.bytes(context.attributes);
+  return out.take();
+}
+
+Result<ConfChangeContext> decode_conf_change_context(std::string_view bytes) {
+  WireReader in(bytes);
+  ConfChangeContext context;
+  context.tag = decode_tag(in);
+  if (!in.failed() && !in.at_end()) context.attributes = in.bytes();
+  RETURN_IF_ERROR(in.finish());
+  return context;
+}
+
 }  // namespace lockstep::node

@@ -36,4 +36,14 @@ Result<EntryPayload> decode_entry_payload(std::string_view bytes);
 std::string encode_proposal_tag(const ProposalTag& tag);
 Result<ProposalTag> decode_proposal_tag(std::string_view bytes);
 
+// The context of a member-add ConfChange: the tag, then the host's attributes of the new
+// member (MemberAddRequest::attributes). Without attributes the bytes equal
+// encode_proposal_tag's, so decode_proposal_tag reads a plain tag context too.
+struct ConfChangeContext {
+  ProposalTag tag;
+  std::string attributes;
+};
+std::string encode_conf_change_context(const ConfChangeContext& context);
+Result<ConfChangeContext> decode_conf_change_context(std::string_view bytes);
+
 }  // namespace lockstep::node

@@ -371,9 +371,9 @@ Status Member::apply_conf_change(const raft::Entry& entry) {
   runtime_.trace("member.conf_change",
                  applied.is_ok() ? "ok" : "rejected: " + applied.error().to_string());
 
-  Result<ProposalTag> tag = decode_proposal_tag(change->context);
-  if (tag.is_ok() && tag->proposer == config_.id) {
-    auto pending = proposals_.find(tag->proposal_id);
+  Result<ConfChangeContext> context = decode_conf_change_context(change->context);
+  if (context.is_ok() && context->tag.proposer == config_.id) {
+    auto pending = proposals_.find(context->tag.proposal_id);
     if (pending != proposals_.end()) {
       const ReplyTo reply = pending->second.reply;
       proposals_.erase(pending);
@@ -709,10 +709,12 @@ void Member::member_change(const ReplyTo& reply, const ClientRequestBody& reques
   if (!allowed.is_ok()) return reply_error(reply, allowed.code(), allowed.error().detail());
   raft::ConfChange change;
   raft::ConfChangeSingle single;
+  std::string attributes;
   if (const auto* add = std::get_if<MemberAddRequest>(&request)) {
     single.type =
         add->is_learner ? raft::ConfChangeType::kAddLearnerNode : raft::ConfChangeType::kAddNode;
     single.node = add->id;
+    attributes = add->attributes;
   } else if (const auto* remove = std::get_if<MemberRemoveRequest>(&request)) {
     single.type = raft::ConfChangeType::kRemoveNode;
     single.node = remove->id;
@@ -721,14 +723,15 @@ void Member::member_change(const ReplyTo& reply, const ClientRequestBody& reques
     single.node = std::get<MemberPromoteRequest>(request).id;
   }
   change.changes.push_back(single);
-  propose_membership(reply, change);
+  propose_membership(reply, change, std::move(attributes));
 }
 
-void Member::propose_membership(const ReplyTo& reply, const raft::ConfChange& change) {
+void Member::propose_membership(const ReplyTo& reply, const raft::ConfChange& change,
+                                std::string attributes) {
   if (raft_->raft().leader() == kNoNode) return reply_error(reply, ErrorCode::kNoLeader);
   const ProposalTag tag = next_tag();
   raft::ConfChange tagged = change;
-  tagged.context = encode_proposal_tag(tag);
+  tagged.context = encode_conf_change_context(ConfChangeContext{tag, std::move(attributes)});
   Status proposed = raft_->propose_conf_change(tagged);
   if (!proposed.is_ok()) return reply_error(reply, proposed.code());
   proposals_.emplace(tag.proposal_id, PendingProposal{reply, ProposalKind::kMembership});
@@ -755,6 +758,14 @@ StatusResponse Member::status() const {
   response.is_learner =
       std::ranges::find(conf_state_.learners, config_.id) != conf_state_.learners.end();
   return response;
+}
+
+Status Member::transfer_leadership(NodeId transferee) {
+  if (stopping_) return Status(ErrorCode::kStopped);
+  if (!is_leader()) return Status(ErrorCode::kNotLeader);
+  RETURN_IF_ERROR(raft_->transfer_leadership(transferee));
+  ready_event_.notify_one();
+  return Status::ok();
 }
 
 bool Member::is_leader() const {

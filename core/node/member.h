@@ -59,8 +59,14 @@ class Member {
   NodeId id() const { return config_.id; }
   StatusResponse status() const;
   bool is_leader() const;
+  // etcd's MoveLeader: asks Raft to hand leadership to `transferee` (thesis §3.10). Leader
+  // only (kNotLeader otherwise); the transfer completes, or is abandoned after an election
+  // timeout, asynchronously. Call from the member's runtime (the daemon's loop thread).
+  Status transfer_leadership(NodeId transferee);
   LogIndex applied_index() const { return applied_; }
   Revision current_revision() const { return state_.current_revision(); }
+  // etcd's LeaseLeases: every lease this member's state holds (served locally, as etcd's).
+  std::vector<LeaseId> lease_ids() const { return state_.lessor().lease_ids(); }
 
  private:
   // An answer owed to a client.
@@ -108,7 +114,8 @@ class Member {
   void handle_client_request(NodeId client, ClientRequest request);
   bool admit_forwarded_proposal(const raft::Message& message);
   void propose(const ReplyTo& reply, mvcc::ApplyRequest request);
-  void propose_membership(const ReplyTo& reply, const raft::ConfChange& change);
+  void propose_membership(const ReplyTo& reply, const raft::ConfChange& change,
+                          std::string attributes);
   void start_read(const ReplyTo& reply, ClientRequestBody request);
   void issue_read_index();
   void serve_read(const PendingRead& read);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/base/ids.h"
@@ -24,6 +25,10 @@ struct MemberInfo {
 struct MemberAddRequest {
   NodeId id;
   bool is_learner = false;
+  // The host's description of the new member (the daemon: name and peer URLs), replicated in
+  // the ConfChange's context as etcd replicates its Member JSON there, so that every member
+  // learns how to reach the new one when the change is applied. Opaque to core/node.
+  std::string attributes;
 
   bool operator==(const MemberAddRequest&) const = default;
 };

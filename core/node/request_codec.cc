@@ -520,10 +520,12 @@ void decode(WireReader& in, mvcc::WatchResponse& response) {
 void encode(WireWriter& out, const MemberAddRequest& request) {
   out.varint(request.id.value());
   out.boolean(request.is_learner);
+  out.bytes(request.attributes);
 }
 void decode(WireReader& in, MemberAddRequest& request) {
   request.id = NodeId(in.varint());
   request.is_learner = in.boolean();
+  request.attributes = in.bytes();
 }
 void encode(WireWriter& out, const MemberRemoveRequest& request) {
   out.varint(request.id.value());

@@ -12,6 +12,8 @@ ApiServer::ApiServer(ClientApi& api, ApiServerOptions options)
       kv_service_(api),
       lease_service_(api),
       watch_service_(api),
+      lock_service_(api),
+      election_service_(api),
       gateway_(api, options_.gateway) {}
 
 Result<std::unique_ptr<ApiServer>> ApiServer::start(ClientApi& api, ApiServerOptions options) {
@@ -24,6 +26,14 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ClientApi& api, ApiServerOpt
   builder.RegisterService(&server->kv_service_);
   builder.RegisterService(&server->lease_service_);
   builder.RegisterService(&server->watch_service_);
+  builder.RegisterService(&server->lock_service_);
+  builder.RegisterService(&server->election_service_);
+  if (chosen.admin != nullptr) {
+    server->cluster_service_ = std::make_unique<ClusterService>(*chosen.admin);
+    server->maintenance_service_ = std::make_unique<MaintenanceService>(*chosen.admin);
+    builder.RegisterService(server->cluster_service_.get());
+    builder.RegisterService(server->maintenance_service_.get());
+  }
   server->grpc_server_ = builder.BuildAndStart();
   if (server->grpc_server_ == nullptr || server->grpc_port_ == 0) {
     return Error(ErrorCode::kIoError, "cannot serve gRPC on " + address);

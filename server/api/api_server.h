@@ -7,10 +7,15 @@
 
 #include "core/base/error.h"
 #include "core/base/limits.h"
+#include "server/api/admin_api.h"
 #include "server/api/client_api.h"
+#include "server/api/cluster_service.h"
+#include "server/api/election_service.h"
 #include "server/api/grpc_services.h"
 #include "server/api/http_server.h"
 #include "server/api/json_gateway.h"
+#include "server/api/lock_service.h"
+#include "server/api/maintenance_service.h"
 
 namespace lockstep::api {
 
@@ -25,6 +30,8 @@ struct ApiServerOptions {
   // etcd's --max-request-bytes; gRPC may receive this plus etcd's 512 KiB of framing overhead.
   size_t max_request_bytes = limits::kMaxRequestBytesDefault;
   JsonGatewayOptions gateway;
+  // etcd's Cluster and Maintenance services; not served when null. Must outlive the server.
+  AdminApi* admin = nullptr;
 };
 
 // The member's client-facing endpoints: etcd's KV, Lease and Watch gRPC services and the
@@ -48,6 +55,10 @@ class ApiServer {
   KvService kv_service_;
   LeaseService lease_service_;
   WatchService watch_service_;
+  LockService lock_service_;
+  ElectionService election_service_;
+  std::unique_ptr<ClusterService> cluster_service_;
+  std::unique_ptr<MaintenanceService> maintenance_service_;
   JsonGateway gateway_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int grpc_port_ = 0;

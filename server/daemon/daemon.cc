@@ -4,6 +4,7 @@
 
 #include "core/node/member.h"
 #include "server/api/api_server.h"
+#include "server/daemon/daemon_admin_api.h"
 #include "server/daemon/local_client_network.h"
 #include "server/daemon/member_client_api.h"
 #include "server/posix_disk.h"
@@ -48,7 +49,8 @@ std::string hex(uint64_t value) {
 }
 
 // Opens the stores on the data dir and runs the member on the calling fiber until it stops.
-Status run_member(server::RealRuntime& runtime, const DaemonPlan& plan) {
+Status run_member(server::RealRuntime& runtime, const DaemonPlan& plan, DaemonAdminApi& admin,
+                  MemberClientApi& client_api) {
   Result<std::unique_ptr<store::RaftPersistence>> persistence =
       store::RaftPersistence::open(runtime.disk());
   if (!persistence.is_ok()) return persistence.error();
@@ -63,8 +65,13 @@ Status run_member(server::RealRuntime& runtime, const DaemonPlan& plan) {
   if (!vfs.is_ok()) return vfs.error();
   Result<std::unique_ptr<store::SqliteBackend>> backend = store::SqliteBackend::open(**vfs);
   if (!backend.is_ok()) return backend.error();
-  node::Member member(runtime, plan.member, storage, **backend);
-  return member.run();
+  node::Member member(runtime, plan.member, storage, **backend, &admin);
+  admin.attach(&member, backend->get());
+  client_api.attach_member(&member);
+  Status stopped = member.run();
+  client_api.attach_member(nullptr);
+  admin.attach(nullptr, nullptr);
+  return stopped;
 }
 
 Status check_member_ids(const DaemonPlan& plan) {
@@ -100,23 +107,26 @@ Status run_daemon(const DaemonPlan& plan) {
   Result<std::unique_ptr<server::TcpNetwork>> peers =
       server::TcpNetwork::start(runtime.loop(), runtime, std::move(network_options));
   if (!peers.is_ok()) return peers.error();
+  server::TcpNetwork& tcp_network = **peers;
   auto network_owner = std::make_unique<LocalClientNetwork>(runtime, std::move(peers).value());
   LocalClientNetwork& network = *network_owner;
   runtime.set_network(std::move(network_owner));
 
   MemberClientApi client_api(runtime, runtime.loop(), network, plan.member.request_timeout);
+  DaemonAdminApi admin(client_api, runtime.loop(), runtime, tcp_network, plan);
   api::ApiServerOptions server_options;
   server_options.grpc_host = plan.listen_client.host;
   server_options.grpc_port = plan.listen_client.port;
   server_options.http_port = plan.gateway_port;
   server_options.max_request_bytes = plan.max_request_bytes;
+  server_options.admin = &admin;
   Result<std::unique_ptr<api::ApiServer>> api_server =
       api::ApiServer::start(client_api, server_options);
   if (!api_server.is_ok()) return api_server.error();
 
   Status member_status;
   runtime.spawn("member", [&] {
-    member_status = run_member(runtime, plan);
+    member_status = run_member(runtime, plan, admin, client_api);
     runtime.trace("daemon.member_stopped", member_status.to_string());
     client_api.fail_all(ErrorCode::kStopped);
     runtime.request_stop();

@@ -130,8 +130,17 @@ node::MemberConfig member_config(const DaemonOptions& options, const DaemonPlan&
   node::MemberConfig config;
   config.id = plan.self;
   config.cluster_id = plan.cluster_id;
-  for (const ClusterMember& member : plan.members) config.initial_voters.push_back(member.id);
-  config.join_existing = options.initial_cluster_state == "existing";
+  // A member joining an existing cluster (--initial-cluster-state existing, after `member
+  // add`) is given the cluster as it is now by --initial-cluster. It starts from the other
+  // members as voters and learns itself, and every later change, by applying the leader's
+  // log (its own ConfChange is in it), or the leader's snapshot, which carries the whole
+  // membership. Founding members are configuration, not log entries, so without this the
+  // joiner would apply its own addition onto an empty membership and lead alone.
+  const bool joining = options.initial_cluster_state == "existing";
+  for (const ClusterMember& member : plan.members) {
+    if (joining && member.id == plan.self) continue;
+    config.initial_voters.push_back(member.id);
+  }
   // One logical tick per heartbeat, as etcd (TickMs): the election timeout in ticks.
   config.tick_interval = std::chrono::milliseconds(options.heartbeat_interval_ms);
   config.heartbeat_interval_ticks = 1;
@@ -181,7 +190,10 @@ Result<DaemonPlan> plan_daemon(const DaemonOptions& options) {
   plan.self = *self;
   std::vector<NodeId> ids;
   for (const ClusterMember& member : plan.members) {
-    ids.push_back(member.id);
+    // etcd's joiner fetches the cluster id from its peers; lockstep's derives it from the
+    // members it joins, which is right while those are the founding members.
+    const bool joiner = options.initial_cluster_state == "existing" && member.id == plan.self;
+    if (!joiner) ids.push_back(member.id);
     plan.peers[member.id] = parse_http_url(member.peer_urls.front()).value();
   }
   plan.cluster_id = compute_cluster_id(ids);
@@ -196,6 +208,8 @@ Result<DaemonPlan> plan_daemon(const DaemonOptions& options) {
   Result<server::PeerAddress> advertise_client =
       first_url("--advertise-client-urls", options.advertise_client_urls);
   if (!advertise_client.is_ok()) return advertise_client.error();
+  plan.advertise_client_urls = split(options.advertise_client_urls, ',');
+  plan.cluster_token = options.initial_cluster_token;
   plan.member = member_config(options, plan);
   plan.gateway_port = options.gateway_port;
   plan.max_request_bytes = options.max_request_bytes;

@@ -54,6 +54,8 @@ struct DaemonPlan {
   std::string data_dir;
   NodeId self;
   uint64_t cluster_id = 0;
+  std::string cluster_token;  // --initial-cluster-token
+  std::vector<std::string> advertise_client_urls;
   std::vector<ClusterMember> members;           // ascending by id
   std::map<NodeId, server::PeerAddress> peers;  // every member's first peer URL
   server::PeerAddress listen_peer;

@@ -32,8 +32,9 @@ mvcc::WatchResponse canceled_watch(mvcc::WatchId id, const Error& error) {
 // One Watch stream's state, shared between the gRPC side (which may close it from any thread)
 // and the loop (which delivers). The mutex makes "after the session is destroyed the sink is
 // never called again" hold: delivery checks `closed` and calls the sink under the same lock.
+// Recursive, because a sink may end its own session (a lock waiter whose watched key went).
 struct SessionState {
-  std::mutex mutex;
+  std::recursive_mutex mutex;
   bool closed = false;  // guarded by mutex
   api::WatchSink sink;
   NodeId client;
@@ -273,9 +274,16 @@ void MemberClientApi::lease_time_to_live(mvcc::LeaseTimeToLiveRequest request,
 
 void MemberClientApi::lease_leases(mvcc::LeaseLeasesRequest,
                                    api::Completion<mvcc::LeaseLeasesResponse> done) {
-  // core/node's client protocol has no LeaseLeases request yet: say so rather than answer an
-  // empty list that would be a lie.
-  done(Error(ErrorCode::kNotCapable, "lease list is not served by lockstep's member yet"));
+  // Served from the member's own lessor on the loop, as etcd serves it from its own.
+  const bool posted = post([this, done] {
+    if (member_ == nullptr) return done(Error(ErrorCode::kStopped));
+    mvcc::LeaseLeasesResponse response;
+    const node::StatusResponse status = member_->status();
+    response.header = status.header;
+    for (LeaseId id : member_->lease_ids()) response.leases.push_back(mvcc::LeaseStatus{id});
+    done(std::move(response));
+  });
+  if (!posted) done(Error(ErrorCode::kStopped));
 }
 
 std::unique_ptr<api::WatchSession> MemberClientApi::open_watch_session(api::WatchSink sink) {

@@ -10,6 +10,7 @@
 
 #include "core/env/runtime.h"
 #include "core/node/client_protocol.h"
+#include "core/node/member.h"
 #include "server/api/client_api.h"
 #include "server/daemon/local_client_network.h"
 #include "server/event_loop.h"
@@ -65,10 +66,17 @@ class MemberClientApi final : public api::ClientApi {
                     api::Completion<mvcc::LeaseLeasesResponse> done) override;
   std::unique_ptr<api::WatchSession> open_watch_session(api::WatchSink sink) override;
 
-  // Cluster and maintenance requests (member list/add/remove/promote, status), for the
-  // daemon's own use; server/api has no Cluster/Maintenance service to route them yet.
+  // Cluster and maintenance requests (member list/add/remove/promote, status) for the
+  // daemon's AdminApi (daemon_admin_api.h).
   using AnyCompletion = std::function<void(Result<node::ClientResponseBody>)>;
   void submit(node::ClientRequestBody body, AnyCompletion done);
+
+  // Loop thread: the running member, for what it serves from local state without a request
+  // (lease list); nullptr once it stopped.
+  void attach_member(const node::Member* member) { member_ = member; }
+
+  // Runs `task` on the loop thread (false, and `task` is dropped, once closed). Any thread.
+  bool run_on_loop(std::function<void()> task) { return post(std::move(task)); }
 
   class Session;
 
@@ -98,6 +106,7 @@ class MemberClientApi final : public api::ClientApi {
   std::map<NodeId, std::shared_ptr<SessionState>> sessions_;  // by session client id
   std::atomic<uint64_t> next_session_{0};  // open_watch_session runs on gRPC threads
   bool stopped_ = false;
+  const node::Member* member_ = nullptr;  // loop thread only
   std::mutex post_mutex_;
   bool closed_ = false;  // guarded by post_mutex_
 };

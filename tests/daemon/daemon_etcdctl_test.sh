@@ -1,103 +1,37 @@
 #!/usr/bin/env bash
 # A three-member `lockstep serve` cluster on 127.0.0.1 driven by Debian's etcdctl 3.4:
 #   1. tests/etcdctl/etcdctl_compat.sh (put/get/prefix/limit/count/del/txn/compaction/lease/
-#      watch, each checked against etcd 3.4's documented behaviour) through one member;
-#   2. more etcdctl checks: sort, --rev, count-only, keys-only, serializable reads on every
-#      member, lease keep-alive/timetolive through a follower, endpoint health;
-#   3. kill -9 of the leader under a loop of etcdctl puts, restart from its data dir, and no
-#      acknowledged put may be missing on any member.
+#      watch, each checked against etcd 3.4's documented behaviour) through a follower;
+#   2. sort, --rev, count-only, keys-only, serializable reads on every member, lease
+#      keep-alive/timetolive/list through a follower;
+#   3. operations: endpoint status and health, alarm list, defrag, hashkv, snapshot save,
+#      move-leader, lock and elect;
+#   4. membership: member add --learner, the learner joins, promote, remove; SIGTERM and a
+#      restart from the data directory.
 #
 #   tests/daemon/daemon_etcdctl_test.sh <path to the lockstep binary>
 #
-# Exit 0 when every check holds, 1 with the failed check otherwise. etcdctl missing is a
-# failure, not a skip.
+# Exit 0 when every check holds, 1 with the failed check, 77 (skip) without etcdctl.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 lockstep=${1:?usage: daemon_etcdctl_test.sh <lockstep binary>}
-command -v etcdctl > /dev/null || { echo "FAIL: etcdctl is not installed (etcd-client)" >&2; exit 1; }
-[[ -x "$lockstep" ]] || { echo "FAIL: $lockstep is not executable" >&2; exit 1; }
-
-dir=$(mktemp -d /tmp/lockstep-daemon-test-XXXXXX)
-declare -A pids
-cleanup() {
-  for name in "${!pids[@]}"; do kill -9 "${pids[$name]}" 2> /dev/null || true; done
-  wait 2> /dev/null || true
-  if [[ "${keep:-0}" == 1 ]]; then echo "logs kept in $dir" >&2; else rm -rf "$dir"; fi
-}
-trap cleanup EXIT
-
-# Six free ports from the kernel.
-read -r -a ports <<< "$(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(6)]
-for s in socks: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))')"
-names=(m1 m2 m3)
-declare -A client_port peer_port
-cluster=""
-for i in 0 1 2; do
-  client_port[${names[$i]}]=${ports[$((2 * i))]}
-  peer_port[${names[$i]}]=${ports[$((2 * i + 1))]}
-  cluster+="${cluster:+,}${names[$i]}=http://127.0.0.1:${ports[$((2 * i + 1))]}"
-done
-all_endpoints="127.0.0.1:${client_port[m1]},127.0.0.1:${client_port[m2]},127.0.0.1:${client_port[m3]}"
-
-start_member() {  # start_member <name>
-  local name=$1
-  "$lockstep" serve --name "$name" --data-dir "$dir/$name" \
-    --listen-client-urls "http://127.0.0.1:${client_port[$name]}" \
-    --advertise-client-urls "http://127.0.0.1:${client_port[$name]}" \
-    --listen-peer-urls "http://127.0.0.1:${peer_port[$name]}" \
-    --initial-advertise-peer-urls "http://127.0.0.1:${peer_port[$name]}" \
-    --initial-cluster "$cluster" --initial-cluster-token daemon-test \
-    --heartbeat-interval 50 --election-timeout 500 \
-    >> "$dir/$name.log" 2>&1 &
-  pids[$name]=$!
-}
-
-fail() { echo "FAIL: $*" >&2; keep=1; for n in "${names[@]}"; do echo "--- $n.log (tail)" >&2; tail -n 20 "$dir/$n.log" >&2 || true; done; exit 1; }
-checks=0
-expect_eq() {  # expect_eq <what> <expected> <actual>
-  checks=$((checks + 1))
-  [[ "$2" == "$3" ]] || fail "$1: expected [$2], got [$3]"
-}
-ctl_at() { local endpoint=$1; shift; ETCDCTL_API=3 etcdctl --endpoints "$endpoint" --command-timeout 5s "$@"; }
-json_field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval('d' + sys.argv[1]))" "$1"; }
-
-# The member whose newest role line says it leads in the highest term (member.role traces).
-leader_name() {
-  local best="" best_term=-1 name line term
-  for name in "${names[@]}"; do
-    line=$(grep ' member.role ' "$dir/$name.log" | tail -n 1 || true)
-    [[ "$line" == *" member.role leader "* ]] || continue
-    term=$(sed -E 's/.* term=([0-9]+).*/\1/' <<< "$line")
-    if (( term > best_term )); then best=$name; best_term=$term; fi
-  done
-  echo "$best"
-}
-
-wait_healthy() {  # wait_healthy <endpoint>: up to 20 s
-  for _ in $(seq 100); do
-    if ctl_at "$1" put /daemon-test/ready yes > /dev/null 2>&1; then return 0; fi
-    sleep 0.2
-  done
-  fail "$1 never accepted a write"
-}
-
+source "$here/cluster_lib.sh"
+require_etcdctl
+cluster_init m1 m2 m3
 for name in "${names[@]}"; do start_member "$name"; done
-for name in "${names[@]}"; do wait_healthy "127.0.0.1:${client_port[$name]}"; done
+for name in "${names[@]}"; do wait_writable "$(endpoint "$name")"; done
 leader=$(leader_name)
-[[ -n "$leader" ]] || fail "no member logged itself leader"
+[[ -n "$leader" ]] || fail "endpoint status names no leader"
 follower=m1; [[ "$leader" == m1 ]] && follower=m2
 echo "cluster up: leader $leader, checking through follower $follower"
 
 # 1. The shared etcdctl compatibility script, through a follower.
-bash "$root/tests/etcdctl/etcdctl_compat.sh" --endpoints "127.0.0.1:${client_port[$follower]}" \
+bash "$root/tests/etcdctl/etcdctl_compat.sh" --endpoints "$(endpoint "$follower")" \
   || fail "etcdctl_compat.sh through $follower"
 
-# 2. More etcdctl behaviour.
-at=127.0.0.1:${client_port[$follower]}
+# 2. More KV and lease behaviour.
+at=$(endpoint "$follower")
 for key in c b a; do ctl_at "$at" put "/sort/$key" "v$key" > /dev/null; done
 expect_eq "sort descend by key" "$(printf '/sort/c\n/sort/b\n/sort/a')" \
   "$(ctl_at "$at" get /sort/ --prefix --keys-only --sort-by=KEY --order=DESCEND | sed '/^$/d')"
@@ -111,8 +45,7 @@ expect_eq "del of one key" 1 "$(ctl_at "$at" del /rev/k)"
 for name in "${names[@]}"; do  # every member applies the same writes (serializable: local)
   value=""
   for _ in $(seq 50); do
-    value=$(ctl_at "127.0.0.1:${client_port[$name]}" get /sort/a --print-value-only \
-      --consistency=s || true)
+    value=$(ctl_at "$(endpoint "$name")" get /sort/a --print-value-only --consistency=s || true)
     [[ "$value" == va ]] && break
     sleep 0.1
   done
@@ -124,40 +57,100 @@ expect_eq "keep-alive through a follower" "lease $lease keepalived with TTL(30)"
   "$(ctl_at "$at" lease keep-alive --once "$lease")"
 expect_eq "timetolive --keys" "/leased/k" \
   "$(ctl_at "$at" lease timetolive "$lease" --keys -w json | json_field "['keys'][0]" | base64 -d)"
+expect_eq "lease list" yes "$(ctl_at "$at" lease list | grep -qx "$lease" && echo yes)"
 ctl_at "$at" lease revoke "$lease" > /dev/null
-expect_eq "revoked lease" "lease $lease already expired" \
-  "$(ctl_at "$at" lease timetolive "$lease")"
-expect_eq "endpoint health" yes \
-  "$(ctl_at "$all_endpoints" endpoint health 2>&1 | grep -c 'is healthy' | sed 's/^3$/yes/')"
+expect_eq "revoked lease" "lease $lease already expired" "$(ctl_at "$at" lease timetolive "$lease")"
 
-# 3. kill -9 the leader under write load; every acknowledged put must survive.
-acked="$dir/acked"
-: > "$acked"
-(
-  for i in $(seq 1 150); do
-    if ETCDCTL_API=3 etcdctl --endpoints "$all_endpoints" --command-timeout 3s \
-      put "/load/$i" "v$i" > /dev/null 2>&1; then
-      echo "$i" >> "$acked"
-    fi
-  done
-) &
-writer=$!
-for _ in $(seq 100); do [[ $(wc -l < "$acked") -ge 30 ]] && break; sleep 0.1; done
-victim=$(leader_name)
-[[ -n "$victim" ]] || fail "no leader before the kill"
-kill -9 "${pids[$victim]}"
-wait "${pids[$victim]}" 2> /dev/null || true
-echo "killed leader $victim after $(wc -l < "$acked") acknowledged puts"
-sleep 2
-start_member "$victim"
-wait "$writer"
-acked_count=$(wc -l < "$acked")
-(( acked_count >= 100 )) || fail "only $acked_count of 150 puts were acknowledged"
-wait_healthy "127.0.0.1:${client_port[$victim]}"
-for name in "${names[@]}"; do
-  present=$(ctl_at "127.0.0.1:${client_port[$name]}" get /load/ --prefix --keys-only \
-    | sed '/^$/d' | sed 's#/load/##' | sort -n)
-  missing=$(comm -23 <(sort -n "$acked" | sort) <(echo "$present" | sort))
-  expect_eq "acknowledged puts present on $name" "" "$missing"
+# 3. Operations.
+expect_eq "endpoint health" 3 "$(ctl_at "$(all_endpoints)" endpoint health 2>&1 | grep -c 'is healthy')"
+status=$(ctl_at "$(all_endpoints)" endpoint status -w json)
+expect_eq "one leader among the statuses" 1 "$(echo "$status" | python3 -c '
+import json, sys
+statuses = json.load(sys.stdin)
+leaders = {s["Status"]["leader"] for s in statuses}
+print(len(leaders) if all(s["Status"]["raftIndex"] > 0 for s in statuses) else 0)')"
+expect_eq "alarm list is empty" "" "$(ctl_at "$at" alarm list)"
+expect_eq "defrag" "Finished defragmenting etcd member[$at]" "$(ctl_at "$at" defrag)"
+hashes=$(ctl_at "$(all_endpoints)" endpoint hashkv -w json | python3 -c '
+import json, sys
+print(len({h["HashKV"]["hash"] for h in json.load(sys.stdin)}))')
+expect_eq "every member hashes the same keyspace" 1 "$hashes"
+ctl_at "$at" snapshot save "$dir/snap.db" > "$dir/snapshot.out" 2>&1 || fail "snapshot save: $(cat "$dir/snapshot.out")"
+expect_eq "snapshot is an SQLite database" "SQLite format 3" "$(head -c 15 "$dir/snap.db")"
+expect_eq "snapshot ends with its SHA-256" "$(head -c -32 "$dir/snap.db" | sha256sum | cut -c1-64)" \
+  "$(tail -c 32 "$dir/snap.db" | od -An -tx1 | tr -d ' \n')"
+
+leader=$(leader_name)
+target=m1; [[ "$leader" == m1 ]] && target=m2
+target_id=$(ctl_at "$(endpoint "$target")" endpoint status -w json | json_field "[0]['Status']['header']['member_id']")
+target_hex=$(printf '%x' "$target_id")
+expect_eq "move-leader" "Leadership transferred from $(printf '%x' "$(ctl_at "$(endpoint "$leader")" endpoint status -w json | json_field "[0]['Status']['header']['member_id']")") to $target_hex" \
+  "$(ctl_at "$(all_endpoints)" move-leader "$target_hex")"
+expect_eq "new leader after move-leader" "$target" "$(leader_name)"
+
+# Lock: the second holder runs only after the first released.
+(ctl_at "$at" lock /locks/a sh -c "echo first-in >> $dir/lock.out; sleep 1; echo first-out >> $dir/lock.out") &
+first=$!
+for _ in $(seq 50); do [[ -s "$dir/lock.out" ]] && break; sleep 0.1; done
+ctl_at "$(endpoint m3)" lock /locks/a sh -c "echo second-in >> $dir/lock.out" > /dev/null
+wait "$first"
+expect_eq "lock is exclusive" "$(printf 'first-in\nfirst-out\nsecond-in')" "$(cat "$dir/lock.out")"
+
+# Election: a campaigner leads; an observer sees its proposal.
+ETCDCTL_API=3 etcdctl --endpoints "$at" elect /elections/e alice > "$dir/elect.out" 2>&1 &
+campaigner=$!
+for _ in $(seq 50); do [[ -s "$dir/elect.out" ]] && break; sleep 0.1; done
+expect_eq "elected" alice "$(sed -n 2p "$dir/elect.out")"
+observed=$(timeout 2 env ETCDCTL_API=3 etcdctl --endpoints "$(endpoint m3)" elect -l /elections/e || true)
+expect_eq "observed leader" alice "$(echo "$observed" | sed -n 2p)"
+kill "$campaigner"; wait "$campaigner" 2> /dev/null || true
+
+# 4. Membership: a learner joins, catches up, is promoted, and is removed again.
+client_port[m4]=$(free_ports 1); peer_port[m4]=$(free_ports 1)
+added=$(ctl_at "$at" member add m4 --learner --peer-urls "http://127.0.0.1:${peer_port[m4]}")
+expect_eq "member add --learner" yes "$(grep -q 'added to cluster' <<< "$added" && echo yes)"
+initial=$(sed -n 's/^ETCD_INITIAL_CLUSTER="\(.*\)"$/\1/p' <<< "$added")
+expect_eq "ETCD_INITIAL_CLUSTER names m4" yes "$(grep -q "m4=http://127.0.0.1:${peer_port[m4]}" <<< "$initial" && echo yes)"
+m4_id=$(ctl_at "$at" member list -w json | python3 -c '
+import json, sys
+for m in json.load(sys.stdin)["members"]:
+    if m.get("isLearner"): print("%x" % m["ID"])')
+[[ -n "$m4_id" ]] || fail "member list shows no learner"
+names+=(m4)
+start_member m4 existing "$initial"
+promoted=""
+for _ in $(seq 100); do
+  promoted=$(ctl_at "$at" member promote "$m4_id" 2>&1) && break
+  sleep 0.2
 done
-echo "ok: $checks checks; $acked_count acknowledged puts survived the leader's kill -9 on every member"
+expect_eq "member promote" "Member $m4_id promoted in cluster" "$(head -n 1 <<< "$promoted" | sed 's/ in cluster .*/ in cluster/')"
+expect_eq "four voters" 4 "$(ctl_at "$at" member list | grep -c ', false$')"
+value=""
+for _ in $(seq 50); do
+  value=$(ctl_at "$(endpoint m4)" get /sort/a --print-value-only --consistency=s || true)
+  [[ "$value" == va ]] && break
+  sleep 0.1
+done
+expect_eq "m4 caught up" va "$value"
+expect_eq "member remove" yes \
+  "$(ctl_at "$at" member remove "$m4_id" | grep -q "Member $m4_id removed" && echo yes)"
+for _ in $(seq 100); do kill -0 "${pids[m4]}" 2> /dev/null || break; sleep 0.1; done
+kill -0 "${pids[m4]}" 2> /dev/null && fail "m4 still runs after its removal"
+wait "${pids[m4]}" 2> /dev/null || true
+unset "pids[m4]"
+names=(m1 m2 m3)
+expect_eq "three members again" 3 "$(ctl_at "$at" member list | grep -c 'started')"
+
+# Graceful stop and restart from the data directory: the data is still there.
+stop_member m3
+ctl_at "$at" put /restart/k after-stop > /dev/null
+start_member m3
+value=""
+for _ in $(seq 100); do
+  value=$(ctl_at "$(endpoint m3)" get /restart/k --print-value-only --consistency=s 2> /dev/null || true)
+  [[ "$value" == after-stop ]] && break
+  sleep 0.1
+done
+expect_eq "restarted m3 caught up" after-stop "$value"
+expect_eq "restarted m3 kept older data" vb "$(ctl_at "$(endpoint m3)" get /sort/b --print-value-only --consistency=s)"
+echo "ok: $checks checks through etcdctl against a 3-member lockstep cluster"

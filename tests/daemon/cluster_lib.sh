@@ -1,0 +1,125 @@
+# Shared by the daemon's integration tests (sourced, not run): a `lockstep serve` cluster of
+# three members on 127.0.0.1 with kernel-chosen free ports, driven by etcdctl 3.4.
+#
+# The sourcing script sets `lockstep` (the binary) and then calls cluster_init. Logs and data
+# live under $dir, removed on exit unless a check failed (then kept and their tails printed).
+# Exit code 77 (ctest SKIP_RETURN_CODE) when etcdctl is not installed.
+
+require_etcdctl() {
+  if ! command -v etcdctl > /dev/null; then
+    echo "SKIP: etcdctl is not installed (Debian: apt-get install etcd-client)" >&2
+    exit 77
+  fi
+  [[ -x "$lockstep" ]] || { echo "FAIL: $lockstep is not executable" >&2; exit 1; }
+}
+
+free_ports() {  # free_ports <count>: that many free TCP ports on 127.0.0.1
+  python3 -c '
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
+}
+
+declare -A pids client_port peer_port
+names=(m1 m2 m3)
+cluster=""
+token=daemon-test
+
+cluster_cleanup() {
+  for name in "${!pids[@]}"; do kill -9 "${pids[$name]}" 2> /dev/null || true; done
+  wait 2> /dev/null || true
+  if [[ "${keep:-0}" == 1 ]]; then echo "logs kept in $dir" >&2; else rm -rf "$dir"; fi
+}
+
+cluster_init() {  # cluster_init <names...>: ports and --initial-cluster for these members
+  dir=$(mktemp -d /tmp/lockstep-daemon-test-XXXXXX)
+  trap cluster_cleanup EXIT
+  names=("$@")
+  local ports i
+  read -r -a ports <<< "$(free_ports $((2 * ${#names[@]})))"
+  cluster=""
+  for i in "${!names[@]}"; do
+    client_port[${names[$i]}]=${ports[$((2 * i))]}
+    peer_port[${names[$i]}]=${ports[$((2 * i + 1))]}
+    cluster+="${cluster:+,}${names[$i]}=http://127.0.0.1:${ports[$((2 * i + 1))]}"
+  done
+}
+
+endpoint() { echo "127.0.0.1:${client_port[$1]}"; }
+all_endpoints() {
+  local name list=""
+  for name in "${names[@]}"; do list+="${list:+,}$(endpoint "$name")"; done
+  echo "$list"
+}
+
+start_member() {  # start_member <name> [new|existing] [initial-cluster]
+  local name=$1 state=${2:-new} initial=${3:-$cluster}
+  "$lockstep" serve --name "$name" --data-dir "$dir/$name" \
+    --listen-client-urls "http://127.0.0.1:${client_port[$name]}" \
+    --advertise-client-urls "http://127.0.0.1:${client_port[$name]}" \
+    --listen-peer-urls "http://127.0.0.1:${peer_port[$name]}" \
+    --initial-advertise-peer-urls "http://127.0.0.1:${peer_port[$name]}" \
+    --initial-cluster "$initial" --initial-cluster-state "$state" \
+    --initial-cluster-token "$token" \
+    --heartbeat-interval 50 --election-timeout 500 \
+    >> "$dir/$name.log" 2>&1 &
+  pids[$name]=$!
+}
+
+stop_member() {  # stop_member <name>: SIGTERM, and the member must exit by itself
+  local name=$1 pid=${pids[$1]}
+  kill -TERM "$pid"
+  for _ in $(seq 100); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
+  kill -0 "$pid" 2> /dev/null && fail "$name did not stop within 10 s of SIGTERM"
+  local status=0
+  wait "$pid" || status=$?
+  unset "pids[$name]"
+  [[ $status == 0 ]] || fail "$name exited with status $status after SIGTERM"
+}
+
+fail() {
+  echo "FAIL: $*" >&2
+  keep=1
+  local name
+  for name in "${names[@]}"; do
+    echo "--- $name.log (tail)" >&2
+    tail -n 15 "$dir/$name.log" >&2 2> /dev/null || true
+  done
+  exit 1
+}
+
+checks=0
+expect_eq() {  # expect_eq <what> <expected> <actual>
+  checks=$((checks + 1))
+  [[ "$2" == "$3" ]] || fail "$1: expected [$2], got [$3]"
+}
+ctl_at() { local at=$1; shift; ETCDCTL_API=3 etcdctl --endpoints "$at" --command-timeout 5s "$@"; }
+json_field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval('d' + sys.argv[1]))" "$1"; }
+
+wait_writable() {  # wait_writable <endpoint>: a put succeeds through it within 20 s
+  for _ in $(seq 100); do
+    if ctl_at "$1" put /daemon-test/ready yes > /dev/null 2>&1; then return 0; fi
+    sleep 0.2
+  done
+  fail "$1 never accepted a write"
+}
+
+# The leader as the members see it: endpoint status of every member, the id that leads.
+leader_name() {
+  local name status leader_id=""
+  for name in "${names[@]}"; do
+    [[ -n "${pids[$name]:-}" ]] || continue
+    status=$(ctl_at "$(endpoint "$name")" endpoint status -w json 2> /dev/null) || continue
+    leader_id=$(echo "$status" | json_field "[0]['Status']['leader']") && break
+  done
+  [[ -n "$leader_id" && "$leader_id" != 0 ]] || return 0
+  for name in "${names[@]}"; do
+    [[ -n "${pids[$name]:-}" ]] || continue
+    status=$(ctl_at "$(endpoint "$name")" endpoint status -w json 2> /dev/null) || continue
+    if [[ "$(echo "$status" | json_field "[0]['Status']['header']['member_id']")" == "$leader_id" ]]; then
+      echo "$name"
+      return 0
+    fi
+  done
+}
