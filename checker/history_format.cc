@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "checker/guarantee_records.h"
+
 namespace lockstep::checker {
 
 namespace {
@@ -554,6 +556,16 @@ Result<History> parse_jsonl(std::string_view text, std::string_view source) {
           return invalid(source, line_number, "initial_revision must be a positive integer");
         }
         history.initial_revision = json["initial_revision"].get<int64_t>();
+      }
+      continue;
+    }
+    if (json.contains("record")) {
+      // A watch or lock record (checker/guarantee_records.h reads those), not an operation.
+      if (!json["record"].is_string() ||
+          !is_guarantee_record_kind(json["record"].get<std::string>())) {
+        return invalid(source, line_number,
+                       "record must be one of write_log, committed, watch, lock_hold, "
+                       "fenced_write");
       }
       continue;
     }

@@ -1,6 +1,8 @@
 #include "checker/linearizability.h"
 
 #include <algorithm>
+#include <map>
+#include <string>
 
 #include "checker/linearization_search.h"
 
@@ -41,6 +43,68 @@ std::vector<uint32_t> to_history_indices(const std::vector<uint32_t>& local,
   return out;
 }
 
+// Appends an exact, unambiguous encoding of `request` (length-prefixed strings), so two
+// requests have the same encoding iff they are identical.
+void encode_request(const Request& request, std::string& out) {
+  auto put_string = [&out](const std::string& text) {
+    out += std::to_string(text.size());
+    out += ':';
+    out += text;
+  };
+  out += std::to_string(static_cast<int>(request.kind));
+  out += '|';
+  put_string(request.key);
+  put_string(request.range_end);
+  put_string(request.value);
+  put_string(request.expected);
+  out += std::to_string(request.compares.size());
+  out += '[';
+  for (const Compare& compare : request.compares) {
+    put_string(compare.key);
+    out += std::to_string(static_cast<int>(compare.target));
+    out += std::to_string(static_cast<int>(compare.result));
+    put_string(compare.value);
+    out += std::to_string(compare.number);
+    out += ';';
+  }
+  for (const auto* branch : {&request.success, &request.failure}) {
+    out += std::to_string(branch->size());
+    out += '(';
+    for (const Request& inner : *branch) encode_request(inner, out);
+    out += ')';
+  }
+}
+
+OperationHints operation_hints(const History& history, const Model& model,
+                               const std::vector<uint32_t>& operations) {
+  OperationHints hints;
+  hints.read_only.reserve(operations.size());
+  hints.previous_twin.assign(operations.size(), kNoTwin);
+  // Indeterminate operations in invoke order, so each twin chain runs from the earliest.
+  std::vector<uint32_t> indeterminate;
+  for (uint32_t local = 0; local < operations.size(); ++local) {
+    const Operation& operation = history.operations[operations[local]];
+    hints.read_only.push_back(model.is_read_only(operation) ? 1 : 0);
+    if (operation.indeterminate) indeterminate.push_back(local);
+  }
+  std::stable_sort(indeterminate.begin(), indeterminate.end(), [&](uint32_t a, uint32_t b) {
+    return history.operations[operations[a]].invoke_time <
+           history.operations[operations[b]].invoke_time;
+  });
+  std::map<std::string, uint32_t> latest_by_request;  // encoded request -> latest twin
+  std::string encoded;
+  for (uint32_t local : indeterminate) {
+    encoded.clear();
+    encode_request(history.operations[operations[local]].request, encoded);
+    auto [found, inserted] = latest_by_request.emplace(encoded, local);
+    if (!inserted) {
+      hints.previous_twin[local] = found->second;
+      found->second = local;
+    }
+  }
+  return hints;
+}
+
 }  // namespace
 
 Result<CheckResult> check_linearizability(const History& history, const Model& model,
@@ -66,7 +130,8 @@ Result<CheckResult> check_linearizability(const History& history, const Model& m
     });
     auto instance = model.instantiate(history, partition.operations);
     if (!instance.is_ok()) return instance.error();
-    searches.emplace_back(history, partition.operations, std::move(*instance));
+    searches.emplace_back(history, partition.operations, std::move(*instance),
+                          operation_hints(history, model, partition.operations));
   }
 
   // Partitions take turns with doubling slices, so one hard partition cannot hide an easy

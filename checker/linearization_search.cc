@@ -27,11 +27,15 @@ uint64_t splitmix64(uint64_t& state) {
 class LinearizationSearch::Impl {
  public:
   Impl(const History& history, std::span<const uint32_t> operations,
-       std::unique_ptr<ModelInstance> model)
+       std::unique_ptr<ModelInstance> model, OperationHints hints)
       : operation_count_(static_cast<uint32_t>(operations.size())),
         model_(std::move(model)),
+        read_only_(std::move(hints.read_only)),
+        previous_twin_(std::move(hints.previous_twin)),
         words_((operations.size() + 63) / 64),
         memo_(words_ == 0 ? 1 : words_) {
+    ASSERT(read_only_.size() == operations.size(), "one read-only flag per operation");
+    ASSERT(previous_twin_.size() == operations.size(), "one twin entry per operation");
     build_entries(history, operations);
     bits_.assign(words_ == 0 ? 1 : words_, 0);
     uint64_t seed = 0x6c6f636b73746570ull;  // "lockstep"
@@ -55,9 +59,23 @@ class LinearizationSearch::Impl {
     uint32_t match = kNoEntry;  // a call's return entry (kNoEntry if indeterminate)
     bool is_call = false;
   };
+  // How a frame's operation was chosen at its node, which says where to go on backtracking.
+  enum class Choice : uint8_t {
+    // A legal read-only operation, the only choice tried at its node (visit_fresh_node):
+    // backtracking over it backtracks over the node too.
+    kForcedRead,
+    // The node's urgent operation (the owner of the first pending return), tried first:
+    // backtracking resumes the node's candidates from the start of the list, skipping it.
+    kUrgent,
+    // A candidate in newest-call-first order: backtracking resumes at the candidate called
+    // just before it.
+    kInOrder,
+  };
   struct Frame {
     uint32_t call_entry;
     StateId state_before;
+    uint32_t node_urgent_op;  // the urgent operation of the node this frame was chosen at
+    Choice choice;
   };
 
   void build_entries(const History& history, std::span<const uint32_t> operations);
@@ -80,10 +98,20 @@ class LinearizationSearch::Impl {
   }
   bool charge_step(SearchBudget& budget);
   void record_if_longest();
+  bool try_linearize(uint32_t entry, StateId after, Choice choice);
+  bool is_linearized(uint32_t op) const { return (bits_[op / 64] >> (op % 64)) & 1; }
+  bool waits_for_twin(uint32_t op) const {
+    return previous_twin_[op] != kNoTwin && !is_linearized(previous_twin_[op]);
+  }
+  void visit_fresh_node();
+  void backtrack();
   void step_once();
 
   uint32_t operation_count_;
   std::unique_ptr<ModelInstance> model_;
+  std::vector<uint8_t> read_only_;  // per op: it never changes the state (a read, a failed cas)
+  std::vector<uint32_t> previous_twin_;  // per op: see OperationHints::previous_twin
+  std::vector<uint32_t> call_entry_of_;  // per op: its call entry
   size_t words_;
   StateMemo memo_;
   std::vector<Entry> entries_;  // index 0 is the head sentinel, the last is the tail sentinel
@@ -102,6 +130,11 @@ class LinearizationSearch::Impl {
   StateId state_ = 0;
   uint64_t bits_hash_ = 0;
   uint32_t entry_ = 0;
+  // True when the search just arrived at a node (a new linearized set) and has not yet
+  // made its first choice there (visit_fresh_node).
+  bool fresh_node_ = true;
+  // The current node's urgent operation, already tried first; the other candidates skip it.
+  uint32_t urgent_op_ = kNoEntry;
 };
 
 void LinearizationSearch::Impl::build_entries(const History& history,
@@ -120,7 +153,8 @@ void LinearizationSearch::Impl::build_entries(const History& history,
   }
   std::sort(events.begin(), events.end());
   entries_.assign(events.size() + 2, Entry{});
-  std::vector<uint32_t> call_entry(operations.size(), kNoEntry);
+  std::vector<uint32_t>& call_entry = call_entry_of_;
+  call_entry.assign(operations.size(), kNoEntry);
   return_order_.assign(operations.size(), INT64_MAX);
   for (uint32_t i = 0; i < events.size(); ++i) {
     const auto& [time, is_return, op] = events[i];
@@ -189,48 +223,125 @@ std::optional<uint32_t> LinearizationSearch::Impl::blocked_operation() const {
   return blocked;
 }
 
+// Linearizes the operation whose call is `entry`, taking the model to `after`, unless the
+// resulting configuration was explored before. True when the search moved to a new node.
+bool LinearizationSearch::Impl::try_linearize(uint32_t entry, StateId after, Choice choice) {
+  const Entry& call = entries_[entry];
+  const uint32_t op = call.op;
+  const uint64_t mask = uint64_t{1} << (op % 64);
+  bits_[op / 64] |= mask;
+  const uint64_t after_hash = bits_hash_ ^ zobrist_[op];
+  if (!memo_.insert(bits_.data(), after_hash, after)) {
+    bits_[op / 64] &= ~mask;
+    return false;
+  }
+  stack_.push_back(Frame{entry, state_, urgent_op_, choice});
+  state_ = after;
+  bits_hash_ = after_hash;
+  lift(entry);
+  if (call.match != kNoEntry) --determinate_remaining_;
+  record_if_longest();
+  entry_ = next_[kHead];
+  fresh_node_ = true;
+  if (determinate_remaining_ == 0) status_ = Status::kLinearizable;
+  return true;
+}
+
+// The first choice at a node, where two orderings beat Wing & Gong's plain list order.
+//
+// 1. Partial-order reduction for read-only operations. If a read-only candidate r is legal
+// in the current state s, some linearization extends the current prefix iff one extends it
+// with r first: take any extension L and move r to the front; r observes s and changes
+// nothing, so every other operation sees the states it saw in L, and r's real-time
+// predecessors are all linearized already (its call precedes the first pending return).
+// So r is the only choice tried here, and if (prefix + r, s) was explored before, the node
+// fails without trying anything else.
+//
+// 2. Just-in-time linearization (G. Lowe, "Testing for linearizability", Concurrency and
+// Computation: Practice and Experience 29(4), 2017): an operation need only be linearized
+// when a return forces it. The owner of the first pending return must be linearized before
+// anything returns, so it is tried first. The other candidates follow newest call first:
+// an operation invoked long ago and still pending usually took effect late (that is why it
+// is still pending), so Wing & Gong's oldest-first order tends to place it too early and
+// explore a large subtree before a later read refutes it. This changes only the order in
+// which a node's candidates are tried, never which ones, so verdicts are unchanged; on the
+// Porcupine data it cuts the steps to find a linearization 5-500x.
+void LinearizationSearch::Impl::visit_fresh_node() {
+  fresh_node_ = false;
+  uint32_t entry = next_[kHead];
+  for (; entries_[entry].is_call; entry = next_[entry]) {
+    const uint32_t op = entries_[entry].op;
+    if (!read_only_[op]) continue;
+    const StateId after = model_->step(state_, op);
+    if (after != state_) continue;  // illegal here (kIllegalState never equals a state)
+    if (!try_linearize(entry, after, Choice::kForcedRead)) backtrack();
+    return;
+  }
+  // `entry` is the first pending return (one remains while the search goes on); the
+  // candidates after the urgent one are the calls before it, newest first.
+  const uint32_t urgent = entries_[entry].op;
+  urgent_op_ = urgent;
+  entry_ = prev_[entry];
+  if (read_only_[urgent]) return;  // illegal here, or it would have been taken above
+  const StateId after = model_->step(state_, urgent);
+  if (after != kIllegalState) try_linearize(call_entry_of_[urgent], after, Choice::kUrgent);
+}
+
+// The current node has no untried choice left: undo linearized operations until one whose
+// node still has candidates after it (a forced read's node has none), or report the
+// violation when the stack runs out.
+void LinearizationSearch::Impl::backtrack() {
+  while (true) {
+    if (stack_.empty()) {
+      status_ = Status::kNotLinearizable;
+      return;
+    }
+    const Frame frame = stack_.back();
+    stack_.pop_back();
+    const uint32_t op = entries_[frame.call_entry].op;
+    bits_[op / 64] &= ~(uint64_t{1} << (op % 64));
+    bits_hash_ ^= zobrist_[op];
+    state_ = frame.state_before;
+    unlift(frame.call_entry);
+    if (entries_[frame.call_entry].match != kNoEntry) ++determinate_remaining_;
+    fresh_node_ = false;
+    urgent_op_ = frame.node_urgent_op;
+    switch (frame.choice) {
+      case Choice::kForcedRead:
+        continue;
+      case Choice::kUrgent:
+        entry_ = prev_[entries_[frame.call_entry].match];
+        return;
+      case Choice::kInOrder:
+        entry_ = prev_[frame.call_entry];
+        return;
+    }
+  }
+}
+
 void LinearizationSearch::Impl::step_once() {
   const uint32_t tail = static_cast<uint32_t>(entries_.size() - 1);
   ASSERT(entry_ != tail, "a determinate operation's return remains in the list");
+  if (fresh_node_) {
+    visit_fresh_node();
+    return;
+  }
   const Entry& current = entries_[entry_];
-  if (current.is_call) {
+  if (entry_ != kHead) {  // a candidate call (all entries before the first return are calls)
+    // Read-only candidates are all illegal here (a legal one is taken on arrival), the
+    // urgent one was tried first, and an indeterminate one whose earlier twin is unused would
+    // only repeat what that twin does (symmetry reduction).
     const uint32_t op = current.op;
-    const StateId after = model_->step(state_, op);
-    if (after != kIllegalState) {
-      const uint64_t mask = uint64_t{1} << (op % 64);
-      bits_[op / 64] |= mask;
-      const uint64_t after_hash = bits_hash_ ^ zobrist_[op];
-      if (memo_.insert(bits_.data(), after_hash, after)) {
-        stack_.push_back(Frame{entry_, state_});
-        state_ = after;
-        bits_hash_ = after_hash;
-        lift(entry_);
-        if (current.match != kNoEntry) --determinate_remaining_;
-        record_if_longest();
-        entry_ = next_[kHead];
-        if (determinate_remaining_ == 0) status_ = Status::kLinearizable;
-        return;
-      }
-      bits_[op / 64] &= ~mask;
+    if (!read_only_[op] && op != urgent_op_ && !waits_for_twin(op)) {
+      const StateId after = model_->step(state_, op);
+      if (after != kIllegalState && try_linearize(entry_, after, Choice::kInOrder)) return;
     }
-    entry_ = next_[entry_];
+    entry_ = prev_[entry_];
     return;
   }
-  // A return: its operation must be linearized before anything later, and no candidate
-  // before it worked. Undo the most recent choice and try the next candidate after it.
-  if (stack_.empty()) {
-    status_ = Status::kNotLinearizable;
-    return;
-  }
-  const Frame frame = stack_.back();
-  stack_.pop_back();
-  const uint32_t op = entries_[frame.call_entry].op;
-  bits_[op / 64] &= ~(uint64_t{1} << (op % 64));
-  bits_hash_ ^= zobrist_[op];
-  state_ = frame.state_before;
-  unlift(frame.call_entry);
-  if (entries_[frame.call_entry].match != kNoEntry) ++determinate_remaining_;
-  entry_ = next_[frame.call_entry];
+  // Every candidate of this node was tried. Undo the most recent choice and try the next
+  // candidate of the node before.
+  backtrack();
 }
 
 LinearizationSearch::Status LinearizationSearch::Impl::run(uint64_t slice_steps,
@@ -249,8 +360,8 @@ LinearizationSearch::Status LinearizationSearch::Impl::run(uint64_t slice_steps,
 
 LinearizationSearch::LinearizationSearch(const History& history,
                                          std::span<const uint32_t> operations,
-                                         std::unique_ptr<ModelInstance> model)
-    : impl_(std::make_unique<Impl>(history, operations, std::move(model))) {}
+                                         std::unique_ptr<ModelInstance> model, OperationHints hints)
+    : impl_(std::make_unique<Impl>(history, operations, std::move(model), std::move(hints))) {}
 LinearizationSearch::~LinearizationSearch() = default;
 LinearizationSearch::LinearizationSearch(LinearizationSearch&&) noexcept = default;
 

@@ -25,11 +25,27 @@ struct SearchBudget {
   bool exhausted = false;
 };
 
+// What the search may assume about the operations of its partition (local indices 0..n-1),
+// to prune choices that cannot matter. Both are exact reductions: verdicts never change.
+struct OperationHints {
+  // Per op: with its recorded response it never changes the state (Model::is_read_only);
+  // such an operation is linearized greedily when legal.
+  std::vector<uint8_t> read_only;
+  // Per op: for an indeterminate operation, the latest-invoked earlier indeterminate
+  // operation with an identical request (its twin), or kNoTwin. Twins are interchangeable,
+  // so the search uses them in invoke order: an op is tried only once its twin is linearized.
+  std::vector<uint32_t> previous_twin;
+};
+inline constexpr uint32_t kNoTwin = ~uint32_t{0};
+
 // The depth-first search of Wing & Gong with Lowe's memo, over one partition. Operations are
 // events in a doubly linked list ordered by time (calls before returns at equal times, so
 // touching intervals overlap); linearizing an operation unlinks its call and return (dancing
 // links, Knuth), so the candidates at each point are exactly the calls that precede the first
-// remaining return. An explicit stack replaces recursion so deep histories cannot overflow.
+// remaining return. Which candidate is tried first is chosen to find linearizations early
+// (legal reads greedily, then the owner of the first return, then newest call first; see
+// visit_fresh_node in the .cc). An explicit stack replaces recursion so deep histories
+// cannot overflow.
 // The search can pause and resume, so several partitions can take turns deterministically
 // and the first violation found ends the whole check (Porcupine races partitions on threads
 // for the same effect; here a round-robin keeps it reproducible).
@@ -38,7 +54,7 @@ class LinearizationSearch {
   enum class Status { kSearching, kLinearizable, kNotLinearizable, kOutOfBudget };
 
   LinearizationSearch(const History& history, std::span<const uint32_t> operations,
-                      std::unique_ptr<ModelInstance> model);
+                      std::unique_ptr<ModelInstance> model, OperationHints hints);
   ~LinearizationSearch();
   LinearizationSearch(LinearizationSearch&&) noexcept;
 

@@ -16,26 +16,39 @@ uint64_t StateMemo::combine(uint64_t bits_hash, StateId state) {
   return bits_hash ^ mixed;
 }
 
+bool StateMemo::same_bits(const Slot& slot, const uint64_t* bits) const {
+  const uint64_t* stored = words_ <= kInlineWords ? slot.words : &arena_[slot.words[0]];
+  for (size_t word = 0; word < words_; ++word) {
+    if (stored[word] != bits[word]) return false;
+  }
+  return true;
+}
+
+void StateMemo::store_bits(Slot& slot, const uint64_t* bits) {
+  if (words_ <= kInlineWords) {
+    for (size_t word = 0; word < words_; ++word) slot.words[word] = bits[word];
+    return;
+  }
+  slot.words[0] = arena_.size();
+  arena_.insert(arena_.end(), bits, bits + words_);
+}
+
 bool StateMemo::insert(const uint64_t* bits, uint64_t bits_hash, StateId state) {
+  ASSERT(state != kIllegalState, "only legal states are memoised");
   // Keep the load factor at or below 1/2 so probe sequences stay short.
   if ((size_ + 1) * 2 > slots_.size()) grow();
   const uint64_t hash = combine(bits_hash, state);
   const size_t mask = slots_.size() - 1;
   for (size_t index = hash & mask;; index = (index + 1) & mask) {
     Slot& slot = slots_[index];
-    if (slot.bits_offset == kEmpty) {
-      ASSERT(arena_.size() + words_ < kEmpty, "memo arena offsets fit in 32 bits");
+    if (slot.state == kIllegalState) {
       slot.hash = hash;
       slot.state = state;
-      slot.bits_offset = static_cast<uint32_t>(arena_.size());
-      arena_.insert(arena_.end(), bits, bits + words_);
+      store_bits(slot, bits);
       ++size_;
       return true;
     }
-    if (slot.hash == hash && slot.state == state &&
-        std::memcmp(&arena_[slot.bits_offset], bits, words_ * sizeof(uint64_t)) == 0) {
-      return false;
-    }
+    if (slot.hash == hash && slot.state == state && same_bits(slot, bits)) return false;
   }
 }
 
@@ -44,9 +57,9 @@ void StateMemo::grow() {
   slots_.assign(old.size() * 2, Slot{});
   const size_t mask = slots_.size() - 1;
   for (const Slot& slot : old) {
-    if (slot.bits_offset == kEmpty) continue;
+    if (slot.state == kIllegalState) continue;
     size_t index = slot.hash & mask;
-    while (slots_[index].bits_offset != kEmpty) index = (index + 1) & mask;
+    while (slots_[index].state != kIllegalState) index = (index + 1) & mask;
     slots_[index] = slot;
   }
 }

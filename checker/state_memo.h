@@ -12,7 +12,9 @@ namespace lockstep::checker {
 // (linearized-operations bitset, model state) configurations already explored. Reaching one
 // again means its whole subtree was already searched, so the search backtracks. This is the
 // hot path, so it is an open-addressing table whose slots hold the combined hash, the state
-// handle and an offset into one flat arena of bitset words (no per-entry allocation).
+// handle and the bitset: inline when it fits two words (histories of up to 128 operations
+// per partition, so a probe touches one cache line), else as an offset into one flat arena
+// of bitset words. No per-entry allocation either way.
 class StateMemo {
  public:
   explicit StateMemo(size_t bitset_words);
@@ -27,15 +29,18 @@ class StateMemo {
   }
 
  private:
+  static constexpr size_t kInlineWords = 2;
   struct Slot {
     uint64_t hash = 0;
-    StateId state = 0;
-    uint32_t bits_offset = kEmpty;  // in words, into arena_; kEmpty for an unused slot
+    StateId state = kIllegalState;  // kIllegalState marks an unused slot (never memoised)
+    // The bitset when words_ <= kInlineWords; else words[0] is its offset into arena_.
+    uint64_t words[kInlineWords] = {0, 0};
   };
-  static constexpr uint32_t kEmpty = ~uint32_t{0};
   static constexpr size_t kInitialSlots = 1024;  // a power of two
 
   static uint64_t combine(uint64_t bits_hash, StateId state);
+  bool same_bits(const Slot& slot, const uint64_t* bits) const;
+  void store_bits(Slot& slot, const uint64_t* bits);
   void grow();
 
   size_t words_;
