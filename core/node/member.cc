@@ -62,7 +62,9 @@ Member::Member(env::Runtime& runtime, MemberConfig config, RaftStorage& storage,
       state_(backend, mvcc::StateMachineOptions{.max_txn_ops = config_.max_txn_ops,
                                                 .lessor = lessor_options(config_)}),
       ready_event_(runtime),
-      stopped_event_(runtime) {}
+      stopped_event_(runtime),
+      // Sampled every tick, so a reading more than two ticks ahead is a stepped clock.
+      lease_clock_(config_.tick_interval * 2) {}
 
 Member::~Member() = default;
 
@@ -203,6 +205,7 @@ void Member::tick_loop() {
     runtime_.sleep_until(next_tick);
     next_tick = next_tick + config_.tick_interval;
     if (stopping_) break;
+    (void)lease_now();  // at least one sample per tick (see MonotonicClock)
     raft_->tick();
     leader_duties();
     expire_requests();
@@ -279,7 +282,7 @@ void Member::on_soft_state(const raft::SoftState& soft_state) {
   if (is_leader_now && !was_leader) {
     // etcd lessor.Promote: the old leader's deadlines were lost with it, so every lease
     // gets its (remaining) TTL again, plus an election timeout of grace.
-    state_.lessor().promote(runtime_.now(), config_.election_timeout());
+    state_.lessor().promote(lease_now(), config_.election_timeout());
     PROBE(runtime_, "member.became_leader");
   } else if (was_leader && !is_leader_now) {
     state_.lessor().demote();
@@ -318,7 +321,7 @@ Status Member::install_snapshot(const raft::Snapshot& snapshot) {
 
 Status Member::apply_entries(const std::vector<raft::Entry>& entries) {
   if (entries.empty()) return Status::ok();
-  state_.lessor().advance_clock(runtime_.now());
+  state_.lessor().advance_clock(lease_now());
   for (const raft::Entry& entry : entries) {
     if (entry.index <= applied_) continue;  // covered by an installed snapshot
     ASSERT(entry.index == applied_.next(), "committed entries are applied without gaps");
@@ -589,7 +592,7 @@ void Member::keep_alive(const ReplyTo& reply, const mvcc::LeaseKeepAliveRequest&
   if (applied_ < raft_->raft().log().committed()) {
     return reply_error(reply, ErrorCode::kNotCapable);
   }
-  Result<mvcc::Lessor::Renewal> renewal = state_.lessor().renew(request.id, runtime_.now());
+  Result<mvcc::Lessor::Renewal> renewal = state_.lessor().renew(request.id, lease_now());
   if (!renewal.is_ok()) return reply_error(reply, renewal.code());
   if (renewal->clear_checkpoint) {
     mvcc::LeaseCheckpointRequest clear;
@@ -609,7 +612,7 @@ void Member::time_to_live(const ReplyTo& reply, const mvcc::LeaseTimeToLiveReque
     return reply_error(reply, ErrorCode::kNotCapable);
   }
   Result<mvcc::LeaseTimeToLiveResponse> response =
-      state_.lessor().time_to_live(request.id, request.keys, runtime_.now());
+      state_.lessor().time_to_live(request.id, request.keys, lease_now());
   if (!response.is_ok()) return reply_error(reply, response.code());
   response->header.revision = state_.current_revision();
   reply_ok(reply, std::move(*response));
@@ -781,14 +784,14 @@ void Member::leader_duties() {
   // KNOWN BUG lease-expiry-on-follower-clock: a follower arms lease deadlines on its own
   // clock (it never sees the keep-alives, which go to the leader) and proposes revokes.
   if (known_bug_active(KnownBug::kLeaseExpiryOnFollowerClock) && !is_leader()) {
-    if (!lessor.is_primary()) lessor.promote(runtime_.now(), Duration::zero());
+    if (!lessor.is_primary()) lessor.promote(lease_now(), Duration::zero());
   } else if (!is_leader() || !lessor.is_primary()) {
     return;
   }
 #else
   if (!is_leader() || !lessor.is_primary()) return;
 #endif
-  const Instant now = runtime_.now();
+  const Instant now = lease_now();
   // Expiry is decided here, on the leader's clock, and carried out through the log: a
   // revoke is an ordinary entry, so every member deletes the same keys at the same
   // revision (etcd's revokeExpiredLeases).
@@ -805,6 +808,10 @@ void Member::leader_duties() {
     request.checkpoints = std::move(checkpoints);
     (void)raft_->propose(encode_entry_payload(EntryPayload{ProposalTag{config_.id, 0}, request}));
   }
+}
+
+Instant Member::lease_now() {
+  return lease_clock_.sample(runtime_.now());
 }
 
 void Member::expire_requests() {

@@ -17,6 +17,7 @@
 #include "core/node/entry_payload.h"
 #include "core/node/member_config.h"
 #include "core/node/member_observer.h"
+#include "core/node/monotonic_clock.h"
 #include "core/node/raft_storage.h"
 #include "core/raft/memory_storage.h"
 #include "core/raft/raw_node.h"
@@ -130,6 +131,9 @@ class Member {
 
   // Leader duties and deadlines (ticker).
   void leader_duties();
+  // The time leases are measured by: monotonic, whatever steps the host clock takes (etcd's
+  // lessor runs on Go's monotonic clock).
+  Instant lease_now();
   void expire_requests();
   void drain_watches();
   void cancel_all_watches(std::string_view reason);
@@ -175,6 +179,7 @@ class Member {
 
   env::Event ready_event_;
   env::Event stopped_event_;
+  MonotonicClock lease_clock_;
   int running_fibers_ = 0;
   bool stopping_ = false;
   Status stop_reason_;
