@@ -1,6 +1,7 @@
 #include "sim/disk_state.h"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "core/base/assert.h"
@@ -195,8 +196,17 @@ void DiskState::apply(std::string& bytes, const PendingOp& op) {
     bytes.resize(op.offset);
     return;
   }
-  if (bytes.size() < op.offset + op.bytes.size()) bytes.resize(op.offset + op.bytes.size());
-  bytes.replace(op.offset, op.bytes.size(), op.bytes);
+  // Every byte a member writes passes through here twice (page cache, then the durable
+  // copy at fsync), and most writes append (WAL records, SQLite's WAL frames): append in
+  // place instead of zero-filling the new tail first and then overwriting it.
+  if (op.offset >= bytes.size()) {
+    bytes.resize(op.offset);  // a hole before the write reads as zeros, as in POSIX
+    bytes.append(op.bytes);
+    return;
+  }
+  const size_t inside = std::min<size_t>(op.bytes.size(), bytes.size() - op.offset);
+  std::memcpy(bytes.data() + op.offset, op.bytes.data(), inside);
+  bytes.append(op.bytes, inside);
 }
 
 Status DiskState::write(InodeId inode_id, uint64_t offset, std::string_view bytes, Random& random) {
@@ -229,9 +239,10 @@ Status DiskState::truncate(InodeId inode_id, uint64_t size, Random& random) {
     return Status(ErrorCode::kDiskFull, "capacity " + std::to_string(faults_.capacity_bytes));
   }
   PendingOp op{true, size, {}, false};
-  std::string current = inode.current;
-  apply(current, op);
-  set_current(inode, std::move(current));
+  // In place: a journal truncated on every commit must not cost a copy of the file.
+  used_bytes_ -= inode.current.size();
+  apply(inode.current, op);
+  used_bytes_ += inode.current.size();
   inode.pending.push_back(std::move(op));
   return Status::ok();
 }

@@ -291,8 +291,7 @@ void World::fire_timer(const ScheduledEvent& event) {
 void World::push_event(ScheduledEvent event) {
   if (event.time < now_) event.time = now_;
   event.sequence = next_sequence_++;
-  queue_.push_back(event);
-  std::push_heap(queue_.begin(), queue_.end(), EventOrder{});
+  queue_.push(event);
 }
 
 void World::run_one_ready_fiber() {
@@ -347,19 +346,16 @@ void World::process_event(const ScheduledEvent& event) {
 
 bool World::step(Instant deadline) {
   // Events due now first: they make fibers ready, so the random pick sees all of them.
-  if (!queue_.empty() && queue_.front().time <= now_) {
-    std::pop_heap(queue_.begin(), queue_.end(), EventOrder{});
-    const ScheduledEvent event = queue_.back();
-    queue_.pop_back();
-    process_event(event);
+  if (!queue_.empty() && queue_.top().time <= now_) {
+    process_event(queue_.pop());
     return true;
   }
   if (!ready_.empty()) {
     run_one_ready_fiber();
     return true;
   }
-  if (queue_.empty() || queue_.front().time > deadline) return false;
-  now_ = queue_.front().time;
+  if (queue_.empty() || queue_.top().time > deadline) return false;
+  now_ = queue_.top().time;
   return true;
 }
 

@@ -17,6 +17,7 @@
 #include "core/base/time.h"
 #include "sim/crash_mode.h"
 #include "sim/disk_state.h"
+#include "sim/event_queue.h"
 #include "sim/network_fabric.h"
 #include "sim/path_model.h"
 #include "sim/process.h"
@@ -57,9 +58,9 @@ struct ProbeHit {
 // The simulated world: one thread, virtual time, one seed.
 //
 // Scheduling: timed events (fiber deadlines, message deliveries, scheduled callbacks) live in
-// a binary heap ordered by (virtual time, sequence number). Events due now move fibers into
-// the ready set; when several fibers are ready, the "scheduler" stream picks which runs
-// next, so a seed explores one interleaving and another seed a different one. A fiber runs
+// a priority queue ordered by (virtual time, sequence number) (sim/event_queue.h). Events due now
+// move fibers into the ready set; when several fibers are ready, the "scheduler" stream picks which
+// runs next, so a seed explores one interleaving and another seed a different one. A fiber runs
 // until it blocks (sleep, park, receive, disk latency) or yields.
 //
 // Randomness: one seed, split into named streams — "scheduler", "network", "disk",
@@ -151,22 +152,6 @@ class World {
   friend class SimDisk;
   friend class SimFile;
 
-  enum class EventKind : uint8_t { kFiberTimer, kDeliver, kCallback };
-  // Small and trivially copyable: the heap moves these around constantly.
-  struct ScheduledEvent {
-    Instant time;
-    uint64_t sequence = 0;
-    EventKind kind = EventKind::kCallback;
-    uint32_t process_index = 0;
-    uint32_t slot = 0;
-    uint64_t token = 0;  // wait token, or index into the message / callback slab
-  };
-  struct EventOrder {
-    bool operator()(const ScheduledEvent& left, const ScheduledEvent& right) const {
-      if (left.time != right.time) return left.time > right.time;
-      return left.sequence > right.sequence;
-    }
-  };
   struct InFlightMessage {
     env::Message message;
     uint32_t from_index = 0;
@@ -218,7 +203,7 @@ class World {
   Instant now_;
   uint64_t next_sequence_ = 0;
   uint64_t next_wait_token_ = 1;
-  std::vector<ScheduledEvent> queue_;  // a binary heap under EventOrder
+  EventQueue queue_;
   std::vector<ReadyFiber> ready_;
   std::vector<std::unique_ptr<Process>> processes_;  // by index, in the order added
   std::map<NodeId, uint32_t> process_index_;
