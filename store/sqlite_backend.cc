@@ -61,7 +61,10 @@ class SqliteBackend::Statement {
 };
 
 SqliteBackend::SqliteBackend(SqliteVfs& vfs, SqliteBackendOptions options)
-    : vfs_(vfs), options_(std::move(options)) {}
+    : vfs_(vfs), options_(std::move(options)) {
+  ASSERT(!(options_.group_commits && options_.sync_every_commit),
+         "a grouped commit is durable only at end_group: it cannot promise sync_every_commit");
+}
 
 Result<std::unique_ptr<SqliteBackend>> SqliteBackend::open(SqliteVfs& vfs,
                                                            SqliteBackendOptions options) {
@@ -85,6 +88,9 @@ SqliteBackend::~SqliteBackend() {
   begin_.reset();
   commit_.reset();
   rollback_.reset();
+  savepoint_.reset();
+  release_.reset();
+  rollback_to_.reset();
   if (db_ != nullptr) sqlite3_close_v2(db_);
 }
 
@@ -208,6 +214,9 @@ Status SqliteBackend::prepare_statements() {
   RETURN_IF_ERROR(prepare("BEGIN", begin_));
   RETURN_IF_ERROR(prepare("COMMIT", commit_));
   RETURN_IF_ERROR(prepare("ROLLBACK", rollback_));
+  RETURN_IF_ERROR(prepare("SAVEPOINT apply", savepoint_));
+  RETURN_IF_ERROR(prepare("RELEASE apply", release_));
+  RETURN_IF_ERROR(prepare("ROLLBACK TO apply", rollback_to_));
   return Status::ok();
 }
 
@@ -234,6 +243,23 @@ Status SqliteBackend::in_transaction(const std::function<Status()>& body) {
     // All or nothing (Backend::commit's contract): undo what the failed batch wrote.
     sqlite3_step(rollback_->start());
   }
+  vfs_.rethrow_if_killed();
+  if (!status && vfs_.sync_failed() && !poisoned_) poisoned_ = status.error();
+  return status;
+}
+
+Status SqliteBackend::in_savepoint(const std::function<Status()>& body) {
+  RETURN_IF_ERROR(check_usable());
+  vfs_.make_current_for_randomness();
+  int rc = sqlite3_step(savepoint_->start());
+  if (rc != SQLITE_DONE) return error_from(rc, "SAVEPOINT");
+  Status status = body();
+  if (!status) {
+    // Only this commit is undone; the group's earlier commits stay in its transaction.
+    sqlite3_step(rollback_to_->start());
+  }
+  rc = sqlite3_step(release_->start());
+  if (status && rc != SQLITE_DONE) status = error_from(rc, "RELEASE");
   vfs_.rethrow_if_killed();
   if (!status && vfs_.sync_failed() && !poisoned_) poisoned_ = status.error();
   return status;
@@ -289,15 +315,54 @@ Status SqliteBackend::write_batch(const mvcc::WriteBatch& batch) {
 Status SqliteBackend::commit(const mvcc::WriteBatch& batch) {
   ASSERT(batch.consistent_index >= consistent_index_,
          "the applied index only moves forward (a replayed entry must be skipped by the caller)");
+  if (in_group_) {
+    RETURN_IF_ERROR(in_savepoint([&] { return write_batch(batch); }));
+    consistent_index_ = batch.consistent_index;
+    commit_count_++;
+    return Status::ok();  // after_commit() runs at end_group(), outside the transaction
+  }
   RETURN_IF_ERROR(in_transaction([&] { return write_batch(batch); }));
   consistent_index_ = batch.consistent_index;
   commit_count_++;
+  return after_commit();
+}
+
+Status SqliteBackend::after_commit() {
   if (options_.sync_every_commit) {
     durable_consistent_index_ = consistent_index_;
     return Status::ok();
   }
   if (++commits_since_sync_ >= options_.commits_per_sync) return sync();
   return Status::ok();
+}
+
+Status SqliteBackend::begin_group() {
+  if (!options_.group_commits) return Status::ok();
+  ASSERT(!in_group_, "groups do not nest");
+  RETURN_IF_ERROR(check_usable());
+  vfs_.make_current_for_randomness();
+  const int rc = sqlite3_step(begin_->start());
+  if (rc != SQLITE_DONE) return error_from(rc, "BEGIN (group)");
+  in_group_ = true;
+  return Status::ok();
+}
+
+Status SqliteBackend::end_group() {
+  if (!in_group_) return Status::ok();
+  in_group_ = false;
+  vfs_.make_current_for_randomness();
+  const int rc = sqlite3_step(commit_->start());
+  if (rc != SQLITE_DONE) {
+    Error error = error_from(rc, "COMMIT (group)");
+    if (sqlite3_get_autocommit(db_) == 0) sqlite3_step(rollback_->start());
+    vfs_.rethrow_if_killed();
+    // The group's commits are gone but consistent_index_ counted them: refuse further use
+    // (Backend::end_group's contract), the member replays them from its log after a restart.
+    if (!poisoned_) poisoned_ = error;
+    return error;
+  }
+  vfs_.rethrow_if_killed();
+  return after_commit();
 }
 
 Status SqliteBackend::sync() {

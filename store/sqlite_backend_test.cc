@@ -193,6 +193,75 @@ TEST_F(SqliteBackendTest, FailedWriteLeavesTheBackendAsItWas) {
   EXPECT_EQ(backend->consistent_index(), LogIndex(4));
 }
 
+TEST_F(SqliteBackendTest, GroupedCommitsAreOneTransactionVisibleInside) {
+  SqliteBackendOptions options;
+  options.sync_every_commit = false;
+  options.group_commits = true;
+  {
+    std::unique_ptr<SqliteBackend> backend = SqliteBackend::open(*vfs_, options).value();
+    ASSERT_TRUE(backend->begin_group().is_ok());
+    ASSERT_TRUE(backend->commit(sample_batch(1)).is_ok());
+    WriteBatch second;
+    second.consistent_index = LogIndex(2);
+    second.revision_puts = {record(4, 0, "c=1")};
+    ASSERT_TRUE(backend->commit(second).is_ok());
+    EXPECT_EQ(backend->consistent_index(), LogIndex(2));
+    EXPECT_EQ(**backend->read_revision(rev(4, 0)), record(4, 0, "c=1")) << "reads see the group";
+    ASSERT_TRUE(backend->end_group().is_ok());
+    ASSERT_TRUE(backend->sync().is_ok());
+  }
+  std::unique_ptr<SqliteBackend> backend = SqliteBackend::open(*vfs_, options).value();
+  EXPECT_EQ(backend->consistent_index(), LogIndex(2));
+  EXPECT_EQ(**backend->read_revision(rev(2, 1)), record(2, 1, "b=1"));
+  EXPECT_EQ(**backend->read_revision(rev(4, 0)), record(4, 0, "c=1"));
+}
+
+// A group's pages stay in SQLite's cache until end_group() writes them, so that is where a
+// disk failure surfaces; the group is then lost and the backend refuses further use (the
+// member stops and replays the group from its Raft log).
+TEST_F(SqliteBackendTest, AFailedGroupCommitStopsTheBackend) {
+  SqliteBackendOptions options;
+  options.sync_every_commit = false;
+  options.group_commits = true;
+  {
+    std::unique_ptr<SqliteBackend> backend = SqliteBackend::open(*vfs_, options).value();
+    ASSERT_TRUE(backend->commit(sample_batch(3)).is_ok());
+    ASSERT_TRUE(backend->sync().is_ok());
+    ASSERT_TRUE(backend->begin_group().is_ok());
+    WriteBatch big;
+    big.consistent_index = LogIndex(4);
+    for (int64_t main = 100; main < 400; ++main)
+      big.revision_puts.push_back(record(main, 0, std::string(500, 'z')));
+    ASSERT_TRUE(backend->commit(big).is_ok());
+    disk_.fail_next_writes(1);
+    EXPECT_FALSE(backend->end_group().is_ok());
+    EXPECT_FALSE(backend->commit(sample_batch(5)).is_ok()) << "no use after a lost group";
+  }
+  std::unique_ptr<SqliteBackend> backend = SqliteBackend::open(*vfs_, options).value();
+  EXPECT_EQ(backend->consistent_index(), LogIndex(3));
+  EXPECT_FALSE(backend->read_revision(rev(100, 0))->has_value());
+}
+
+TEST_F(SqliteBackendTest, AGroupNeverEndedIsLostWhole) {
+  SqliteBackendOptions options;
+  options.sync_every_commit = false;
+  options.group_commits = true;
+  {
+    std::unique_ptr<SqliteBackend> backend = SqliteBackend::open(*vfs_, options).value();
+    ASSERT_TRUE(backend->commit(sample_batch(1)).is_ok());
+    ASSERT_TRUE(backend->sync().is_ok());
+    ASSERT_TRUE(backend->begin_group().is_ok());
+    WriteBatch second;
+    second.consistent_index = LogIndex(2);
+    second.revision_puts = {record(4, 0, "c=1")};
+    ASSERT_TRUE(backend->commit(second).is_ok());
+    // Closed mid-group, as a crash between apply and end_group would leave it.
+  }
+  std::unique_ptr<SqliteBackend> backend = SqliteBackend::open(*vfs_, options).value();
+  EXPECT_EQ(backend->consistent_index(), LogIndex(1)) << "the Raft log replays entry 2";
+  EXPECT_FALSE(backend->read_revision(rev(4, 0))->has_value());
+}
+
 TEST_F(SqliteBackendTest, DiskFullIsReportedAsSuch) {
   std::unique_ptr<SqliteBackend> backend = open_backend();
   disk_.set_capacity_bytes(disk_.total_bytes() + 64 * 1024);

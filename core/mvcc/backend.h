@@ -84,6 +84,15 @@ class Backend {
   // consistent_index is >= consistent_index().
   virtual Status commit(const WriteBatch& batch) = 0;
 
+  // Bracket the commits of one run of applied Raft entries (the member calls them around the
+  // committed entries of one Ready). A backend may then write the whole run as one storage
+  // transaction (etcd's backend likewise batches many applies into one bolt commit); each
+  // commit() inside stays atomic on its own, and reads inside see it at once. If end_group()
+  // fails, the run's commits may be lost and the backend refuses further use: the member must
+  // stop and replay them from its Raft log. Default: every commit stands alone.
+  virtual Status begin_group() { return Status::ok(); }
+  virtual Status end_group() { return Status::ok(); }
+
   // ---- Reads ----
 
   // The index of the last committed batch (0 for a fresh backend).
