@@ -112,7 +112,8 @@ std::string_view request_name(const ClientRequestBody& body) {
                                                 "lease_ttl",     "watch_create",
                                                 "watch_cancel",  "member_add",
                                                 "member_remove", "member_promote",
-                                                "member_list",   "status"};
+                                                "member_list",   "status",
+                                                "alarm"};
   static_assert(std::size(kNames) == std::variant_size_v<ClientRequestBody>);
   return kNames[body.index()];
 }

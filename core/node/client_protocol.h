@@ -11,6 +11,7 @@
 #include "core/mvcc/lease_requests.h"
 #include "core/mvcc/requests.h"
 #include "core/mvcc/watch_requests.h"
+#include "core/node/alarm_set.h"
 #include "core/node/member_requests.h"
 
 namespace lockstep::node {
@@ -43,14 +44,15 @@ using ClientRequestBody =
                  mvcc::CompactionRequest, mvcc::LeaseGrantRequest, mvcc::LeaseRevokeRequest,
                  mvcc::LeaseKeepAliveRequest, mvcc::LeaseTimeToLiveRequest,
                  mvcc::WatchCreateRequest, mvcc::WatchCancelRequest, MemberAddRequest,
-                 MemberRemoveRequest, MemberPromoteRequest, MemberListRequest, StatusRequest>;
+                 MemberRemoveRequest, MemberPromoteRequest, MemberListRequest, StatusRequest,
+                 AlarmRequest>;
 
 using ClientResponseBody =
     std::variant<mvcc::RangeResponse, mvcc::PutResponse, mvcc::DeleteRangeResponse,
                  mvcc::TxnResponse, mvcc::CompactionResponse, mvcc::LeaseGrantResponse,
                  mvcc::LeaseRevokeResponse, mvcc::LeaseKeepAliveResponse,
                  mvcc::LeaseTimeToLiveResponse, mvcc::WatchResponse, MemberListResponse,
-                 StatusResponse>;
+                 StatusResponse, AlarmResponse>;
 
 // One request. `request_id` is chosen by the client and echoed in the response; a client
 // uses a fresh id per attempt so that a late answer to an abandoned attempt is recognised.

@@ -127,6 +127,7 @@ std::vector<ClientRequestBody> one_request_of_each_kind() {
       MemberPromoteRequest{NodeId(6)},
       MemberListRequest{true},
       StatusRequest{},
+      AlarmRequest{AlarmAction::kDeactivate, NodeId(6), AlarmType::kNoSpace},
   };
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/base/known_bugs.h"
+#include "core/mvcc/kv_applier.h"
 #include "core/mvcc/request_validation.h"
 #include "core/raft/message_codec.h"
 
@@ -37,6 +38,46 @@ ClientResponseBody apply_response_to_body(mvcc::ApplyResponse response) {
         }
       },
       std::move(response));
+}
+
+// Requests that take backend space: the ones etcd checks against the quota and its capped
+// applier refuses while NOSPACE is raised (read-only txns still pass).
+bool takes_space(const ClientRequestBody& body) {
+  if (const auto* txn = std::get_if<mvcc::TxnRequest>(&body)) {
+    return !mvcc::KvApplier::is_read_only(*txn);
+  }
+  return std::holds_alternative<mvcc::PutRequest>(body) ||
+         std::holds_alternative<mvcc::LeaseGrantRequest>(body);
+}
+bool takes_space(const mvcc::ApplyRequest& request) {
+  if (const auto* txn = std::get_if<mvcc::TxnRequest>(&request)) {
+    return !mvcc::KvApplier::is_read_only(*txn);
+  }
+  return std::holds_alternative<mvcc::PutRequest>(request) ||
+         std::holds_alternative<mvcc::LeaseGrantRequest>(request);
+}
+
+// etcd's quota cost estimate (etcdserver/quota.go): the bytes a request adds, plus a fixed
+// per-key overhead for the revision and index entries.
+constexpr uint64_t kQuotaOverheadBytesPerKey = 256;
+uint64_t ops_cost(const std::vector<mvcc::RequestOp>& ops);
+uint64_t request_cost(const ClientRequestBody& body) {
+  if (const auto* put = std::get_if<mvcc::PutRequest>(&body)) {
+    return put->key.size() + put->value.size() + kQuotaOverheadBytesPerKey;
+  }
+  if (const auto* txn = std::get_if<mvcc::TxnRequest>(&body)) {
+    return std::max(ops_cost(txn->success), ops_cost(txn->failure));
+  }
+  return kQuotaOverheadBytesPerKey;  // a lease grant's record
+}
+uint64_t ops_cost(const std::vector<mvcc::RequestOp>& ops) {
+  uint64_t cost = 0;
+  for (const mvcc::RequestOp& op : ops) {
+    if (const auto* put = std::get_if<mvcc::PutRequest>(&op.request)) {
+      cost += put->key.size() + put->value.size() + kQuotaOverheadBytesPerKey;
+    }
+  }
+  return cost;
 }
 
 mvcc::LessorOptions lessor_options(const MemberConfig& config) {
@@ -120,7 +161,7 @@ Status Member::load_durable_state() {
     RETURN_IF_ERROR(state_.install_snapshot(snapshot.data));
     if (observer_) observer_->on_snapshot_installed(config_.id, snapshot.metadata);
   }
-  return Status::ok();
+  return load_alarms();
 }
 
 Status Member::create_raft_node() {
@@ -310,6 +351,7 @@ Status Member::install_snapshot(const raft::Snapshot& snapshot) {
   PROBE(runtime_, "member.install_snapshot");
   cancel_all_watches("snapshot installed; watch again from the last revision seen");
   RETURN_IF_ERROR(state_.install_snapshot(snapshot.data));
+  RETURN_IF_ERROR(load_alarms());
   conf_state_ = snapshot.metadata.conf_state;
   applied_ = snapshot.metadata.index;
   snapshot_index_ = snapshot.metadata.index;
@@ -322,6 +364,16 @@ Status Member::install_snapshot(const raft::Snapshot& snapshot) {
 Status Member::apply_entries(const std::vector<raft::Entry>& entries) {
   if (entries.empty()) return Status::ok();
   state_.lessor().advance_clock(lease_now());
+  // One backend transaction for the whole run of entries (group commit on the apply side;
+  // the entries are already durable in the Raft log, so a lost group is replayed at boot).
+  RETURN_IF_ERROR(backend_.begin_group());
+  Status status = apply_entry_run(entries);
+  Status ended = backend_.end_group();
+  if (config_.quota_backend_bytes > 0) backend_size_bytes_ = backend_.size_bytes();
+  return status.is_ok() ? ended : status;
+}
+
+Status Member::apply_entry_run(const std::vector<raft::Entry>& entries) {
   for (const raft::Entry& entry : entries) {
     if (entry.index <= applied_) continue;  // covered by an installed snapshot
     ASSERT(entry.index == applied_.next(), "committed entries are applied without gaps");
@@ -343,8 +395,13 @@ Status Member::apply_normal(const raft::Entry& entry) {
     // effect; the backend's consistent index simply skips it.
     return Status::ok();
   }
+  if (is_alarm_entry(entry.data)) return apply_alarm(entry);
   Result<EntryPayload> payload = decode_entry_payload(entry.data);
   ASSERT(payload.is_ok(), "a committed entry does not decode: the log is corrupt");
+  if (alarms_.has(AlarmType::kNoSpace) && takes_space(payload->request) &&
+      entry.index > backend_.consistent_index()) {
+    return refuse_capped(entry, payload->tag);
+  }
   // After a restart, entries up to the backend's consistent index were applied already and
   // come back `skipped`.
   Result<mvcc::ApplyOutcome> outcome = state_.apply(entry.index, payload->request);
@@ -363,6 +420,61 @@ Status Member::apply_normal(const raft::Entry& entry) {
   } else {
     reply_ok(reply, apply_response_to_body(std::move(*response)));
   }
+  return Status::ok();
+}
+
+// etcd's applierV3Capped: while any member has NOSPACE raised, an entry that takes space is
+// refused at apply on every member alike (the alarm is log state), and only advances the index.
+Status Member::refuse_capped(const raft::Entry& entry, const ProposalTag& tag) {
+  PROBE(runtime_, "member.apply_refused_nospace");
+  mvcc::WriteBatch batch;
+  batch.consistent_index = entry.index;
+  RETURN_IF_ERROR(backend_.commit(batch));
+  if (tag.proposer != config_.id) return Status::ok();
+  auto pending = proposals_.find(tag.proposal_id);
+  if (pending == proposals_.end()) return Status::ok();
+  const ReplyTo reply = pending->second.reply;
+  proposals_.erase(pending);
+  reply_error(reply, ErrorCode::kNoSpace);
+  return Status::ok();
+}
+
+// An alarm change, applied like etcd's alarm store: the set lives in the backend's meta (in the
+// same commit as the consistent index), so it survives restarts and travels in snapshots.
+Status Member::apply_alarm(const raft::Entry& entry) {
+  Result<AlarmEntry> alarm = decode_alarm_entry(entry.data);
+  ASSERT(alarm.is_ok(), "a committed alarm entry does not decode: the log is corrupt");
+  const AlarmMember target{alarm->request.member, alarm->request.alarm};
+  bool changed = false;
+  // Entries at or below the consistent index are replays whose effect the meta already holds.
+  if (entry.index > backend_.consistent_index()) {
+    changed = alarm->request.action == AlarmAction::kActivate ? alarms_.activate(target)
+                                                              : alarms_.deactivate(target);
+    mvcc::WriteBatch batch;
+    batch.consistent_index = entry.index;
+    if (changed) batch.meta_puts.emplace(std::string(kAlarmsMetaKey), alarms_.encode());
+    RETURN_IF_ERROR(backend_.commit(batch));
+    if (changed) {
+      PROBE(runtime_, "member.alarm_changed");
+      runtime_.trace(
+          "member.alarm",
+          std::string(alarm->request.action == AlarmAction::kActivate ? "activate" : "deactivate") +
+              " member=" + std::to_string(target.member.value()) +
+              " alarm=" + std::to_string(static_cast<int>(target.alarm)));
+    }
+  }
+  if (alarm->tag.proposer != config_.id) return Status::ok();
+  auto pending = proposals_.find(alarm->tag.proposal_id);
+  if (pending == proposals_.end()) return Status::ok();
+  const ReplyTo reply = pending->second.reply;
+  proposals_.erase(pending);
+  AlarmResponse response;
+  response.header.revision = state_.current_revision();
+  // etcd answers an activation with the alarm, a deactivation with the alarm it removed.
+  if (alarm->request.action == AlarmAction::kActivate || changed) {
+    response.alarms.push_back(target);
+  }
+  reply_ok(reply, std::move(response));
   return Status::ok();
 }
 
@@ -463,6 +575,7 @@ void Member::handle_client_request(NodeId client, ClientRequest request) {
     PROBE(runtime_, "member.too_many_requests");
     return reply_error(reply, ErrorCode::kTooManyRequests);
   }
+  if (takes_space(request.body) && refuse_for_space(reply, request.body)) return;
   std::visit(
       [&](auto& body) {
         using T = std::decay_t<decltype(body)>;
@@ -509,6 +622,8 @@ void Member::handle_client_request(NodeId client, ClientRequest request) {
           reply_ok(reply, member_list());
         } else if constexpr (std::is_same_v<T, StatusRequest>) {
           reply_ok(reply, status());
+        } else if constexpr (std::is_same_v<T, AlarmRequest>) {
+          alarm(reply, body);
         } else {
           member_change(reply, ClientRequestBody(body));
         }
@@ -740,6 +855,69 @@ void Member::propose_membership(const ReplyTo& reply, const raft::ConfChange& ch
   proposals_.emplace(tag.proposal_id, PendingProposal{reply, ProposalKind::kMembership});
 }
 
+// etcd's Maintenance.Alarm: a get answers from the applied alarms; an activation or a
+// deactivation (etcd's `alarm disarm`) goes through the log like any write.
+void Member::alarm(const ReplyTo& reply, const AlarmRequest& request) {
+  if (request.action == AlarmAction::kGet) {
+    AlarmResponse response;
+    response.header.revision = state_.current_revision();
+    response.alarms = alarms_.list(request.member, request.alarm);
+    return reply_ok(reply, std::move(response));
+  }
+  if (request.alarm == AlarmType::kNone || request.member == kNoNode) {
+    return reply_error(reply, ErrorCode::kInvalidInput,
+                       "an alarm change names a member and a type");
+  }
+  if (raft_->raft().leader() == kNoNode) return reply_error(reply, ErrorCode::kNoLeader);
+  const ProposalTag tag = next_tag();
+  Status proposed = raft_->propose(encode_alarm_entry(AlarmEntry{tag, request}));
+  if (!proposed.is_ok()) return reply_error(reply, proposed.code());
+  proposals_.emplace(tag.proposal_id, PendingProposal{reply, ProposalKind::kKv});
+}
+
+Status Member::load_alarms() {
+  Result<std::map<std::string, std::string>> meta = backend_.read_meta();
+  if (!meta.is_ok()) return meta.error();
+  alarms_ = AlarmSet();
+  if (auto found = meta->find(std::string(kAlarmsMetaKey)); found != meta->end()) {
+    Result<AlarmSet> decoded = AlarmSet::decode(found->second);
+    if (!decoded.is_ok()) {
+      return Status(ErrorCode::kDataCorruption,
+                    "alarms in the backend: " + decoded.error().detail());
+    }
+    alarms_ = std::move(decoded).value();
+  }
+  backend_size_bytes_ = backend_.size_bytes();
+  return Status::ok();
+}
+
+// etcd's quotaKVServer: a request that would take the backend past the quota raises NOSPACE
+// and is refused with etcd's "database space exceeded"; while the alarm stands, every such
+// request is refused (etcd refuses them at apply; refusing before proposing saves the entry).
+bool Member::refuse_for_space(const ReplyTo& reply, const ClientRequestBody& request) {
+  const uint64_t quota = config_.quota_backend_bytes;
+  if (quota > 0 && backend_size_bytes_ + request_cost(request) >= quota) {
+    raise_nospace_alarm();
+    reply_error(reply, ErrorCode::kNoSpace);
+    return true;
+  }
+  if (!alarms_.has(AlarmType::kNoSpace)) return false;
+  reply_error(reply, ErrorCode::kNoSpace);
+  return true;
+}
+
+void Member::raise_nospace_alarm() {
+  if (!alarms_.list(config_.id, AlarmType::kNoSpace).empty()) return;
+  // At most one proposal per request timeout: one lost with a leader is proposed again.
+  const Instant now = runtime_.now();
+  if (nospace_proposed_at_ && now < *nospace_proposed_at_ + config_.request_timeout) return;
+  if (raft_->raft().leader() == kNoNode) return;
+  nospace_proposed_at_ = now;
+  PROBE(runtime_, "member.nospace_alarm_raised");
+  const AlarmRequest raise{AlarmAction::kActivate, config_.id, AlarmType::kNoSpace};
+  (void)raft_->propose(encode_alarm_entry(AlarmEntry{ProposalTag{config_.id, 0}, raise}));
+}
+
 MemberListResponse Member::member_list() const {
   MemberListResponse response;
   fill_header(response.header);
@@ -773,6 +951,10 @@ Status Member::transfer_leadership(NodeId transferee) {
 
 bool Member::is_leader() const {
   return raft_ && raft_->raft().role() == raft::RoleKind::kLeader;
+}
+
+Term Member::term() const {
+  return raft_ ? raft_->raft().term() : Term{};
 }
 
 // ---------------------------------------------------------------------------------------
@@ -847,7 +1029,7 @@ void Member::expire_requests() {
 void Member::fill_header(mvcc::ResponseHeader& header) const {
   header.cluster_id = config_.cluster_id;
   header.member_id = config_.id;
-  header.raft_term = raft_ ? raft_->raft().term() : Term{};
+  header.raft_term = term();
 }
 
 void Member::reply_ok(const ReplyTo& reply, ClientResponseBody body) {

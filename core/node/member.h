@@ -60,11 +60,16 @@ class Member {
   NodeId id() const { return config_.id; }
   StatusResponse status() const;
   bool is_leader() const;
+  // The Raft term this member is in (0 before its Raft node exists): what status() reports
+  // as header.raft_term, without status()'s backend queries (db size), for frequent samplers.
+  Term term() const;
   // etcd's MoveLeader: asks Raft to hand leadership to `transferee` (thesis §3.10). Leader
   // only (kNotLeader otherwise); the transfer completes, or is abandoned after an election
   // timeout, asynchronously. Call from the member's runtime (the daemon's loop thread).
   Status transfer_leadership(NodeId transferee);
   LogIndex applied_index() const { return applied_; }
+  // The cluster's alarms as this member applied them (replicated through the log).
+  const AlarmSet& alarms() const { return alarms_; }
   Revision current_revision() const { return state_.current_revision(); }
   // etcd's LeaseLeases: every lease this member's state holds (served locally, as etcd's).
   std::vector<LeaseId> lease_ids() const { return state_.lessor().lease_ids(); }
@@ -105,8 +110,11 @@ class Member {
   void send_raft_messages(std::vector<raft::Message>& messages);
   Status install_snapshot(const raft::Snapshot& snapshot);
   Status apply_entries(const std::vector<raft::Entry>& entries);
+  Status apply_entry_run(const std::vector<raft::Entry>& entries);
   Status apply_normal(const raft::Entry& entry);
   Status apply_conf_change(const raft::Entry& entry);
+  Status apply_alarm(const raft::Entry& entry);
+  Status refuse_capped(const raft::Entry& entry, const ProposalTag& tag);
   void take_read_states(std::vector<raft::ReadState>& read_states);
   void serve_ready_reads();
   Status maybe_snapshot();
@@ -125,6 +133,12 @@ class Member {
   void create_watch(const ReplyTo& reply, mvcc::WatchCreateRequest request);
   void cancel_watch(const ReplyTo& reply, const mvcc::WatchCancelRequest& request);
   void member_change(const ReplyTo& reply, const ClientRequestBody& request);
+  void alarm(const ReplyTo& reply, const AlarmRequest& request);
+
+  // Quota and alarms (etcd's quotaKVServer, alarm store and applierV3Capped).
+  Status load_alarms();
+  bool refuse_for_space(const ReplyTo& reply, const ClientRequestBody& request);
+  void raise_nospace_alarm();
   Status check_member_change(const ClientRequestBody& request) const;
   MemberListResponse member_list() const;
   size_t pending_count() const;
@@ -171,6 +185,11 @@ class Member {
     uint64_t next_sequence = 1;
   };
   std::map<mvcc::WatchId, WatchOwner> watch_owners_;
+
+  AlarmSet alarms_;
+  // The backend's size, refreshed after each applied run of entries (reading it costs SQL).
+  uint64_t backend_size_bytes_ = 0;
+  std::optional<Instant> nospace_proposed_at_;
   // Copies of messages the network delivered twice (duplicate_filter.h): a client request is
   // admitted once per (client, request id), a forwarded proposal once per proposal tag, so
   // that no write reaches the log twice.

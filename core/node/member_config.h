@@ -43,6 +43,9 @@ struct MemberConfig {
   size_t max_pending_requests = kMaxPendingRequestsDefault;
   size_t max_request_bytes = 1536 * 1024;  // etcd --max-request-bytes
   size_t max_txn_ops = 128;                // etcd --max-txn-ops
+  // etcd --quota-backend-bytes: once the backend would outgrow it, the member raises the
+  // NOSPACE alarm and refuses puts, txns that write and lease grants. 0: no quota.
+  uint64_t quota_backend_bytes = 0;
 
   uint64_t snapshot_count = kSnapshotCountDefault;
   uint64_t snapshot_catch_up_entries = kSnapshotCatchUpEntriesDefault;

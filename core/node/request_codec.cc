@@ -577,4 +577,33 @@ void decode(WireReader& in, StatusResponse& response) {
   response.is_learner = in.boolean();
 }
 
+void encode(WireWriter& out, const AlarmRequest& request) {
+  put_enum(out, request.action);
+  out.varint(request.member.value());
+  put_enum(out, request.alarm);
+}
+void decode(WireReader& in, AlarmRequest& request) {
+  request.action = get_enum<AlarmAction>(in, kMaxAlarmAction);
+  request.member = NodeId(in.varint());
+  request.alarm = get_enum<AlarmType>(in, kMaxAlarmType);
+}
+void encode(WireWriter& out, const AlarmResponse& response) {
+  encode(out, response.header);
+  out.varint(response.alarms.size());
+  for (const AlarmMember& alarm : response.alarms) {
+    out.varint(alarm.member.value());
+    put_enum(out, alarm.alarm);
+  }
+}
+void decode(WireReader& in, AlarmResponse& response) {
+  decode(in, response.header);
+  const uint64_t count = in.count();
+  for (uint64_t i = 0; i < count && !in.failed(); ++i) {
+    AlarmMember alarm;
+    alarm.member = NodeId(in.varint());
+    alarm.alarm = get_enum<AlarmType>(in, kMaxAlarmType);
+    response.alarms.push_back(alarm);
+  }
+}
+
 }  // namespace lockstep::node

@@ -4,6 +4,7 @@
 #include "core/mvcc/lease_requests.h"
 #include "core/mvcc/requests.h"
 #include "core/mvcc/watch_requests.h"
+#include "core/node/alarm_set.h"
 #include "core/node/member_requests.h"
 #include "core/node/wire_codec.h"
 
@@ -51,6 +52,8 @@ void encode(WireWriter& out, const MemberListRequest& request);
 void encode(WireWriter& out, const MemberListResponse& response);
 void encode(WireWriter& out, const StatusRequest& request);
 void encode(WireWriter& out, const StatusResponse& response);
+void encode(WireWriter& out, const AlarmRequest& request);
+void encode(WireWriter& out, const AlarmResponse& response);
 
 void decode(WireReader& in, mvcc::ResponseHeader& header);
 void decode(WireReader& in, mvcc::KeyValue& key_value);
@@ -85,6 +88,8 @@ void decode(WireReader& in, MemberListRequest& request);
 void decode(WireReader& in, MemberListResponse& response);
 void decode(WireReader& in, StatusRequest& request);
 void decode(WireReader& in, StatusResponse& response);
+void decode(WireReader& in, AlarmRequest& request);
+void decode(WireReader& in, AlarmResponse& response);
 
 template <size_t I, typename... Alternatives>
 void decode_alternative(WireReader& in, std::variant<Alternatives...>& value, uint64_t index) {

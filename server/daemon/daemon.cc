@@ -63,7 +63,15 @@ Status run_member(server::RealRuntime& runtime, const DaemonPlan& plan, DaemonAd
   Result<std::unique_ptr<store::SqliteVfs>> vfs =
       store::SqliteVfs::register_vfs(runtime.disk(), vfs_options);
   if (!vfs.is_ok()) return vfs.error();
-  Result<std::unique_ptr<store::SqliteBackend>> backend = store::SqliteBackend::open(**vfs);
+  // etcd's durability model: a write is acknowledged once its Raft entry is fsynced in the
+  // WAL; the backend commits a Ready's applied entries as one transaction without an fsync of
+  // its own and syncs every commits_per_sync groups (etcd: batch commit every 100 ms). A crash
+  // loses only backend commits that the WAL replays at boot.
+  store::SqliteBackendOptions backend_options;
+  backend_options.sync_every_commit = false;
+  backend_options.group_commits = true;
+  Result<std::unique_ptr<store::SqliteBackend>> backend =
+      store::SqliteBackend::open(**vfs, std::move(backend_options));
   if (!backend.is_ok()) return backend.error();
   node::Member member(runtime, plan.member, storage, **backend, &admin);
   admin.attach(&member, backend->get());
@@ -117,6 +125,9 @@ Status run_daemon(const DaemonPlan& plan) {
   api::ApiServerOptions server_options;
   server_options.grpc_host = plan.listen_client.host;
   server_options.grpc_port = plan.listen_client.port;
+  // The JSON gateway keeps its own port (--gateway-port): ApiServerOptions::share_grpc_port
+  // (etcd's one port, sniffed per connection) is not the default until it has been measured.
+  server_options.share_grpc_port = false;
   server_options.http_port = plan.gateway_port;
   server_options.max_request_bytes = plan.max_request_bytes;
   server_options.admin = &admin;

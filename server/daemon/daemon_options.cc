@@ -150,6 +150,9 @@ node::MemberConfig member_config(const DaemonOptions& options, const DaemonPlan&
   config.request_timeout = std::chrono::milliseconds(5000 + 2 * options.election_timeout_ms);
   config.max_request_bytes = options.max_request_bytes;
   config.max_txn_ops = options.max_txn_ops;
+  // etcd: 0 means the default quota (2 GiB).
+  config.quota_backend_bytes = static_cast<uint64_t>(
+      options.quota_backend_bytes == 0 ? kDefaultQuotaBackendBytes : options.quota_backend_bytes);
   config.snapshot_count = options.snapshot_count;
   return config;
 }
