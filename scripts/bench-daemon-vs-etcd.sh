@@ -5,7 +5,7 @@
 # before acknowledging a write), and each workload runs against etcd and then at once against
 # lockstep with the same `lockstep bench etcd` client. Each server's max VmRSS is sampled by the
 # client (--server-pid). Prints a side-by-side table with lockstep/etcd ratios on stdout (and
-# the JSON lines to $OUT if set).
+# the JSON lines to $OUT if set). LOCKSTEP_SERVE_FLAGS adds flags to every `lockstep serve`.
 #
 #   scripts/bench-daemon-vs-etcd.sh LOCKSTEP_BINARY [TOTAL] [MEMBERS...]
 #
@@ -60,7 +60,7 @@ start_lockstep() {
       --initial-advertise-peer-urls "http://127.0.0.1:$((LOCKSTEP_PEER_PORT + i))" \
       --initial-cluster "$cluster" --initial-cluster-token "lockstep-bench-$$" \
       --heartbeat-interval 100 --election-timeout 1000 --snapshot-count 100000 \
-      > "$work/lockstep/member-$i.log" 2>&1 &
+      ${LOCKSTEP_SERVE_FLAGS:-} > "$work/lockstep/member-$i.log" 2>&1 &
     lockstep_pids+=($!)
   done
   local deadline=$((SECONDS + HEALTH_TIMEOUT_SECONDS))
@@ -89,8 +89,9 @@ run_one() {
   local server=$1 members=$2 endpoints=$3 pid_flags=$4 workload=$5
   echo "== $server, $members member(s): $workload --total $total (load: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
   # shellcheck disable=SC2086
-  "$lockstep" bench etcd $workload $COMMON --total "$total" --endpoints "$endpoints" $pid_flags \
-    | tee /dev/stderr | tail -n 1 \
+  # A run with failed requests exits non-zero; its line (with the failure count) still counts.
+  { "$lockstep" bench etcd $workload $COMMON --total "$total" --endpoints "$endpoints" $pid_flags \
+    || true; } | tee >(cat >&2) | tail -n 1 \
     | jq -c --arg server "$server" --argjson members "$members" --arg workload "$workload" \
         --arg load "$(cut -d' ' -f1 /proc/loadavg)" \
         '. + {server: $server, members: $members, workload: $workload, load: ($load | tonumber)}' \
