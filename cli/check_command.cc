@@ -1,11 +1,15 @@
-// `lockstep check`: is a recorded history linearizable? Exit codes are the contract:
-// 0 linearizable, 1 not linearizable, 2 bad input, 3 unknown (budget spent).
+// `lockstep check`: is a recorded history linearizable, and do its watch and lock records
+// keep etcd's guarantees? Exit codes are the contract: 0 every check passed, 1 a violation,
+// 2 bad input, 3 unknown (budget spent, no violation).
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <variant>
 
+#include "checker/guarantee_records.h"
 #include "checker/history_format.h"
 #include "checker/history_view.h"
 #include "checker/linearizability.h"
@@ -33,6 +37,14 @@ struct CheckFlags {
   std::string html;
   bool quiet = false;
   bool no_shrink = false;
+  std::string check = "all";
+};
+
+// Which checks run: `--check all` runs each one the file has records for.
+struct ChecksToRun {
+  bool linearizability = false;
+  bool watch = false;
+  bool lock = false;
 };
 
 int fail_input(const std::string& message) {
@@ -52,14 +64,7 @@ void print_violation(const checker::History& history, const checker::PartitionVe
   }
 }
 
-int run_check(const CheckFlags& flags) {
-  std::optional<checker::HistoryFormat> format;
-  if (!flags.format.empty()) {
-    format = checker::history_format_from_name(flags.format);
-    if (!format) return fail_input("unknown --format '" + flags.format + "'");
-  }
-  auto history = checker::read_history_file(flags.file, format);
-  if (!history.is_ok()) return fail_input(history.error().to_string());
+int run_linearizability(const CheckFlags& flags, const Result<checker::History>& history) {
   const std::string model_name =
       flags.model.empty() ? std::string(checker::default_model_for(*history)) : flags.model;
   const auto model = checker::make_model(model_name);
@@ -126,19 +131,126 @@ int run_check(const CheckFlags& flags) {
   return kExitUnknown;
 }
 
+int run_watch_check(const checker::GuaranteeRecords& records) {
+  const checker::WatchCheckResult result =
+      checker::check_watches(records.write_log, records.watches);
+  std::printf("watch: %s (%zu watches, %zu committed changes%s)\n", result.ok() ? "ok" : "violated",
+              records.watches.size(), records.write_log.changes.size(),
+              records.write_log.complete ? "" : ", write log incomplete");
+  for (const checker::WatchViolation& violation : result.violations) {
+    // The message names the watch already.
+    std::printf("  [%s] %s\n",
+                std::string(checker::watch_guarantee_name(violation.guarantee)).c_str(),
+                violation.message.c_str());
+  }
+  return result.ok() ? kExitLinearizable : kExitNotLinearizable;
+}
+
+int run_lock_check(const checker::GuaranteeRecords& records) {
+  const checker::LockCheckResult result =
+      checker::check_locks(records.lock_holds, records.fenced_writes);
+  std::printf("lock: %s (%zu holds, %zu fenced writes)\n", result.ok() ? "ok" : "violated",
+              records.lock_holds.size(), records.fenced_writes.size());
+  for (const checker::LockViolation& violation : result.violations) {
+    // The message names the lock already.
+    std::printf("  [%s] %s\n",
+                std::string(checker::lock_guarantee_name(violation.guarantee)).c_str(),
+                violation.message.c_str());
+  }
+  return result.ok() ? kExitLinearizable : kExitNotLinearizable;
+}
+
+// A violation anywhere decides; otherwise one unknown leaves the answer unknown.
+int combine_exit_codes(int so_far, int next) {
+  if (so_far == kExitNotLinearizable || next == kExitNotLinearizable) return kExitNotLinearizable;
+  if (so_far == kExitUnknown || next == kExitUnknown) return kExitUnknown;
+  return kExitLinearizable;
+}
+
+// Decides which checks run; an error message (exit 2) when an asked-for check has nothing
+// to judge.
+std::variant<ChecksToRun, std::string> choose_checks(const CheckFlags& flags,
+                                                     const checker::History& history,
+                                                     const checker::GuaranteeRecords& records) {
+  const bool has_watch = records.has_write_log || !records.watches.empty();
+  const bool has_lock = !records.lock_holds.empty() || !records.fenced_writes.empty();
+  ChecksToRun checks;
+  if (flags.check == "all") {
+    // An empty history is trivially linearizable, so a file with nothing at all still says so.
+    checks.linearizability = !history.operations.empty() || (!has_watch && !has_lock);
+    checks.watch = has_watch;
+    checks.lock = has_lock;
+    return checks;
+  }
+  if (flags.check == "linearizability") checks.linearizability = true;
+  if (flags.check == "watch") {
+    if (!has_watch) return flags.file + " has no watch records (docs/HISTORY_FORMAT.md)";
+    checks.watch = true;
+  }
+  if (flags.check == "lock") {
+    if (!has_lock) return flags.file + " has no lock records (docs/HISTORY_FORMAT.md)";
+    checks.lock = true;
+  }
+  return checks;
+}
+
+int run_check(const CheckFlags& flags) {
+  std::optional<checker::HistoryFormat> format;
+  if (!flags.format.empty()) {
+    format = checker::history_format_from_name(flags.format);
+    if (!format) return fail_input("unknown --format '" + flags.format + "'");
+  }
+  std::ifstream in(flags.file, std::ios::binary);
+  if (!in) return fail_input("cannot read " + flags.file);
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  const std::string text = contents.str();
+  if (!format) format = checker::detect_history_format(text, flags.file);
+  if (!format) {
+    return fail_input(flags.file +
+                      ": cannot tell the history format; pass --format jepsen|porcupine-kv|jsonl");
+  }
+  const Result<checker::History> history = checker::parse_history(text, *format, flags.file);
+  if (!history.is_ok()) return fail_input(history.error().to_string());
+  // Watch and lock records exist only in lockstep's own jsonl.
+  checker::GuaranteeRecords records;
+  if (*format == checker::HistoryFormat::kJsonl) {
+    auto parsed = checker::parse_guarantee_records(text, flags.file);
+    if (!parsed.is_ok()) return fail_input(parsed.error().to_string());
+    records = std::move(*parsed);
+  }
+  const auto chosen = choose_checks(flags, *history, records);
+  if (const auto* problem = std::get_if<std::string>(&chosen)) return fail_input(*problem);
+  const ChecksToRun& checks = std::get<ChecksToRun>(chosen);
+
+  int exit_code = kExitLinearizable;
+  if (checks.linearizability) {
+    const int code = run_linearizability(flags, history);
+    if (code == kExitBadInput) return code;
+    exit_code = combine_exit_codes(exit_code, code);
+  }
+  if (checks.watch) exit_code = combine_exit_codes(exit_code, run_watch_check(records));
+  if (checks.lock) exit_code = combine_exit_codes(exit_code, run_lock_check(records));
+  return exit_code;
+}
+
 void add_check_command(CLI::App& parent) {
   auto flags = std::make_shared<CheckFlags>();
   CLI::App* command = parent.add_subcommand(
-      "check", "Check a history for linearizability (exit 0 yes, 1 no, 2 bad input, 3 unknown)");
+      "check",
+      "Check a history: linearizability, watch guarantees, locks (exit 0 ok, 1 violation, 2 bad "
+      "input, 3 unknown)");
   command->footer(
       "Formats: jepsen (Jepsen etcd register .log), porcupine-kv (Porcupine kv .txt),\n"
       "jsonl (lockstep's own, docs/HISTORY_FORMAT.md); detected from content when omitted.\n"
       "Models: cas-register, kv (per-key), etcd (revisions checked); the format's default\n"
-      "when omitted.\n\n"
+      "when omitted. A jsonl history may also carry watch and lock records (a simulated\n"
+      "run's history.jsonl does): --check all (the default) judges each kind present.\n\n"
       "Examples:\n"
       "  lockstep check ../shared/data/porcupine/jepsen/etcd_002.log\n"
       "  lockstep check ../shared/data/porcupine/kv/c10-bad.txt --html c10-bad.html\n"
-      "  lockstep check run/history.jsonl --model etcd --timeout-ms 10000");
+      "  lockstep check run/history.jsonl --model etcd --timeout-ms 10000\n"
+      "  lockstep check run/history.jsonl --check watch");
   command->add_option("file", flags->file, "History file")->required();
   command->add_option("--format", flags->format, "jepsen | porcupine-kv | jsonl")
       ->check(CLI::IsMember({"jepsen", "porcupine-kv", "jsonl"}));
@@ -157,6 +269,11 @@ void add_check_command(CLI::App& parent) {
   command->add_flag("--quiet", flags->quiet, "Print only the verdict");
   command->add_flag("--no-shrink", flags->no_shrink,
                     "Do not search for a minimal failing sub-history");
+  command
+      ->add_option("--check", flags->check,
+                   "linearizability | watch | lock | all (default: every check the file has "
+                   "records for)")
+      ->check(CLI::IsMember({"linearizability", "watch", "lock", "all"}));
   command->callback([flags] { set_exit_code(run_check(*flags)); });
 }
 
