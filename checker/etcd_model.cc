@@ -87,12 +87,22 @@ class EtcdInstance final : public ModelInstance {
 
   StateId initial_state() override { return initial_; }
 
+  // One refinement of ModelInstance::step: an indeterminate operation that would leave the
+  // store exactly as it was (a delete of a missing key, a txn whose taken branch writes
+  // nothing) is refused. Placing it there is indistinguishable from never running it, and
+  // the search may always leave an indeterminate operation out, so no verdict changes; but
+  // each such operation no longer doubles the states the search visits from its invocation
+  // on (found by loss_duplication_storm seed 17: a linearizable history of 1654 operations,
+  // 12 of them indeterminate, exhausted 27 million search steps).
   StateId step(StateId state, uint32_t op) override {
     if (const uint64_t* cached = transitions_.find(state, op)) return *cached;
     Store store = stores_.value(static_cast<uint32_t>(state));
     const Response* response = indeterminate_[op] ? nullptr : responses_[op];
     StateId next = kIllegalState;
-    if (apply_top_level(requests_[op], response, store)) next = stores_.intern(std::move(store));
+    if (apply_top_level(requests_[op], response, store) &&
+        !(indeterminate_[op] && store == stores_.value(static_cast<uint32_t>(state)))) {
+      next = stores_.intern(std::move(store));
+    }
     transitions_.insert(state, op, next);
     return next;
   }
