@@ -2,6 +2,7 @@
 
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
+#include <grpcpp/server_posix.h>
 
 #include <chrono>
 
@@ -21,7 +22,10 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ClientApi& api, ApiServerOpt
   const ApiServerOptions& chosen = server->options_;
   grpc::ServerBuilder builder;
   const std::string address = chosen.grpc_host + ":" + std::to_string(chosen.grpc_port);
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &server->grpc_port_);
+  // Shared port: no listener of gRPC's own; HttpServer accepts and hands HTTP/2 over.
+  if (!chosen.share_grpc_port) {
+    builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &server->grpc_port_);
+  }
   builder.SetMaxReceiveMessageSize(static_cast<int>(chosen.max_request_bytes + kGrpcOverheadBytes));
   builder.RegisterService(&server->kv_service_);
   builder.RegisterService(&server->lease_service_);
@@ -35,22 +39,32 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ClientApi& api, ApiServerOpt
     builder.RegisterService(server->maintenance_service_.get());
   }
   server->grpc_server_ = builder.BuildAndStart();
-  if (server->grpc_server_ == nullptr || server->grpc_port_ == 0) {
+  if (server->grpc_server_ == nullptr || (!chosen.share_grpc_port && server->grpc_port_ == 0)) {
     return Error(ErrorCode::kIoError, "cannot serve gRPC on " + address);
   }
-  if (chosen.http_port >= 0) {
+  if (chosen.share_grpc_port || chosen.http_port >= 0) {
     JsonGateway& gateway = server->gateway_;
+    HttpServer::Handler handler = [&gateway](std::string_view method, std::string_view path,
+                                             std::string_view body, HttpRespond respond) {
+      gateway.handle(method, path, body, std::move(respond));
+    };
+    HttpServer::Http2Handoff to_grpc;
+    if (chosen.share_grpc_port) {
+      to_grpc = [grpc_server = server->grpc_server_.get()](int fd) {
+        grpc::AddInsecureChannelFromFd(grpc_server, fd);
+      };
+    }
     Result<std::unique_ptr<HttpServer>> http =
-        HttpServer::start(chosen.http_host, chosen.http_port,
-                          [&gateway](std::string_view method, std::string_view path,
-                                     std::string_view body, HttpRespond respond) {
-                            gateway.handle(method, path, body, std::move(respond));
-                          });
+        chosen.share_grpc_port
+            ? HttpServer::start(chosen.grpc_host, chosen.grpc_port, std::move(handler),
+                                std::move(to_grpc))
+            : HttpServer::start(chosen.http_host, chosen.http_port, std::move(handler));
     if (!http.is_ok()) {
       server->shutdown();
       return http.error();
     }
     server->http_server_ = std::move(http).value();
+    if (chosen.share_grpc_port) server->grpc_port_ = server->http_server_->port();
   }
   return server;
 }

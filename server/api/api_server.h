@@ -24,7 +24,10 @@ struct ApiServerOptions {
   std::string grpc_host = "127.0.0.1";
   int grpc_port = 2379;
   // The JSON gateway, /health, /version, /metrics. etcd serves these on the client port by
-  // sniffing the protocol (cmux); lockstep gives them their own port instead. -1 disables.
+  // sniffing the protocol (cmux); so does lockstep with share_grpc_port (HttpServer peeks at
+  // each connection and hands HTTP/2 to gRPC; http_host/http_port are then unused). Otherwise
+  // they get their own port; -1 disables them.
+  bool share_grpc_port = false;
   std::string http_host = "127.0.0.1";
   int http_port = 2381;
   // etcd's --max-request-bytes; gRPC may receive this plus etcd's 512 KiB of framing overhead.

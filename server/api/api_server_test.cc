@@ -2,6 +2,7 @@
 #include "server/api/api_server.h"
 
 #include <arpa/inet.h>
+#include <grpcpp/create_channel.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -91,6 +92,40 @@ TEST_F(ApiServerTest, BadHttpIsRefusedWithAStatus) {
   EXPECT_NE(
       exchange(server_->http_port(), "GET /health HTTP/1.0\r\n\r\n").find("{\"health\":\"true\"}"),
       std::string::npos);
+}
+
+// etcd's one client port (cmux): HTTP/2 from gRPC clients and HTTP/1.1 on the same port.
+TEST(ApiServerSharedPortTest, GrpcAndHttpOnOnePort) {
+  fake::FakeClientApi api;
+  ApiServerOptions options;
+  options.grpc_port = 0;
+  options.share_grpc_port = true;
+  Result<std::unique_ptr<ApiServer>> started = ApiServer::start(api, options);
+  ASSERT_TRUE(started.is_ok()) << started.error();
+  ApiServer& server = **started;
+  ASSERT_EQ(server.http_port(), server.grpc_port());
+  // Several connections, each with several calls: a handed-over descriptor left blocking
+  // would stall gRPC's pollers and time these out.
+  for (int connection = 0; connection < 3; ++connection) {
+    grpc::ChannelArguments arguments;
+    arguments.SetInt("connection", connection);  // a distinct channel, so a new connection
+    auto channel = grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(server.grpc_port()),
+                                             grpc::InsecureChannelCredentials(), arguments);
+    auto kv = etcdserverpb::KV::NewStub(channel);
+    for (int call = 0; call < 5; ++call) {
+      etcdserverpb::PutRequest put;
+      put.set_key("foo");
+      put.set_value("from grpc");
+      etcdserverpb::PutResponse response;
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+      ASSERT_TRUE(kv->Put(&context, put, &response).ok());
+    }
+  }
+  const std::string reply = exchange(server.grpc_port(), post("/v3/kv/range", R"({"key":"Zm9v"})"));
+  EXPECT_NE(reply.find(R"("value":"ZnJvbSBncnBj")"), std::string::npos) << reply;
+  EXPECT_NE(exchange(server.grpc_port(), "GET /health HTTP/1.0\r\n\r\n").find("health"),
+            std::string::npos);
 }
 
 TEST(HttpRequestHead, ParsesMethodPathLengthAndConnection) {

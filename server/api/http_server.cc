@@ -1,7 +1,10 @@
 #include "server/api/http_server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,7 +18,11 @@
 namespace lockstep::api {
 namespace {
 
-constexpr int kListenBacklog = 128;
+constexpr int kListenBacklog = 1024;
+// RFC 9113 §3.4: every HTTP/2 connection opens with this. "PRI" is no HTTP/1.1 method, so three
+// matching bytes already tell the protocols apart.
+constexpr std::string_view kHttp2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+constexpr size_t kSniffBytes = 3;
 
 std::string lowercase(std::string_view text) {
   std::string result(text);
@@ -148,7 +155,7 @@ Result<HttpRequestHead> parse_http_request_head(std::string_view head) {
 }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& host, int port,
-                                                      Handler handler) {
+                                                      Handler handler, Http2Handoff http2) {
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<uint16_t>(port));
@@ -169,11 +176,11 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& host, i
   socklen_t length = sizeof address;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
   return std::unique_ptr<HttpServer>(
-      new HttpServer(fd, ntohs(address.sin_port), std::move(handler)));
+      new HttpServer(fd, ntohs(address.sin_port), std::move(handler), std::move(http2)));
 }
 
-HttpServer::HttpServer(int listen_fd, int port, Handler handler)
-    : listen_fd_(listen_fd), port_(port), handler_(std::move(handler)) {
+HttpServer::HttpServer(int listen_fd, int port, Handler handler, Http2Handoff http2)
+    : listen_fd_(listen_fd), port_(port), handler_(std::move(handler)), http2_(std::move(http2)) {
   accept_thread_ = std::thread([this] { accept_loop(); });
 }
 
@@ -230,14 +237,59 @@ void HttpServer::accept_loop() {
     Connection& added = *connection;
     connections_.push_back(std::move(connection));
     added.thread = std::thread([this, &added] {
-      serve_connection(added);
+      const Protocol protocol = http2_ ? sniff(added.fd) : Protocol::kHttp1;
+      if (protocol == Protocol::kHttp2) {
+        std::lock_guard handoff_lock(mutex_);
+        if (!stopping_) {
+          // What gRPC's own listener sets on accepted sockets: its pollers need non-blocking
+          // descriptors (a blocking one stalls every connection), and Nagle would hold small
+          // responses back for the peer's delayed ACK.
+          const int flags = ::fcntl(added.fd, F_GETFL, 0);
+          ::fcntl(added.fd, F_SETFL, flags | O_NONBLOCK);
+          const int no_delay = 1;
+          ::setsockopt(added.fd, IPPROTO_TCP, TCP_NODELAY, &no_delay, sizeof no_delay);
+          http2_(added.fd);  // the fd is gRPC's now
+          added.fd = -1;
+        }
+      } else if (protocol == Protocol::kHttp1) {
+        serve_connection(added);
+      }
       // Close here, not at reaping: the client waits for EOF after a "Connection: close".
       std::lock_guard done_lock(mutex_);
-      ::close(added.fd);
+      if (added.fd >= 0) ::close(added.fd);
       added.fd = -1;
       added.finished = true;
     });
   }
+}
+
+// Peeks (MSG_PEEK: the bytes stay for whoever serves the connection) until the first bytes
+// match or leave the HTTP/2 preface.
+HttpServer::Protocol HttpServer::sniff(int fd) const {
+  std::array<char, kSniffBytes> first{};
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(kSniffTimeoutMilliseconds);
+  size_t seen_before = 0;
+  while (!stopping_) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return Protocol::kNone;
+    pollfd readable{fd, POLLIN, 0};
+    const int ready = ::poll(&readable, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return Protocol::kNone;
+    const ssize_t peeked = ::recv(fd, first.data(), first.size(), MSG_PEEK | MSG_DONTWAIT);
+    if (peeked < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (peeked <= 0) return Protocol::kNone;
+    const std::string_view seen(first.data(), static_cast<size_t>(peeked));
+    if (!kHttp2Preface.starts_with(seen)) return Protocol::kHttp1;
+    if (seen.size() == kSniffBytes) return Protocol::kHttp2;
+    // Only a prefix of the preface so far; poll() stays readable on the same bytes, so pause
+    // briefly instead of spinning until more arrive.
+    if (seen.size() == seen_before) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    seen_before = seen.size();
+  }
+  return Protocol::kNone;
 }
 
 void HttpServer::serve_connection(Connection& connection) {

@@ -26,12 +26,21 @@ class HttpServer {
   static constexpr size_t kMaxBodyBytes = 4 * 1024 * 1024;
   static constexpr int kResponseTimeoutSeconds = 30;
 
+  // How long a new connection may stay silent before it is closed unread (only when the
+  // port is shared with HTTP/2: the first bytes decide who serves it).
+  static constexpr int kSniffTimeoutMilliseconds = 10'000;
+
   using Handler = std::function<void(std::string_view method, std::string_view path,
                                      std::string_view body, HttpRespond respond)>;
+  // Takes over a connection that opened with the HTTP/2 client preface (RFC 9113 §3.4), e.g.
+  // grpc::AddInsecureChannelFromFd; owns `fd` from then on.
+  using Http2Handoff = std::function<void(int fd)>;
 
-  // Listens on host:port (port 0 picks a free one; see port()).
+  // Listens on host:port (port 0 picks a free one; see port()). With `http2`, one port serves
+  // both, as etcd's cmux does: each connection's first bytes are peeked at, the HTTP/2 preface
+  // goes to `http2`, anything else is served here as HTTP/1.1.
   static Result<std::unique_ptr<HttpServer>> start(const std::string& host, int port,
-                                                   Handler handler);
+                                                   Handler handler, Http2Handoff http2 = nullptr);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -47,7 +56,10 @@ class HttpServer {
     std::atomic<bool> finished{false};
   };
 
-  HttpServer(int listen_fd, int port, Handler handler);
+  enum class Protocol { kHttp1, kHttp2, kNone };
+
+  HttpServer(int listen_fd, int port, Handler handler, Http2Handoff http2);
+  Protocol sniff(int fd) const;
   void accept_loop();
   void serve_connection(Connection& connection);
   void reap_finished_locked();
@@ -55,6 +67,7 @@ class HttpServer {
   int listen_fd_;
   int port_;
   Handler handler_;
+  Http2Handoff http2_;
   std::atomic<bool> stopping_{false};
   std::mutex mutex_;
   std::list<std::unique_ptr<Connection>> connections_;
