@@ -97,12 +97,14 @@ void Cluster::retire_storage(NodeId id) {
 }
 
 void Cluster::run_member(NodeId id, env::Runtime& runtime) {
+  ++starts_[id];
   // A previous incarnation that stopped by itself (not through crash()) left its storage.
   retire_storage(id);
   MemberStorage& storage = *(storage_[id] = std::make_unique<MemberStorage>());
   if (Status opened = open_storage(id, runtime, storage); !opened.is_ok()) {
     member_exits_.push_back("member " + std::to_string(id.value()) +
                             " could not open its disk: " + opened.to_string());
+    fail_stop(id);
     return;
   }
   node::MemberConfig member_config = config_.member;
@@ -126,6 +128,25 @@ void Cluster::run_member(NodeId id, env::Runtime& runtime) {
   Status stopped = member.run();
   member_exits_.push_back("member " + std::to_string(id.value()) +
                           " stopped: " + stopped.to_string());
+  // A removed member (ok) stays stopped; any other reason is a failure the process dies of.
+  if (!stopped.is_ok()) fail_stop(id);
+}
+
+// etcd does not survive a storage failure: a failed WAL write or fsync, or a failed backend
+// commit, is logged as fatal and the process exits (after a failed fsync the page cache can
+// no longer be trusted, so continuing or retrying could acknowledge lost data: fsyncgate).
+// Here the process dies the same way. World::crash is for the driver, so the death happens
+// in a callback at the same virtual instant, once this fiber has returned; kKeepAll because
+// an exiting process loses no page cache (only the writes a failed fsync dropped, which the
+// disk already marked lost). A restart fault, or the heal phase, starts it again like an
+// operator or a supervisor would, and it recovers from what its disk kept.
+void Cluster::fail_stop(NodeId id) {
+  const uint64_t incarnation = starts_[id];
+  world_.schedule_at(world_.now(), [this, id, incarnation] {
+    if (starts_[id] != incarnation || world_.state(id) == ProcessState::kCrashed) return;
+    crash(id, CrashMode::kKeepAll);
+    failed_.insert(id);
+  });
 }
 
 NodeId Cluster::next_member_id() const {
@@ -160,7 +181,9 @@ void Cluster::crash(NodeId member, CrashMode mode) {
 }
 
 Status Cluster::restart(NodeId member) {
-  return world_.restart(member);
+  RETURN_IF_ERROR(world_.restart(member));
+  failed_.erase(member);
+  return Status::ok();
 }
 
 void Cluster::isolate(NodeId member) {

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,9 @@ class Cluster {
   SafetyMonitor& safety() { return safety_; }
   // Why members stopped on their own (storage failures, removal), in order.
   const std::vector<std::string>& member_exits() const { return member_exits_; }
+  // The member's process died of a failure of its own (a storage error, see fail_stop) and
+  // has not been restarted since.
+  bool failed(NodeId member) const { return failed_.contains(member); }
 
  private:
   // What one incarnation of a member persists through. Owned by the cluster, not by the
@@ -91,6 +95,8 @@ class Cluster {
   struct MemberStorage;
 
   void run_member(NodeId id, env::Runtime& runtime);
+  // Ends the member's process after it stopped on a failure (called from its main fiber).
+  void fail_stop(NodeId id);
   Status open_storage(NodeId id, env::Runtime& runtime, MemberStorage& storage);
   // Drops a dead incarnation's storage without closing anything on disk: the process is
   // gone, as after a power cut (and etcd exits without closing on a fatal error).
@@ -109,6 +115,8 @@ class Cluster {
   SafetyMonitor safety_;
   std::map<NodeId, node::Member*> running_;
   std::vector<std::string> member_exits_;
+  std::map<NodeId, uint64_t> starts_;  // incarnations of each member's process main
+  std::set<NodeId> failed_;
   // Last, so that it is destroyed first: killing the processes unwinds member fibers that
   // still reference the fields above.
   World world_;

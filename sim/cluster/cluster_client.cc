@@ -90,7 +90,10 @@ CallResult ClusterClient::call(const node::ClientRequestBody& request) {
     if (attempt(member, request, response, deadline) == AttemptEnd::kNoAnswer) {
       if (!read_only) {
         // The write may have reached the log: its fate is unknown, and retrying could
-        // apply it twice.
+        // apply it twice. The next operation goes elsewhere: a member that does not answer
+        // may be down or removed for good (clientv3's balancer likewise moves off an
+        // endpoint whose connection failed), and staying would fail every later write too.
+        next_member();
         result.outcome = CallOutcome::kIndeterminate;
         result.error = ErrorCode::kTimeoutDueToConnectionLost;
         return result;

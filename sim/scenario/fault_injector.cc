@@ -230,7 +230,7 @@ void FaultInjector::fire(const FaultSpec& fault) {
         (writes ? faults.fail_next_writes : faults.fail_next_syncs) = fault.count;
       }
       schedule_undo(fault, index, [this, targets] {
-        for (NodeId id : targets) repair_disk(id);
+        for (NodeId id : targets) repair_disk_and_restart(id);
       });
       return;
     }
@@ -241,7 +241,7 @@ void FaultInjector::fire(const FaultSpec& fault) {
         world.disk_faults(id).capacity_bytes = world.disk(id).used_bytes() + fault.bytes;
       }
       schedule_undo(fault, index, [this, targets] {
-        for (NodeId id : targets) repair_disk(id);
+        for (NodeId id : targets) repair_disk_and_restart(id);
       });
       return;
     }
@@ -255,7 +255,7 @@ void FaultInjector::fire(const FaultSpec& fault) {
     case FaultAction::kDiskRepair: {
       const std::vector<NodeId> targets = resolve(fault.target, ProcessState::kRunning);
       record(fault, targets, "");
-      for (NodeId id : targets) repair_disk(id);
+      for (NodeId id : targets) repair_disk_and_restart(id);
       return;
     }
     case FaultAction::kClockOffset:
@@ -345,6 +345,15 @@ void FaultInjector::repair_disk(NodeId member) {
   faults.fail_next_writes = 0;
   faults.fail_next_syncs = 0;
   faults.capacity_bytes = kDefaultDiskCapacityBytes;
+}
+
+// The operator's side of a disk fault: the disk works again (space freed, the device
+// replaced), and a member that died of the fault (Cluster::fail_stop) is started again, as
+// an operator or a supervisor such as systemd would; it recovers from what its disk kept and
+// catches up from the leader. Members crashed by a crash fault keep that fault's schedule.
+void FaultInjector::repair_disk_and_restart(NodeId member) {
+  repair_disk(member);
+  if (!removed_.contains(member) && cluster_.failed(member)) (void)cluster_.restart(member);
 }
 
 // etcd's MemberRemove, issued by a client process like an operator would. The member counts

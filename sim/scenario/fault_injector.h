@@ -35,6 +35,7 @@ class FaultInjector {
   void schedule_undo(const FaultSpec& fault, size_t record_index, std::function<void()> undo);
   void heal_everything();
   void repair_disk(NodeId member);
+  void repair_disk_and_restart(NodeId member);
   // Flips one durable bit in every file of the member's disk; says which.
   std::string flip_bits(NodeId member);
   void remove_member(NodeId member, size_t record_index);
