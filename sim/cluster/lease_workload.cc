@@ -4,7 +4,10 @@
 //   was sent (etcd: the leader renews on keep-alive; a new leader extends every lease);
 // - once a revoke is acknowledged, the keys attached to the lease are gone (a linearizable
 //   read right after sees none);
-// - an abandoned lease does expire: after the run settles no leased key is left.
+// - an abandoned lease does expire: a key whose lease was last renewed long enough before
+//   the final read (see kAbandonedExpiryGrace) is gone by then.
+#include <map>
+
 #include "sim/cluster/recorded_client.h"
 #include "sim/cluster/workload.h"
 
@@ -15,8 +18,13 @@ constexpr int64_t kLeaseTtlSeconds = 1;  // etcd's minimum at the simulated elec
 constexpr Duration kKeepAliveInterval = std::chrono::milliseconds(300);
 constexpr char kPrefix[] = "lease/";
 constexpr char kPrefixEnd[] = "lease0";
-// The final read happens this long before the run ends, well after every lease lapsed.
+// The final read happens this long before the run ends.
 constexpr Duration kFinalReadLead = std::chrono::milliseconds(1200);
+// etcd may keep a lease past its TTL: a new leader gives every lease its TTL again plus an
+// election timeout (lessor.Promote), and the revoke still has to commit. So an abandoned
+// lease is judged only once twice its TTL, an election timeout and this much more have passed
+// since its last renewal; keys of leases abandoned later are too recent to judge.
+constexpr Duration kAbandonedExpiryGrace = std::chrono::milliseconds(500);
 
 class LeaseWorkload final : public Workload {
  public:
@@ -38,9 +46,11 @@ class LeaseWorkload final : public Workload {
                                      mvcc::RangeRequest range;
                                      range.key = kPrefix;
                                      range.range_end = kPrefixEnd;
+                                     const Instant sent = environment.cluster.world().now();
                                      CallResult result = client.call(range);
-                                     if (result.ok())
-                                       final_keys_ = result.as<mvcc::RangeResponse>().kvs.size();
+                                     if (result.ok()) {
+                                       judge_final_keys(result.as<mvcc::RangeResponse>(), sent);
+                                     }
                                      final_read_done_ = result.ok();
                                    });
   }
@@ -65,11 +75,13 @@ class LeaseWorkload final : public Workload {
     if (!final_read_done_) {
       expire.verdict = CheckOutcome::Verdict::kUnknown;
       expire.detail = "the final read did not complete";
-    } else if (final_keys_ != 0) {
+    } else if (!outlived_.empty()) {
       expire.verdict = CheckOutcome::Verdict::kFail;
-      expire.detail = std::to_string(final_keys_) + " leased keys outlived their leases";
+      expire.detail = std::to_string(outlived_count_) +
+                      " leased keys outlived their leases, first: " + outlived_;
     } else {
-      expire.detail = std::to_string(abandoned_) + " leases abandoned, none left";
+      expire.detail = std::to_string(abandoned_) + " leases abandoned, none left past " +
+                      "its deadline (" + std::to_string(too_recent_) + " keys too recent to judge)";
     }
     return {early, revoke, expire};
   }
@@ -78,6 +90,7 @@ class LeaseWorkload final : public Workload {
   void run_client(ClusterClient& client, WorkloadEnvironment& environment, int index) {
     Random& random = client.runtime().random();
     World& world = environment.cluster.world();
+    const Duration election_timeout = environment.cluster.config().member.election_timeout();
     uint64_t round = 0;
     while (world.now() < environment.stop_at) {
       ++round;
@@ -92,13 +105,23 @@ class LeaseWorkload final : public Workload {
       put.key = std::string(kPrefix) + std::to_string(index) + "/" + std::to_string(round);
       put.value = "x";
       put.lease = lease;
-      if (!client.call(put).ok()) continue;
+      // From here on the key may exist (an indeterminate put may have applied), so every way
+      // out of this round leaves its latest possible expiry behind.
+      const Duration expiry_bound = 2 * ttl + election_timeout + kAbandonedExpiryGrace;
+      const CallResult stored = client.call(put);
+      if (!stored.ok()) {
+        deadlines_[put.key] = renewed_at + expiry_bound;
+        continue;
+      }
+      Instant last_possible_renewal = world.now();
       const int keep_alives = static_cast<int>(random.between(0, 4));
       bool expired = false;
       for (int k = 0; k < keep_alives && !expired; ++k) {
         client.runtime().sleep_for(kKeepAliveInterval);
         const Instant sent = world.now();
         CallResult renewed = client.call(mvcc::LeaseKeepAliveRequest{lease});
+        // Even unanswered, the keep-alive may have renewed the lease up to now.
+        last_possible_renewal = world.now();
         if (renewed.ok()) {
           renewed_at = sent;
           ++keep_alives_;
@@ -113,6 +136,7 @@ class LeaseWorkload final : public Workload {
           }
         }
       }
+      deadlines_[put.key] = last_possible_renewal + expiry_bound;
       if (expired) continue;
       if (random.chance(0.5)) {
         ++abandoned_;
@@ -132,13 +156,37 @@ class LeaseWorkload final : public Workload {
     }
   }
 
+  // A key left in the final read counts against expiry only if its lease's latest possible
+  // expiry (deadlines_) was before the read was sent.
+  void judge_final_keys(const mvcc::RangeResponse& response, Instant sent) {
+    for (const mvcc::KeyValue& kv : response.kvs) {
+      auto deadline = deadlines_.find(kv.key);
+      if (deadline != deadlines_.end() && deadline->second > sent) {
+        ++too_recent_;
+        continue;
+      }
+      ++outlived_count_;
+      if (outlived_.empty()) {
+        outlived_ =
+            kv.key + (deadline == deadlines_.end()
+                          ? std::string(" (never written by a lease client)")
+                          : " (lease deadline " +
+                                std::to_string((sent - deadline->second).count() / 1'000'000) +
+                                " ms before the read)");
+      }
+    }
+  }
+
   uint64_t keep_alives_ = 0;
   uint64_t expired_seen_ = 0;
   uint64_t revokes_checked_ = 0;
   uint64_t abandoned_ = 0;
   std::string early_expiry_;
   std::string revoke_failure_;
-  size_t final_keys_ = 0;
+  std::map<std::string, Instant> deadlines_;  // leased key -> its lease's latest expiry
+  size_t outlived_count_ = 0;
+  size_t too_recent_ = 0;
+  std::string outlived_;
   bool final_read_done_ = false;
 };
 
