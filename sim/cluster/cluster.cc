@@ -208,7 +208,7 @@ std::optional<NodeId> Cluster::leader() const {
   Term best_term;
   for (const auto& [id, member] : running_) {
     if (world_.state(id) != ProcessState::kRunning || !member->is_leader()) continue;
-    const Term term = member->status().header.raft_term;
+    const Term term = member->term();
     if (!best || term > best_term) {
       best = id;
       best_term = term;

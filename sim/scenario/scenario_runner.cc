@@ -75,7 +75,7 @@ class TimelineRecorder {
             what = "stopped";
           } else {
             what = member->is_leader() ? "leader" : "follower";
-            term = member->status().header.raft_term.value();
+            term = member->term().value();
           }
         }
       }
