@@ -192,8 +192,21 @@ LeaseService::LeaseKeepAlive(grpc::CallbackServerContext*) {
 grpc::ServerUnaryReactor* LeaseService::LeaseTimeToLive(
     grpc::CallbackServerContext* context, const etcdserverpb::LeaseTimeToLiveRequest* request,
     etcdserverpb::LeaseTimeToLiveResponse* response) {
-  return serve_unary(context, *request, response, [this](auto converted, auto done) {
-    api_.lease_time_to_live(std::move(converted), std::move(done));
+  // etcd answers an unknown lease with TTL -1 rather than an error (v3rpc LeaseTimeToLive),
+  // which etcdctl prints as "lease ... already expired".
+  const int64_t id = request->id();
+  return serve_unary(context, *request, response, [this, id](auto converted, auto done) {
+    api_.lease_time_to_live(
+        std::move(converted),
+        [id, done = std::move(done)](Result<mvcc::LeaseTimeToLiveResponse> result) {
+          if (!result.is_ok() && result.code() == ErrorCode::kLeaseNotFound) {
+            mvcc::LeaseTimeToLiveResponse expired;
+            expired.id = LeaseId(id);
+            expired.ttl_seconds = -1;
+            return done(Result<mvcc::LeaseTimeToLiveResponse>(std::move(expired)));
+          }
+          done(std::move(result));
+        });
   });
 }
 

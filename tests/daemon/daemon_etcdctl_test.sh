@@ -37,7 +37,7 @@ expect_eq "sort descend by key" "$(printf '/sort/c\n/sort/b\n/sort/a')" \
   "$(ctl_at "$at" get /sort/ --prefix --keys-only --sort-by=KEY --order=DESCEND | sed '/^$/d')"
 expect_eq "sort by create revision" "$(printf '/sort/c\n/sort/b\n/sort/a')" \
   "$(ctl_at "$at" get /sort/ --prefix --keys-only --sort-by=CREATE --order=ASCEND | sed '/^$/d')"
-expect_eq "count-only" 3 "$(ctl_at "$at" get /sort/ --prefix --count-only -w json | json_field "['count']")"
+expect_eq "count ignores --limit" 3 "$(ctl_at "$at" get /sort/ --prefix --limit 1 -w json | json_field "['count']")"
 rev=$(ctl_at "$at" put /rev/k old -w json | json_field "['header']['revision']")
 ctl_at "$at" put /rev/k new > /dev/null
 expect_eq "get --rev" "$(printf '/rev/k\nold')" "$(ctl_at "$at" get /rev/k --rev "$rev")"
@@ -89,10 +89,10 @@ expect_eq "move-leader" "Leadership transferred from $(printf '%x' "$(ctl_at "$(
 expect_eq "new leader after move-leader" "$target" "$(leader_name)"
 
 # Lock: the second holder runs only after the first released.
-(ctl_at "$at" lock /locks/a sh -c "echo first-in >> $dir/lock.out; sleep 1; echo first-out >> $dir/lock.out") &
+(ctl_at "$at" lock /locks/a -- sh -c "echo first-in >> $dir/lock.out; sleep 1; echo first-out >> $dir/lock.out") &
 first=$!
 for _ in $(seq 50); do [[ -s "$dir/lock.out" ]] && break; sleep 0.1; done
-ctl_at "$(endpoint m3)" lock /locks/a sh -c "echo second-in >> $dir/lock.out" > /dev/null
+ctl_at "$(endpoint m3)" lock /locks/a -- sh -c "echo second-in >> $dir/lock.out" > /dev/null
 wait "$first"
 expect_eq "lock is exclusive" "$(printf 'first-in\nfirst-out\nsecond-in')" "$(cat "$dir/lock.out")"
 
