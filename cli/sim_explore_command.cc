@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "cli/command_registry.h"
+#include "core/base/html_escape.h"
 #include "sim/scenario/run_report.h"
 #include "sim/scenario/scenario_files.h"
 #include "sim/scenario/scenario_runner.h"
@@ -225,29 +226,6 @@ std::vector<Json> run_all(const std::vector<RunSpec>& runs, const ExploreFlags& 
   return rows;
 }
 
-std::string xml_escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 std::string junit_xml(const std::vector<Json>& rows) {
   std::map<std::string, std::vector<const Json*>> by_scenario;
   for (const Json& row : rows) by_scenario[row["scenario"].get<std::string>()].push_back(&row);
@@ -256,19 +234,19 @@ std::string junit_xml(const std::vector<Json>& rows) {
   for (const auto& [scenario, scenario_rows] : by_scenario) {
     size_t failures = 0;
     for (const Json* row : scenario_rows) failures += (*row)["verdict"] != "pass";
-    out << "  <testsuite name=\"" << xml_escape(scenario) << "\" tests=\"" << scenario_rows.size()
+    out << "  <testsuite name=\"" << escape_html(scenario) << "\" tests=\"" << scenario_rows.size()
         << "\" failures=\"" << failures << "\">\n";
     for (const Json* row : scenario_rows) {
       const double seconds = (*row)["wall_ms"].get<double>() / 1000.0;
-      out << "    <testcase classname=\"" << xml_escape(scenario) << "\" name=\"seed "
+      out << "    <testcase classname=\"" << escape_html(scenario) << "\" name=\"seed "
           << (*row)["seed"].get<uint64_t>() << "\" time=\"" << seconds << "\">";
       if ((*row)["verdict"] != "pass") {
         std::string checks;
         for (const Json& check : (*row)["failed_checks"]) {
           checks += (checks.empty() ? "" : ", ") + check.get<std::string>();
         }
-        out << "\n      <failure message=\"" << xml_escape(checks) << "\">"
-            << xml_escape((*row)["replay"].get<std::string>()) << "</failure>\n    ";
+        out << "\n      <failure message=\"" << escape_html(checks) << "\">"
+            << escape_html((*row)["replay"].get<std::string>()) << "</failure>\n    ";
       }
       out << "</testcase>\n";
     }
