@@ -11,36 +11,12 @@
 #include "server/real_runtime.h"
 #include "server/tcp_network.h"
 #include "store/raft_persistence.h"
+#include "store/raft_storage_adapter.h"
 #include "store/sqlite_backend.h"
 #include "store/sqlite_vfs.h"
 
 namespace lockstep::daemon {
 namespace {
-
-// core/node's RaftStorage over store/'s WAL + snapshot files (the same glue as sim/cluster).
-class PersistenceStorage final : public node::RaftStorage {
- public:
-  explicit PersistenceStorage(std::unique_ptr<store::RaftPersistence> persistence)
-      : persistence_(std::move(persistence)) {}
-
-  Result<node::RaftDurableState> load() override {
-    Result<store::RaftRecoveredState> recovered = persistence_->load();
-    if (!recovered.is_ok()) return recovered.error();
-    node::RaftDurableState state;
-    state.hard_state = recovered->hard_state;
-    state.snapshot = std::move(recovered->snapshot);
-    state.entries = std::move(recovered->entries);
-    return state;
-  }
-  Status save(const raft::HardState& hard_state, std::span<const raft::Entry> entries,
-              const raft::Snapshot& snapshot) override {
-    return persistence_->save(hard_state, entries, snapshot);
-  }
-  Status release_through(LogIndex index) override { return persistence_->release_through(index); }
-
- private:
-  std::unique_ptr<store::RaftPersistence> persistence_;
-};
 
 std::string hex(uint64_t value) {
   char text[17];
@@ -54,7 +30,7 @@ Status run_member(server::RealRuntime& runtime, const DaemonPlan& plan, DaemonAd
   Result<std::unique_ptr<store::RaftPersistence>> persistence =
       store::RaftPersistence::open(runtime.disk());
   if (!persistence.is_ok()) return persistence.error();
-  PersistenceStorage storage(std::move(persistence).value());
+  store::RaftStorageAdapter storage(std::move(persistence).value());
   store::SqliteVfsOptions vfs_options;
   vfs_options.name = "lockstep-daemon-" + hex(plan.self.value());
   vfs_options.random_seed = runtime.random().next_u64();

@@ -3,8 +3,8 @@
 #include <atomic>
 
 #include "core/mvcc/memory_backend.h"
-#include "sim/cluster/raft_storage_adapter.h"
 #include "store/raft_persistence.h"
+#include "store/raft_storage_adapter.h"
 #include "store/sqlite_backend.h"
 #include "store/sqlite_vfs.h"
 
@@ -27,7 +27,7 @@ WorldOptions world_options(const ClusterConfig& config) {
 }  // namespace
 
 struct Cluster::MemberStorage {
-  std::unique_ptr<RaftStorageAdapter> raft;
+  std::unique_ptr<store::RaftStorageAdapter> raft;
   std::unique_ptr<store::SqliteVfs> vfs;  // kSqlite only
   std::unique_ptr<mvcc::Backend> backend;
 
@@ -70,7 +70,7 @@ Status Cluster::open_storage(NodeId id, env::Runtime& runtime, MemberStorage& st
   Result<std::unique_ptr<store::RaftPersistence>> persistence =
       store::RaftPersistence::open(runtime.disk());
   if (!persistence.is_ok()) return persistence.error();
-  storage.raft = std::make_unique<RaftStorageAdapter>(std::move(*persistence));
+  storage.raft = std::make_unique<store::RaftStorageAdapter>(std::move(*persistence));
   if (config_.backend == BackendKind::kMemory) {
     storage.backend = std::make_unique<mvcc::MemoryBackend>();
     return Status::ok();

@@ -5,18 +5,18 @@
 #include "core/node/raft_storage.h"
 #include "store/raft_persistence.h"
 
-namespace lockstep::sim {
+namespace lockstep::store {
 
 // core/node's RaftStorage over store/'s WAL + snapshot files. The member defines the
-// interface and store/ implements its shape; this is the one place that joins them (the
-// daemon in server/ has the same three-line glue).
+// interface and store/ implements its shape; this is the one place that joins them, used by
+// the simulated cluster and the daemon alike.
 class RaftStorageAdapter final : public node::RaftStorage {
  public:
-  explicit RaftStorageAdapter(std::unique_ptr<store::RaftPersistence> persistence)
+  explicit RaftStorageAdapter(std::unique_ptr<RaftPersistence> persistence)
       : persistence_(std::move(persistence)) {}
 
   Result<node::RaftDurableState> load() override {
-    Result<store::RaftRecoveredState> recovered = persistence_->load();
+    Result<RaftRecoveredState> recovered = persistence_->load();
     if (!recovered.is_ok()) return recovered.error();
     node::RaftDurableState state;
     state.hard_state = recovered->hard_state;
@@ -33,7 +33,7 @@ class RaftStorageAdapter final : public node::RaftStorage {
   Status release_through(LogIndex index) override { return persistence_->release_through(index); }
 
  private:
-  std::unique_ptr<store::RaftPersistence> persistence_;
+  std::unique_ptr<RaftPersistence> persistence_;
 };
 
-}  // namespace lockstep::sim
+}  // namespace lockstep::store
