@@ -91,7 +91,7 @@ expect_eq "new leader after move-leader" "$target" "$(leader_name)"
 # Lock: the second holder runs only after the first released.
 (ctl_at "$at" lock /locks/a -- sh -c "echo first-in >> $dir/lock.out; sleep 1; echo first-out >> $dir/lock.out") &
 first=$!
-for _ in $(seq 50); do [[ -s "$dir/lock.out" ]] && break; sleep 0.1; done
+for _ in $(seq 150); do [[ -s "$dir/lock.out" ]] && break; sleep 0.1; done
 ctl_at "$(endpoint m3)" lock /locks/a -- sh -c "echo second-in >> $dir/lock.out" > /dev/null
 wait "$first"
 expect_eq "lock is exclusive" "$(printf 'first-in\nfirst-out\nsecond-in')" "$(cat "$dir/lock.out")"
@@ -99,9 +99,9 @@ expect_eq "lock is exclusive" "$(printf 'first-in\nfirst-out\nsecond-in')" "$(ca
 # Election: a campaigner leads; an observer sees its proposal.
 ETCDCTL_API=3 etcdctl --endpoints "$at" elect /elections/e alice > "$dir/elect.out" 2>&1 &
 campaigner=$!
-for _ in $(seq 50); do [[ -s "$dir/elect.out" ]] && break; sleep 0.1; done
+for _ in $(seq 150); do [[ -s "$dir/elect.out" ]] && break; sleep 0.1; done
 expect_eq "elected" alice "$(sed -n 2p "$dir/elect.out")"
-observed=$(timeout 2 env ETCDCTL_API=3 etcdctl --endpoints "$(endpoint m3)" elect -l /elections/e || true)
+observed=$(timeout 4 env ETCDCTL_API=3 etcdctl --endpoints "$(endpoint m3)" elect -l /elections/e || true)
 expect_eq "observed leader" alice "$(echo "$observed" | sed -n 2p)"
 kill "$campaigner"; wait "$campaigner" 2> /dev/null || true
 
