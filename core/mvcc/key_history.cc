@@ -87,12 +87,18 @@ void KeyHistory::compact(Revision at, std::vector<RevisionKey>& removed) {
   auto newest_at_or_below = after - 1;
   removed.insert(removed.end(), revisions.begin(), newest_at_or_below);
   revisions.erase(revisions.begin(), newest_at_or_below);
-  // A finished generation reduced to its tombstone: the key did not exist at `at`, so the
-  // tombstone goes too (etcd keyIndex.compact "remove any tombstone").
-  if (revisions.size() == 1 && generations_.size() > 1) {
-    removed.push_back(revisions.front());
-    generations_.erase(generations_.begin());
-  }
+  // A finished generation reduced to its tombstone keeps it: the first loop dropped every
+  // generation ending below `at`, so this tombstone is at `at` itself, and a watcher told
+  // "compacted at `at`" resumes from `at` and must still see that delete. etcd dropped it
+  // and lost the event (etcd-io/etcd#18089, fixed by #18274 "keep tombstone if revision ==
+  // compactAtRev"); the next compaction above `at` removes it with its generation.
+}
+
+void KeyHistory::restore_tombstone(RevisionKey revision) {
+  ASSERT(generations_.empty(), "restore starts a key's history");
+  generations_.push_back(Generation{0, revision, {revision}});
+  generations_.emplace_back();
+  modified_ = revision;
 }
 
 void KeyHistory::revisions_since(Revision from, std::vector<RevisionKey>& out) const {

@@ -39,6 +39,9 @@ class KeyHistory {
   // Rebuilds a key at boot from its oldest surviving record (compaction may have removed the
   // start of the generation, so create revision and version come from the record itself).
   void restore(RevisionKey created, RevisionKey modified, int64_t version);
+  // Rebuilds a key at boot whose oldest surviving record is a tombstone: the one a
+  // compaction at exactly its revision keeps (see compact). The key does not exist after it.
+  void restore_tombstone(RevisionKey revision);
   // Records a delete at `revision`: a tombstone ends the live generation. The key must exist.
   void tombstone(RevisionKey revision);
 
@@ -46,8 +49,9 @@ class KeyHistory {
   std::optional<Version> get(Revision at) const;
 
   // Drops every revision a read at or after `at` can no longer see: of the revisions at or
-  // below `at`, only the newest is kept, and only if it is not a tombstone. Appends what it
-  // removed to `removed` (for physical removal in the backend).
+  // below `at`, only the newest is kept, and a tombstone only if it is at `at` itself (a
+  // watch from the compaction revision still gets that delete). Appends what it removed to
+  // `removed` (for physical removal in the backend).
   void compact(Revision at, std::vector<RevisionKey>& removed);
 
   // Revisions of this key with main revision >= `from`, ascending.

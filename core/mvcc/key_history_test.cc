@@ -56,13 +56,24 @@ TEST(KeyHistoryTest, CompactKeepsNewestRevisionAtOrBelow) {
   EXPECT_EQ(history.get(Revision(5))->version, 2);
 }
 
-TEST(KeyHistoryTest, CompactAtTombstoneDropsTheWholeGeneration) {
+// etcd-io/etcd#18089: a watcher resuming at the compaction revision must still get the
+// delete at that revision, so its tombstone survives; the generation's puts go.
+TEST(KeyHistoryTest, CompactAtTombstoneKeepsTheTombstoneUntilTheNextCompaction) {
   KeyHistory history = example();
   std::vector<RevisionKey> removed;
   history.compact(Revision(6), removed);
-  EXPECT_EQ(removed, std::vector<RevisionKey>({rev(2), rev(4), rev(6)}));
-  EXPECT_EQ(history.generations().size(), 2u);
+  EXPECT_EQ(removed, std::vector<RevisionKey>({rev(2), rev(4)}));
+  ASSERT_EQ(history.generations().size(), 3u);
+  EXPECT_EQ(history.generations().front().revisions, std::vector<RevisionKey>({rev(6)}));
+  EXPECT_FALSE(history.get(Revision(6)));
   EXPECT_FALSE(history.get(Revision(7)));
+  std::vector<RevisionKey> since;
+  history.revisions_since(Revision(6), since);
+  EXPECT_EQ(since.front(), rev(6));
+  removed.clear();
+  history.compact(Revision(7), removed);
+  EXPECT_EQ(removed, std::vector<RevisionKey>({rev(6)}));
+  EXPECT_EQ(history.generations().size(), 2u);
 }
 
 TEST(KeyHistoryTest, CompactInsideALiveGenerationKeepsItsNewestRevision) {
@@ -84,6 +95,20 @@ TEST(KeyHistoryTest, CompactAfterFinalDeleteEmptiesTheKey) {
   history.compact(Revision(5), removed);
   EXPECT_TRUE(history.empty());
   EXPECT_EQ(removed, std::vector<RevisionKey>({rev(2), rev(3)}));
+}
+
+TEST(KeyHistoryTest, RestoreFromATombstoneKeptByCompaction) {
+  KeyHistory history;
+  history.restore_tombstone(rev(6));
+  EXPECT_FALSE(history.exists_now());
+  EXPECT_FALSE(history.empty());
+  EXPECT_FALSE(history.get(Revision(6)));
+  history.put(rev(8));
+  EXPECT_EQ(history.get(Revision(8))->version, 1);
+  std::vector<RevisionKey> removed;
+  history.compact(Revision(7), removed);
+  EXPECT_EQ(removed, std::vector<RevisionKey>({rev(6)}));
+  EXPECT_EQ(history.get(Revision(9))->modified, rev(8));
 }
 
 TEST(KeyHistoryTest, RestoreRebuildsACompactedGeneration) {

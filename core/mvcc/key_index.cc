@@ -13,6 +13,10 @@ void KeyIndex::restore(const std::string& key, RevisionKey created, RevisionKey 
   keys_[key].restore(created, modified, version);
 }
 
+void KeyIndex::restore_tombstone(const std::string& key, RevisionKey revision) {
+  keys_[key].restore_tombstone(revision);
+}
+
 void KeyIndex::tombstone(const std::string& key, RevisionKey revision) {
   auto it = keys_.find(key);
   ASSERT(it != keys_.end(), "a tombstone is written only for a key that exists");

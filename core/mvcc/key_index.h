@@ -22,6 +22,7 @@ class KeyIndex {
 
   void put(const std::string& key, RevisionKey revision);
   void restore(const std::string& key, RevisionKey created, RevisionKey modified, int64_t version);
+  void restore_tombstone(const std::string& key, RevisionKey revision);
   void tombstone(const std::string& key, RevisionKey revision);
 
   // The version of `key` visible at `at`, if it existed then.

@@ -40,10 +40,16 @@ Status KvStore::restore() {
       Result<KeyValue> key_value = decode_key_value(record.data);
       if (!key_value.is_ok()) return key_value.error();
       current = std::max(current, record.revision.main);
-      if (record.tombstone) {
-        // After compaction a key's surviving history never starts with a tombstone (the
-        // compaction drops a tombstone together with its generation), so a tombstone for a
-        // key that is not alive here means a corrupt backend.
+      if (record.tombstone && !index.contains(key_value->key)) {
+        // A key's surviving history starts with a tombstone only when a compaction at exactly
+        // its revision kept it (KeyHistory::compact); etcd forgot such a tombstone at boot and
+        // lost the delete event after a restart (etcd-io/etcd#19179, fixed by #19188).
+        if (record.revision.main != compact) {
+          return Error(ErrorCode::kDataCorruption, "tombstone for a key that does not exist");
+        }
+        index.restore_tombstone(key_value->key, record.revision);
+      } else if (record.tombstone) {
+        // Two tombstones in a row: the key was already deleted.
         if (!index.get(key_value->key, Revision(INT64_MAX)).has_value()) {
           return Error(ErrorCode::kDataCorruption, "tombstone for a key that does not exist");
         }
@@ -60,9 +66,9 @@ Status KvStore::restore() {
     if (page->size() < kRestorePageRecords) break;
     from = RevisionKey{page->back().revision.main, page->back().revision.sub + 1};
   }
-  // A compaction at the current revision may have removed the newest records (a tombstone
-  // at the compaction revision), so the revision is at least the compaction revision (etcd
-  // kvstore.restore does the same).
+  // The revision is at least the compaction revision (etcd kvstore.restore does the same):
+  // compaction keeps every record at its revision now, but a backend written before that
+  // (or by etcd before #18274) may lack a tombstone at the compaction revision.
   current = std::max(current, compact);
   index_ = std::move(index);
   current_revision_ = current;

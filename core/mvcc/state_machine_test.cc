@@ -33,8 +33,10 @@ TEST(CompactionTest, KeepsLatestVersionOfEveryKeyAndRemovesTheRestPhysically) {
   h.put("c", "1");  // 6
   EXPECT_EQ(h.backend().revision_count(), 5u);
   h.apply_ok<CompactionResponse>(CompactionRequest{.revision = Revision(5)});
-  // Left: a@3 (newest of a at or below 5) and c@6. b's put and tombstone are gone.
-  EXPECT_EQ(h.backend().revision_count(), 2u);
+  // Left: a@3 (newest of a at or below 5), b's tombstone at the compaction revision itself
+  // (a watch from 5 must still see that delete, etcd#18089) and c@6. b's put is gone.
+  EXPECT_EQ(h.backend().revision_count(), 3u);
+  EXPECT_TRUE(h.get("b", "", Revision(5)).kvs.empty());
   RangeResponse at5 = h.get("a", std::string(1, '\0'), Revision(5));
   ASSERT_EQ(at5.kvs.size(), 1u);
   EXPECT_EQ(at5.kvs[0].value, "2");
@@ -52,7 +54,7 @@ TEST(CompactionTest, CompactedStoreSurvivesReboot) {
   h.del("t");       // 6
   h.apply_ok<CompactionResponse>(CompactionRequest{.revision = Revision(6)});
   h.reboot();
-  // The tombstone at 6 was removed, yet the revision does not go back (etcd restore).
+  // The tombstone at the compaction revision survives it and the reboot (etcd#19179).
   EXPECT_EQ(h.machine().current_revision(), Revision(6));
   EXPECT_EQ(h.machine().compact_revision(), Revision(6));
   KeyValue a = h.get("a").kvs.at(0);
@@ -61,6 +63,12 @@ TEST(CompactionTest, CompactedStoreSurvivesReboot) {
   EXPECT_EQ(h.put("a", "4").header.revision, Revision(7));
   EXPECT_EQ(h.get("a").kvs.at(0).version, 4);
   EXPECT_TRUE(h.get("t").kvs.empty());
+  // The next compaction removes it, and the store boots again without it.
+  h.apply_ok<CompactionResponse>(CompactionRequest{.revision = Revision(7)});
+  h.reboot();
+  EXPECT_TRUE(h.get("t").kvs.empty());
+  EXPECT_EQ(h.put("t", "y").header.revision, Revision(8));
+  EXPECT_EQ(h.get("t").kvs.at(0).version, 1);
 }
 
 // ---- Apply, replay, restore ----
