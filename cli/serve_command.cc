@@ -22,6 +22,9 @@ void run_serve(const daemon::DaemonOptions& options) {
     set_exit_code(2);
     return;
   }
+  for (const std::string& warning : plan->warnings) {
+    std::fprintf(stderr, "lockstep serve: warning: %s\n", warning.c_str());
+  }
   Status stopped = daemon::run_daemon(*plan);
   if (!stopped.is_ok()) {
     std::fprintf(stderr, "lockstep serve: %s\n", stopped.to_string().c_str());
@@ -96,12 +99,34 @@ void add_tuning_flags(CLI::App& command, daemon::DaemonOptions& options) {
       ->capture_default_str();
 }
 
+// etcd's security flags: TLS for clients (https client URLs) and between members (https peer
+// URLs).
+void add_security_flags(CLI::App& command, daemon::DaemonOptions& options) {
+  command.add_option("--cert-file", options.client_tls.cert_file,
+                     "Path to the client server TLS cert file");
+  command.add_option("--key-file", options.client_tls.key_file,
+                     "Path to the client server TLS key file");
+  command.add_option("--trusted-ca-file", options.client_tls.trusted_ca_file,
+                     "Path to the client server TLS trusted CA cert file");
+  command.add_flag("--client-cert-auth", options.client_tls.client_cert_auth,
+                   "Enable client cert authentication (needs --trusted-ca-file)");
+  command.add_option("--peer-cert-file", options.peer_tls.cert_file,
+                     "Path to the peer server TLS cert file");
+  command.add_option("--peer-key-file", options.peer_tls.key_file,
+                     "Path to the peer server TLS key file");
+  command.add_option("--peer-trusted-ca-file", options.peer_tls.trusted_ca_file,
+                     "Path to the peer server TLS trusted CA file");
+  command.add_flag("--peer-client-cert-auth", options.peer_tls.client_cert_auth,
+                   "Enable peer client cert authentication (needs --peer-trusted-ca-file)");
+}
+
 void add_serve_command(CLI::App& parent) {
   auto options = std::make_shared<daemon::DaemonOptions>();
   CLI::App* command = parent.add_subcommand(
       "serve", "Run one member of an etcd-compatible lockstep cluster (etcd 3.4's flags)");
   add_cluster_flags(*command, *options);
   add_tuning_flags(*command, *options);
+  add_security_flags(*command, *options);
   command->footer(
       "Member ids are etcd's: the first 8 bytes of SHA-1(sorted peer URLs + "
       "--initial-cluster-token).\n"
@@ -114,7 +139,12 @@ void add_serve_command(CLI::App& parent) {
       "    --initial-cluster "
       "m1=http://127.0.0.1:12380,m2=http://127.0.0.1:22380,m3=http://127.0.0.1:32380\n"
       "  ETCDCTL_API=3 etcdctl --endpoints 127.0.0.1:12379 put greeting hello\n"
-      "SIGTERM or SIGINT stops the member; restart it with the same flags and --data-dir.");
+      "SIGTERM or SIGINT stops the member; restart it with the same flags and --data-dir.\n"
+      "TLS (as etcd): https client URLs need --cert-file and --key-file (--trusted-ca-file and\n"
+      "--client-cert-auth to require client certificates); https peer URLs need --peer-cert-file\n"
+      "and --peer-key-file (--peer-trusted-ca-file, --peer-client-cert-auth). Then:\n"
+      "  etcdctl --endpoints https://127.0.0.1:12379 --cacert ca.pem --cert client.pem "
+      "--key client-key.pem get greeting");
   command->callback([options] { run_serve(*options); });
 }
 

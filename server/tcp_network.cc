@@ -14,6 +14,7 @@
 
 #include "core/base/assert.h"
 #include "server/peer_frame.h"
+#include "server/tls_session.h"
 
 namespace lockstep::server {
 namespace {
@@ -36,6 +37,11 @@ constexpr int kKeepaliveIntervalSeconds = 1;
 constexpr int kKeepaliveProbes = 3;
 // Unacknowledged data older than this fails the connection (TCP_USER_TIMEOUT, RFC 5482).
 constexpr unsigned kUserTimeoutMilliseconds = 10'000;
+// With TLS, frames are copied into one buffer of at most this many bytes per SSL_write (TLS
+// cuts it into 16 KiB records; the gathering sendmsg has no TLS equivalent).
+constexpr size_t kTlsWriteChunkBytes = 256 * 1024;
+// Bytes read from a TLS session to see why a send-only connection became readable.
+constexpr size_t kTlsProbeBytes = 256;
 
 std::string errno_text(int error_number) {
   return std::strerror(error_number);
@@ -85,8 +91,13 @@ void tune_peer_socket(int fd) {
 // The sending side towards one peer: its queue and the connection this process dialled.
 class TcpNetwork::OutboundPeer : public IoHandler {
  public:
-  OutboundPeer(TcpNetwork& network, NodeId id, ResolvedAddress address, std::string name)
-      : network_(network), id_(id), address_(address), name_(std::move(name)) {}
+  OutboundPeer(TcpNetwork& network, NodeId id, ResolvedAddress address, std::string host,
+               std::string name)
+      : network_(network),
+        id_(id),
+        address_(address),
+        host_(std::move(host)),
+        name_(std::move(name)) {}
   ~OutboundPeer() {
     close_socket();
     network_.loop_.cancel(reconnect_timer_);
@@ -108,8 +119,9 @@ class TcpNetwork::OutboundPeer : public IoHandler {
     return true;
   }
 
-  void redirect(ResolvedAddress address, std::string name) {
+  void redirect(ResolvedAddress address, std::string host, std::string name) {
     address_ = address;
+    host_ = std::move(host);
     name_ = std::move(name);
     if (state_ != State::kDisconnected) disconnect("peer address changed");
   }
@@ -136,8 +148,11 @@ class TcpNetwork::OutboundPeer : public IoHandler {
       if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) finish_connect();
       return;
     }
+    if (state_ == State::kHandshaking) return continue_handshake();
     if (state_ != State::kConnected) return;
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+    if (tls_ && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+      if (!check_tls_input()) return;
+    } else if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
       // Nothing is ever sent back on a dialled connection, so readability means the peer
       // closed it (read returns 0) or reset it (an error).
       char byte;
@@ -153,6 +168,7 @@ class TcpNetwork::OutboundPeer : public IoHandler {
   // gathering sendmsg call.
   void flush() {
     if (state_ != State::kConnected) return;
+    if (tls_) return flush_tls();
     while (!queue_.empty()) {
       iovec vectors[2 * kMaxFramesPerWrite];
       const int count = gather(vectors);
@@ -173,7 +189,7 @@ class TcpNetwork::OutboundPeer : public IoHandler {
   }
 
  private:
-  enum class State { kDisconnected, kConnecting, kConnected };
+  enum class State { kDisconnected, kConnecting, kHandshaking, kConnected };
   struct OutboundFrame {
     PeerFrameHeader header;
     std::string payload;
@@ -224,8 +240,18 @@ class TcpNetwork::OutboundPeer : public IoHandler {
     socklen_t length = sizeof(error);
     if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
     if (error != 0) return fail("connect", error);
+    if (network_.options_.dial_tls) return start_handshake();
+    connected();
+  }
+
+  void connected() {
     state_ = State::kConnected;
-    backoff_ = kReconnectBackoffMin;
+    connected_at_ = network_.loop_.now();
+    // In TLS 1.3 the server checks the client's certificate after the client has finished its
+    // handshake, so a refused dialler only learns it from an alert on its first read. The
+    // backoff is therefore reset only once a TLS connection has outlived the longest backoff
+    // (in disconnect), or a refused peer would redial at the shortest backoff forever.
+    if (!tls_) backoff_ = kReconnectBackoffMin;
     ++network_.stats_.connections_established;
     network_.runtime_.trace("net.connected", "peer=" + std::to_string(id_.value()) + " " + name_);
     flush();
@@ -237,6 +263,9 @@ class TcpNetwork::OutboundPeer : public IoHandler {
 
   void disconnect(const std::string& reason) {
     const bool was_connected = state_ == State::kConnected;
+    if (was_connected && tls_ && network_.loop_.now() - connected_at_ >= kReconnectBackoffMax) {
+      backoff_ = kReconnectBackoffMin;
+    }
     close_socket();
     // The peer discarded the partial frame with the connection: send it whole next time.
     front_written_ = 0;
@@ -256,7 +285,99 @@ class TcpNetwork::OutboundPeer : public IoHandler {
     backoff_ = std::min(backoff_ * 2, kReconnectBackoffMax);
   }
 
+  void start_handshake() {
+    Result<std::unique_ptr<TlsSession>> session =
+        TlsSession::create(*network_.options_.dial_tls, fd_, host_);
+    if (!session.is_ok()) return disconnect(session.error().detail());
+    tls_ = std::move(session).value();
+    state_ = State::kHandshaking;
+    continue_handshake();
+  }
+
+  void continue_handshake() {
+    const TlsResult result = tls_->handshake();
+    switch (result.status) {
+      case TlsStatus::kDone:
+        return connected();
+      case TlsStatus::kWantRead:
+        return want_output(false);
+      case TlsStatus::kWantWrite:
+        return want_output(true);
+      case TlsStatus::kClosed:
+        return tls_failed("peer closed the connection during the TLS handshake");
+      case TlsStatus::kFailed:
+        return tls_failed(result.error);
+    }
+  }
+
+  void tls_failed(const std::string& reason) {
+    ++network_.stats_.tls_handshakes_failed;
+    network_.runtime_.trace("net.tls_failed",
+                            "peer=" + std::to_string(id_.value()) + " " + name_ + " " + reason);
+    disconnect(reason);
+  }
+
+  // A send-only connection became readable: TLS's own messages (alerts, a close_notify, a
+  // TLS 1.3 key update) are consumed; application bytes break the protocol. False once the
+  // connection is gone.
+  bool check_tls_input() {
+    char probe[kTlsProbeBytes];
+    for (;;) {
+      const TlsResult result = tls_->read(probe);
+      switch (result.status) {
+        case TlsStatus::kDone:
+          disconnect("peer sent bytes on a send-only connection");
+          return false;
+        case TlsStatus::kWantRead:
+        case TlsStatus::kWantWrite:  // the next flush writes what TLS owes
+          return true;
+        case TlsStatus::kClosed:
+          disconnect("peer closed the connection");
+          return false;
+        case TlsStatus::kFailed:
+          disconnect(result.error);
+          return false;
+      }
+    }
+  }
+
+  // flush() inside TLS: frames are copied into tls_chunk_, which stays untouched while a write
+  // of it waits for the socket (OpenSSL wants the retry to carry the same bytes).
+  void flush_tls() {
+    while (!queue_.empty()) {
+      if (tls_chunk_.empty()) fill_tls_chunk();
+      const TlsResult result = tls_->write(tls_chunk_);
+      switch (result.status) {
+        case TlsStatus::kDone:
+          tls_chunk_.clear();
+          consume(result.bytes);
+          continue;
+        case TlsStatus::kWantWrite:
+          return want_output(true);
+        case TlsStatus::kWantRead:
+          return;  // input is always watched; the next readiness retries
+        case TlsStatus::kClosed:
+          return disconnect("peer closed the connection");
+        case TlsStatus::kFailed:
+          return disconnect(result.error);
+      }
+    }
+    want_output(false);
+  }
+
+  void fill_tls_chunk() {
+    iovec vectors[2 * kMaxFramesPerWrite];
+    const int count = gather(vectors);
+    for (int i = 0; i < count && tls_chunk_.size() < kTlsWriteChunkBytes; ++i) {
+      const size_t take = std::min(vectors[i].iov_len, kTlsWriteChunkBytes - tls_chunk_.size());
+      tls_chunk_.append(static_cast<const char*>(vectors[i].iov_base), take);
+    }
+  }
+
   void close_socket() {
+    if (tls_ && state_ == State::kConnected) tls_->close_notify();
+    tls_.reset();
+    tls_chunk_.clear();
     if (fd_ >= 0) {
       network_.loop_.unwatch(fd_);
       ::close(fd_);
@@ -269,8 +390,12 @@ class TcpNetwork::OutboundPeer : public IoHandler {
   TcpNetwork& network_;
   NodeId id_;
   ResolvedAddress address_;
+  std::string host_;  // what a TLS peer's certificate must name
   std::string name_;
   int fd_ = -1;
+  std::unique_ptr<TlsSession> tls_;  // with dial_tls, from the end of connect()
+  Instant connected_at_;
+  std::string tls_chunk_;  // frame bytes handed to TLS and not yet acknowledged
   State state_ = State::kDisconnected;
   bool watching_output_ = false;
   std::deque<OutboundFrame> queue_;
@@ -283,19 +408,23 @@ class TcpNetwork::OutboundPeer : public IoHandler {
 // The receiving side of one connection a peer dialled to this process.
 class TcpNetwork::InboundConnection : public IoHandler {
  public:
-  InboundConnection(TcpNetwork& network, int fd) : network_(network), fd_(fd) {}
+  InboundConnection(TcpNetwork& network, int fd, std::unique_ptr<TlsSession> tls)
+      : network_(network), fd_(fd), tls_(std::move(tls)), handshaking_(tls_ != nullptr) {}
   ~InboundConnection() { close_socket(); }
 
   bool closed() const { return fd_ < 0; }
 
   void close_socket() {
     if (fd_ < 0) return;
+    tls_.reset();
     network_.loop_.unwatch(fd_);
     ::close(fd_);
     fd_ = -1;
   }
 
   void on_io(uint32_t) override {
+    if (handshaking_ && !continue_handshake()) return;
+    if (tls_) return read_tls();
     for (int reads = 0; reads < kMaxReadsPerEvent && !closed(); ++reads) {
       std::span<char> tail = decoder_.writable_tail(kReadChunkBytes);
       const ssize_t got = ::read(fd_, tail.data(), tail.size());
@@ -340,8 +469,69 @@ class TcpNetwork::InboundConnection : public IoHandler {
     }
   }
 
+  // True once the handshake is done and frames may flow.
+  bool continue_handshake() {
+    const TlsResult result = tls_->handshake();
+    switch (result.status) {
+      case TlsStatus::kDone:
+        handshaking_ = false;
+        watch_output(false);
+        return true;
+      case TlsStatus::kWantRead:
+        watch_output(false);
+        return false;
+      case TlsStatus::kWantWrite:
+        watch_output(true);
+        return false;
+      case TlsStatus::kClosed:
+        network_.close_inbound(*this, "peer closed the connection during the TLS handshake", false);
+        return false;
+      case TlsStatus::kFailed:
+        ++network_.stats_.tls_handshakes_failed;
+        network_.close_inbound(*this, result.error, true);
+        return false;
+    }
+    return false;
+  }
+
+  // The plain read loop's twin: TLS may hold decrypted bytes that epoll cannot see, so the
+  // read budget is extended while any remain.
+  void read_tls() {
+    for (int reads = 0; !closed(); ++reads) {
+      if (reads >= kMaxReadsPerEvent && !tls_->has_buffered_input()) return;
+      std::span<char> tail = decoder_.writable_tail(kReadChunkBytes);
+      const TlsResult result = tls_->read(tail);
+      switch (result.status) {
+        case TlsStatus::kDone:
+          watch_output(false);
+          decoder_.commit(result.bytes);
+          if (!deliver_frames()) return;
+          continue;
+        case TlsStatus::kWantRead:
+          return watch_output(false);
+        case TlsStatus::kWantWrite:  // TLS must answer (a key update) before reading on
+          return watch_output(true);
+        case TlsStatus::kClosed:
+          return network_.close_inbound(*this, "peer closed the connection", false);
+        case TlsStatus::kFailed:
+          return network_.close_inbound(*this, result.error, true);
+      }
+    }
+  }
+
+  void watch_output(bool wanted) {
+    if (wanted == watching_output_) return;
+    const uint32_t events = EPOLLIN | EPOLLRDHUP | (wanted ? EPOLLOUT : 0u);
+    const Status modified = network_.loop_.modify(fd_, events, this);
+    ASSERT(modified.is_ok(), "modifying a watched socket cannot fail");
+    watching_output_ = wanted;
+  }
+
   TcpNetwork& network_;
   int fd_;
+  std::unique_ptr<TlsSession> tls_;  // with accept_tls
+  bool handshaking_ = false;
+  bool watching_output_ = false;
   NodeId sender_ = kNoNode;
   PeerFrameDecoder decoder_;
 };
@@ -373,8 +563,9 @@ Result<std::unique_ptr<TcpNetwork>> TcpNetwork::start(EventLoop& loop, env::Runt
     resolved.emplace(id, *found);
   }
   for (const auto& [id, address] : resolved) {
-    auto peer = std::make_unique<OutboundPeer>(*network, id, address,
-                                               network->options_.peers.at(id).to_string());
+    const PeerAddress& named = network->options_.peers.at(id);
+    auto peer =
+        std::make_unique<OutboundPeer>(*network, id, address, named.host, named.to_string());
     peer->dial();
     network->peers_.emplace(id, std::move(peer));
   }
@@ -425,10 +616,11 @@ Status TcpNetwork::set_peer_address(NodeId peer, const PeerAddress& address) {
   if (!resolved.is_ok()) return resolved.error();
   const auto found = peers_.find(peer);
   if (found != peers_.end()) {
-    found->second->redirect(*resolved, address.to_string());
+    found->second->redirect(*resolved, address.host, address.to_string());
     return Status::ok();
   }
-  auto created = std::make_unique<OutboundPeer>(*this, peer, *resolved, address.to_string());
+  auto created =
+      std::make_unique<OutboundPeer>(*this, peer, *resolved, address.host, address.to_string());
   created->dial();
   peers_.emplace(peer, std::move(created));
   return Status::ok();
@@ -538,7 +730,18 @@ void TcpNetwork::on_io(uint32_t) {
       continue;
     }
     tune_peer_socket(fd);
-    auto connection = std::make_unique<InboundConnection>(*this, fd);
+    std::unique_ptr<TlsSession> tls;
+    if (options_.accept_tls) {
+      Result<std::unique_ptr<TlsSession>> session = TlsSession::create(*options_.accept_tls, fd);
+      if (!session.is_ok()) {
+        ::close(fd);
+        ++stats_.connections_rejected;
+        runtime_.trace("net.inbound_closed", session.error().detail());
+        continue;
+      }
+      tls = std::move(session).value();
+    }
+    auto connection = std::make_unique<InboundConnection>(*this, fd, std::move(tls));
     const Status watched = loop_.watch(fd, EPOLLIN | EPOLLRDHUP, connection.get());
     ASSERT(watched.is_ok(), "watching a fresh socket cannot fail");
     inbound_.push_back(std::move(connection));

@@ -14,6 +14,7 @@
 #include "core/env/runtime.h"
 #include "server/event_loop.h"
 #include "server/peer_address.h"
+#include "server/tls_context.h"
 
 namespace lockstep::server {
 
@@ -40,6 +41,11 @@ struct TcpNetworkOptions {
   std::optional<PeerAddress> listen;
   size_t max_queued_messages_per_peer = kMaxQueuedMessagesPerPeer;
   size_t max_queued_bytes_per_peer = kMaxQueuedBytesPerPeer;
+  // TLS (etcd's --peer-cert-file and friends): accepted connections are served with
+  // `accept_tls` (kServer) and peers are dialled with `dial_tls` (kClient, checking that each
+  // peer's certificate names the host it was dialled at). Null: plain TCP.
+  std::shared_ptr<const TlsContext> accept_tls;
+  std::shared_ptr<const TlsContext> dial_tls;
 };
 
 struct TcpNetworkStats {
@@ -53,6 +59,7 @@ struct TcpNetworkStats {
   uint64_t connections_lost = 0;         // outbound connections that failed or closed
   uint64_t connections_accepted = 0;
   uint64_t connections_rejected = 0;  // inbound closed for bad frames, senders or limits
+  uint64_t tls_handshakes_failed = 0;  // either direction: untrusted certificate, wrong protocol
 };
 
 // env::Network over TCP between lockstep processes.
@@ -64,6 +71,11 @@ struct TcpNetworkStats {
 // half-written is sent again from its start on the new connection (the receiver discarded
 // the partial bytes with the old one), and anything already written to the dead connection
 // may be lost — callers retry, as they must on any env::Network.
+//
+// With TLS, each connection first completes a TLS handshake (non-blocking, driven by the same
+// readiness events), then carries the same frames inside TLS records; a failed handshake
+// (untrusted or missing certificate) is a lost connection for the dialler, redialled with
+// backoff, and a rejected one for the acceptor.
 //
 // All sockets are non-blocking and driven by the EventLoop. send() only queues; the loop's
 // flush hook writes each peer's queue with one gathering sendmsg (header and payload as

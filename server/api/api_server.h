@@ -16,6 +16,7 @@
 #include "server/api/json_gateway.h"
 #include "server/api/lock_service.h"
 #include "server/api/maintenance_service.h"
+#include "server/tls_context.h"
 
 namespace lockstep::api {
 
@@ -35,6 +36,11 @@ struct ApiServerOptions {
   JsonGatewayOptions gateway;
   // etcd's Cluster and Maintenance services; not served when null. Must outlive the server.
   AdminApi* admin = nullptr;
+  // etcd's --cert-file, --key-file, --trusted-ca-file, --client-cert-auth: when not empty,
+  // gRPC and the HTTP port are served over TLS only (etcd's https client URLs), and with
+  // client_cert_auth a client must present a certificate trusted_ca_file signed. Not with
+  // share_grpc_port (gRPC cannot adopt a socket inside TLS).
+  server::TlsFiles tls;
 };
 
 // The member's client-facing endpoints: etcd's KV, Lease and Watch gRPC services and the

@@ -6,6 +6,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -154,8 +155,12 @@ Result<HttpRequestHead> parse_http_request_head(std::string_view head) {
   return parsed;
 }
 
-Result<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& host, int port,
-                                                      Handler handler, Http2Handoff http2) {
+Result<std::unique_ptr<HttpServer>> HttpServer::start(
+    const std::string& host, int port, Handler handler, Http2Handoff http2,
+    std::shared_ptr<const server::TlsContext> tls) {
+  if (tls != nullptr && http2 != nullptr) {
+    return Error(ErrorCode::kInvalidInput, "HTTPS cannot hand connections over to HTTP/2");
+  }
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<uint16_t>(port));
@@ -175,12 +180,17 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& host, i
   }
   socklen_t length = sizeof address;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  return std::unique_ptr<HttpServer>(
-      new HttpServer(fd, ntohs(address.sin_port), std::move(handler), std::move(http2)));
+  return std::unique_ptr<HttpServer>(new HttpServer(fd, ntohs(address.sin_port), std::move(handler),
+                                                    std::move(http2), std::move(tls)));
 }
 
-HttpServer::HttpServer(int listen_fd, int port, Handler handler, Http2Handoff http2)
-    : listen_fd_(listen_fd), port_(port), handler_(std::move(handler)), http2_(std::move(http2)) {
+HttpServer::HttpServer(int listen_fd, int port, Handler handler, Http2Handoff http2,
+                       std::shared_ptr<const server::TlsContext> tls)
+    : listen_fd_(listen_fd),
+      port_(port),
+      handler_(std::move(handler)),
+      http2_(std::move(http2)),
+      tls_(std::move(tls)) {
   accept_thread_ = std::thread([this] { accept_loop(); });
 }
 
@@ -251,8 +261,10 @@ void HttpServer::accept_loop() {
           http2_(added.fd);  // the fd is gRPC's now
           added.fd = -1;
         }
+      } else if (protocol == Protocol::kHttp1 && tls_) {
+        serve_tls_connection(added);
       } else if (protocol == Protocol::kHttp1) {
-        serve_connection(added);
+        serve_connection(added, nullptr);
       }
       // Close here, not at reaping: the client waits for EOF after a "Connection: close".
       std::lock_guard done_lock(mutex_);
@@ -292,20 +304,51 @@ HttpServer::Protocol HttpServer::sniff(int fd) const {
   return Protocol::kNone;
 }
 
-void HttpServer::serve_connection(Connection& connection) {
+// The handshake runs on the connection's own (blocking) thread; a client that stalls in it is
+// cut off after kSniffTimeoutMilliseconds, as a silent one is on a shared port.
+void HttpServer::serve_tls_connection(Connection& connection) {
+  Result<std::unique_ptr<server::TlsSession>> session =
+      server::TlsSession::create(*tls_, connection.fd);
+  if (!session.is_ok()) return;
+  timeval timeout{kSniffTimeoutMilliseconds / 1000, (kSniffTimeoutMilliseconds % 1000) * 1000};
+  ::setsockopt(connection.fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  const server::TlsResult handshake = (*session)->handshake();
+  if (handshake.status != server::TlsStatus::kDone) return;  // e.g. no client certificate
+  timeval no_timeout{};
+  ::setsockopt(connection.fd, SOL_SOCKET, SO_RCVTIMEO, &no_timeout, sizeof no_timeout);
+  serve_connection(connection, session->get());
+  (*session)->close_notify();
+}
+
+void HttpServer::serve_connection(Connection& connection, server::TlsSession* tls) {
   std::string buffer;
   std::array<char, 16 * 1024> chunk{};
   auto fill = [&]() {
+    if (tls != nullptr) {
+      const server::TlsResult received = tls->read(chunk);
+      if (received.status != server::TlsStatus::kDone) return false;
+      buffer.append(chunk.data(), received.bytes);
+      return true;
+    }
     const ssize_t received = ::recv(connection.fd, chunk.data(), chunk.size(), 0);
     if (received <= 0) return false;
     buffer.append(chunk.data(), static_cast<size_t>(received));
+    return true;
+  };
+  auto send = [&](std::string_view bytes) {
+    if (tls == nullptr) return send_all(connection.fd, bytes);
+    while (!bytes.empty()) {
+      const server::TlsResult sent = tls->write(bytes);
+      if (sent.status != server::TlsStatus::kDone) return false;
+      bytes.remove_prefix(sent.bytes);
+    }
     return true;
   };
   while (!stopping_) {
     size_t head_end;
     while ((head_end = buffer.find("\r\n\r\n")) == std::string::npos) {
       if (buffer.size() > kMaxHeaderBytes) {
-        send_all(connection.fd, render(plain(431, "request head too large\n"), false));
+        send(render(plain(431, "request head too large\n"), false));
         return;
       }
       if (!fill()) return;
@@ -313,15 +356,15 @@ void HttpServer::serve_connection(Connection& connection) {
     Result<HttpRequestHead> head =
         parse_http_request_head(std::string_view(buffer).substr(0, head_end));
     if (!head.is_ok()) {
-      send_all(connection.fd, render(plain(400, head.error().to_string() + "\n"), false));
+      send(render(plain(400, head.error().to_string() + "\n"), false));
       return;
     }
     if (head->chunked) {
-      send_all(connection.fd, render(plain(411, "chunked bodies are not supported\n"), false));
+      send(render(plain(411, "chunked bodies are not supported\n"), false));
       return;
     }
     if (head->content_length > kMaxBodyBytes) {
-      send_all(connection.fd, render(plain(413, "request body too large\n"), false));
+      send(render(plain(413, "request body too large\n"), false));
       return;
     }
     const size_t body_start = head_end + 4;
@@ -343,7 +386,7 @@ void HttpServer::serve_connection(Connection& connection) {
     } else {
       response = plain(504, "the member did not answer in time\n");
     }
-    if (!send_all(connection.fd, render(response, head->keep_alive)) || !head->keep_alive) return;
+    if (!send(render(response, head->keep_alive)) || !head->keep_alive) return;
   }
 }
 

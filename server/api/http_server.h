@@ -12,6 +12,8 @@
 
 #include "core/base/error.h"
 #include "server/api/json_gateway.h"
+#include "server/tls_context.h"
+#include "server/tls_session.h"
 
 namespace lockstep::api {
 
@@ -38,9 +40,12 @@ class HttpServer {
 
   // Listens on host:port (port 0 picks a free one; see port()). With `http2`, one port serves
   // both, as etcd's cmux does: each connection's first bytes are peeked at, the HTTP/2 preface
-  // goes to `http2`, anything else is served here as HTTP/1.1.
-  static Result<std::unique_ptr<HttpServer>> start(const std::string& host, int port,
-                                                   Handler handler, Http2Handoff http2 = nullptr);
+  // goes to `http2`, anything else is served here as HTTP/1.1. With `tls` (a kServer context,
+  // etcd's https client URLs), every connection is HTTPS; `http2` must then be null (gRPC
+  // cannot take over a socket inside TLS).
+  static Result<std::unique_ptr<HttpServer>> start(
+      const std::string& host, int port, Handler handler, Http2Handoff http2 = nullptr,
+      std::shared_ptr<const server::TlsContext> tls = nullptr);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -58,16 +63,20 @@ class HttpServer {
 
   enum class Protocol { kHttp1, kHttp2, kNone };
 
-  HttpServer(int listen_fd, int port, Handler handler, Http2Handoff http2);
+  HttpServer(int listen_fd, int port, Handler handler, Http2Handoff http2,
+             std::shared_ptr<const server::TlsContext> tls);
   Protocol sniff(int fd) const;
   void accept_loop();
-  void serve_connection(Connection& connection);
+  // `tls`: the connection's session once its handshake is done; null for plain HTTP.
+  void serve_connection(Connection& connection, server::TlsSession* tls);
+  void serve_tls_connection(Connection& connection);
   void reap_finished_locked();
 
   int listen_fd_;
   int port_;
   Handler handler_;
   Http2Handoff http2_;
+  std::shared_ptr<const server::TlsContext> tls_;
   std::atomic<bool> stopping_{false};
   std::mutex mutex_;
   std::list<std::unique_ptr<Connection>> connections_;

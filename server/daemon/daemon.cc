@@ -58,6 +58,21 @@ Status run_member(server::RealRuntime& runtime, const DaemonPlan& plan, DaemonAd
   return stopped;
 }
 
+// The peer transport's TLS (--peer-* flags): one context to accept with, one to dial with.
+// The dialling side presents the same certificate as its client certificate, as etcd's peers do.
+Status add_peer_tls(const DaemonPlan& plan, server::TcpNetworkOptions& options) {
+  if (plan.peer_tls.empty()) return Status::ok();
+  Result<std::shared_ptr<const server::TlsContext>> accept =
+      server::TlsContext::create(server::TlsRole::kServer, plan.peer_tls);
+  if (!accept.is_ok()) return accept.error();
+  Result<std::shared_ptr<const server::TlsContext>> dial =
+      server::TlsContext::create(server::TlsRole::kClient, plan.peer_tls);
+  if (!dial.is_ok()) return dial.error();
+  options.accept_tls = std::move(accept).value();
+  options.dial_tls = std::move(dial).value();
+  return Status::ok();
+}
+
 Status check_member_ids(const DaemonPlan& plan) {
   for (const ClusterMember& member : plan.members) {
     if (member.id.value() < kLocalClientIdLimit) {
@@ -88,6 +103,7 @@ Status run_daemon(const DaemonPlan& plan) {
   network_options.self = plan.self;
   network_options.peers = plan.peers;
   network_options.listen = plan.listen_peer;
+  RETURN_IF_ERROR(add_peer_tls(plan, network_options));
   Result<std::unique_ptr<server::TcpNetwork>> peers =
       server::TcpNetwork::start(runtime.loop(), runtime, std::move(network_options));
   if (!peers.is_ok()) return peers.error();
@@ -107,6 +123,7 @@ Status run_daemon(const DaemonPlan& plan) {
   server_options.http_port = plan.gateway_port;
   server_options.max_request_bytes = plan.max_request_bytes;
   server_options.admin = &admin;
+  server_options.tls = plan.client_tls;
   Result<std::unique_ptr<api::ApiServer>> api_server =
       api::ApiServer::start(client_api, server_options);
   if (!api_server.is_ok()) return api_server.error();
@@ -120,12 +137,13 @@ Status run_daemon(const DaemonPlan& plan) {
   });
   network.start_pump();
   client_api.start();
-  std::fprintf(
-      stderr,
-      "lockstep serve: ready name=%s member=%s cluster=%s client=%s:%d peer=%s data-dir=%s\n",
-      plan.name.c_str(), hex(plan.self.value()).c_str(), hex(plan.cluster_id).c_str(),
-      plan.listen_client.host.c_str(), (*api_server)->grpc_port(),
-      plan.listen_peer.to_string().c_str(), plan.data_dir.c_str());
+  std::fprintf(stderr,
+               "lockstep serve: ready name=%s member=%s cluster=%s client=%s://%s:%d peer=%s://%s "
+               "data-dir=%s\n",
+               plan.name.c_str(), hex(plan.self.value()).c_str(), hex(plan.cluster_id).c_str(),
+               plan.client_tls.empty() ? "http" : "https", plan.listen_client.host.c_str(),
+               (*api_server)->grpc_port(), plan.peer_tls.empty() ? "http" : "https",
+               plan.listen_peer.to_string().c_str(), plan.data_dir.c_str());
   std::fflush(stderr);
   runtime.run();
   client_api.close_and_drain();

@@ -126,6 +126,89 @@ Result<server::PeerAddress> first_url(const std::string& flag, const std::string
   return parse_http_url(parts.front());
 }
 
+// etcd embed/etcd.go configureClientListeners: an https client URL needs a key pair; the
+// files are ignored, with a warning, for an http one. lockstep serves the first URL only.
+Status plan_client_tls(const DaemonOptions& options, DaemonPlan& plan) {
+  const std::vector<std::string> urls = split(options.listen_client_urls, ',');
+  const server::TlsFiles& files = options.client_tls;
+  for (const std::string& url : urls) {
+    if (!is_https_url(url)) {
+      if (!files.empty()) {
+        plan.warnings.push_back("The scheme of client url " + url +
+                                " is HTTP while key/cert files are presented. Ignored key/cert "
+                                "files.");
+      }
+      if (files.client_cert_auth) {
+        plan.warnings.push_back("The scheme of client url " + url +
+                                " is HTTP while client cert auth (--client-cert-auth) is "
+                                "enabled. Ignored client cert auth for this url.");
+      }
+    } else if (files.empty()) {
+      return invalid("TLS key/cert (--cert-file, --key-file) must be provided for client url " +
+                     url + " with HTTPS scheme");
+    }
+  }
+  if (urls.empty() || !is_https_url(urls.front())) return Status::ok();
+  if (files.cert_file.empty() || files.key_file.empty()) {
+    return invalid("KeyFile and CertFile must both be present[key: " + files.key_file +
+                   ", cert: " + files.cert_file + "]");
+  }
+  if (files.client_cert_auth && files.trusted_ca_file.empty()) {
+    return invalid("--client-cert-auth needs --trusted-ca-file to verify client certificates");
+  }
+  plan.client_tls = files;
+  return Status::ok();
+}
+
+// etcd embed/etcd.go configurePeerListeners and pkg/transport's TLS listener. lockstep has one
+// transport per member, so every peer URL (listened on, advertised, in --initial-cluster) must
+// share one scheme.
+Status plan_peer_tls(const DaemonOptions& options, DaemonPlan& plan) {
+  std::vector<std::string> urls = split(options.listen_peer_urls, ',');
+  for (const std::string& url : split(options.initial_advertise_peer_urls, ','))
+    urls.push_back(url);
+  for (const ClusterMember& member : plan.members) {
+    for (const std::string& url : member.peer_urls) urls.push_back(url);
+  }
+  if (urls.empty()) return Status::ok();
+  const bool https = is_https_url(urls.front());
+  for (const std::string& url : urls) {
+    if (is_https_url(url) != https) {
+      return invalid("peer URLs mix http and https (" + urls.front() + ", " + url +
+                     "); lockstep's peer transport is all TLS or all plain");
+    }
+  }
+  const server::TlsFiles& files = options.peer_tls;
+  if (!https) {
+    const std::string url = split(options.listen_peer_urls, ',').front();
+    if (!files.empty()) {
+      plan.warnings.push_back("The scheme of peer url " + url +
+                              " is HTTP while peer key/cert files are presented. Ignored peer "
+                              "key/cert files.");
+    }
+    if (files.client_cert_auth) {
+      plan.warnings.push_back("The scheme of peer url " + url +
+                              " is HTTP while client cert auth (--peer-client-cert-auth) is "
+                              "enabled. Ignored client cert auth for this url.");
+    }
+    return Status::ok();
+  }
+  if (files.empty()) {
+    return invalid("cannot listen on TLS for " + plan.listen_peer.to_string() +
+                   ": KeyFile and CertFile are not presented");
+  }
+  if (files.cert_file.empty() || files.key_file.empty()) {
+    return invalid("KeyFile and CertFile must both be present[key: " + files.key_file +
+                   ", cert: " + files.cert_file + "]");
+  }
+  if (files.client_cert_auth && files.trusted_ca_file.empty()) {
+    return invalid(
+        "--peer-client-cert-auth needs --peer-trusted-ca-file to verify peer certificates");
+  }
+  plan.peer_tls = files;
+  return Status::ok();
+}
+
 node::MemberConfig member_config(const DaemonOptions& options, const DaemonPlan& plan) {
   node::MemberConfig config;
   config.id = plan.self;
@@ -159,11 +242,12 @@ node::MemberConfig member_config(const DaemonOptions& options, const DaemonPlan&
 
 }  // namespace
 
+bool is_https_url(const std::string& url) {
+  return url.rfind("https://", 0) == 0;
+}
+
 Result<server::PeerAddress> parse_http_url(const std::string& url) {
-  const std::string scheme = "http://";
-  if (url.rfind("https://", 0) == 0) {
-    return invalid("URL " + url + ": TLS (https) is not supported by lockstep serve");
-  }
+  const std::string scheme = is_https_url(url) ? "https://" : "http://";
   if (url.rfind(scheme, 0) != 0) {
     return invalid("URL scheme must be http or https: " + url);
   }
@@ -216,6 +300,8 @@ Result<DaemonPlan> plan_daemon(const DaemonOptions& options) {
   plan.member = member_config(options, plan);
   plan.gateway_port = options.gateway_port;
   plan.max_request_bytes = options.max_request_bytes;
+  RETURN_IF_ERROR(plan_client_tls(options, plan));
+  RETURN_IF_ERROR(plan_peer_tls(options, plan));
   return plan;
 }
 

@@ -9,6 +9,7 @@
 #include "core/base/ids.h"
 #include "core/node/member_config.h"
 #include "server/peer_address.h"
+#include "server/tls_context.h"
 
 namespace lockstep::daemon {
 
@@ -39,6 +40,11 @@ struct DaemonOptions {
   // lockstep's own: the JSON gateway port (etcd shares the client port by sniffing the
   // protocol; lockstep's HTTP listener is separate). -1 disables it.
   int gateway_port = -1;
+  // --cert-file, --key-file, --trusted-ca-file, --client-cert-auth: TLS on https client URLs.
+  server::TlsFiles client_tls;
+  // --peer-cert-file, --peer-key-file, --peer-trusted-ca-file, --peer-client-cert-auth: TLS
+  // between members when the peer URLs are https.
+  server::TlsFiles peer_tls;
 };
 
 // One member of --initial-cluster.
@@ -63,10 +69,16 @@ struct DaemonPlan {
   node::MemberConfig member;
   int gateway_port = -1;
   size_t max_request_bytes = 0;
+  // The TLS files in force: empty for http URLs (etcd ignores the files there, with a warning).
+  server::TlsFiles client_tls;
+  server::TlsFiles peer_tls;
+  // etcd's startup warnings for flags that have no effect (printed by `lockstep serve`).
+  std::vector<std::string> warnings;
 };
 
-// A URL of the form http://host:port (etcd's URLs without TLS). kInvalidInput otherwise.
+// A URL of the form http://host:port or https://host:port. kInvalidInput otherwise.
 Result<server::PeerAddress> parse_http_url(const std::string& url);
+bool is_https_url(const std::string& url);
 
 // Checks the flags the way etcd does (with etcd's messages where etcd has one) and derives the
 // member ids. Errors are kInvalidInput with a message fit for the command line.

@@ -73,5 +73,63 @@ TEST(DaemonOptionsTest, BadClusterFlagsAreClearErrors) {
   EXPECT_NE(error_of(options).find("TLS"), std::string::npos);
 }
 
+// etcd embed/etcd.go and pkg/transport: https URLs need a key pair; files given for http URLs
+// are ignored with etcd's warnings.
+TEST(DaemonOptionsTest, TlsFlagsFollowEtcdRules) {
+  DaemonOptions options = three_members("m1", 1);
+  options.listen_client_urls = "https://127.0.0.1:12379";
+  EXPECT_EQ(error_of(options),
+            "TLS key/cert (--cert-file, --key-file) must be provided for client url "
+            "https://127.0.0.1:12379 with HTTPS scheme");
+  options.client_tls.cert_file = "server.pem";
+  EXPECT_EQ(error_of(options),
+            "KeyFile and CertFile must both be present[key: , cert: server.pem]");
+  options.client_tls.key_file = "server-key.pem";
+  options.client_tls.client_cert_auth = true;
+  EXPECT_EQ(error_of(options),
+            "--client-cert-auth needs --trusted-ca-file to verify client certificates");
+  options.client_tls.trusted_ca_file = "ca.pem";
+  Result<DaemonPlan> plan = plan_daemon(options);
+  ASSERT_TRUE(plan.is_ok()) << plan.error();
+  EXPECT_EQ(plan->client_tls.cert_file, "server.pem");
+  EXPECT_TRUE(plan->client_tls.client_cert_auth);
+  EXPECT_TRUE(plan->peer_tls.empty()) << "peer URLs are http";
+
+  options = three_members("m1", 1);
+  options.client_tls.cert_file = "server.pem";
+  options.client_tls.key_file = "server-key.pem";
+  options.peer_tls = options.client_tls;
+  options.peer_tls.client_cert_auth = true;
+  plan = plan_daemon(options);
+  ASSERT_TRUE(plan.is_ok()) << plan.error();
+  EXPECT_TRUE(plan->client_tls.empty()) << "http client URL: the files are ignored, as etcd";
+  EXPECT_TRUE(plan->peer_tls.empty());
+  ASSERT_EQ(plan->warnings.size(), 3u);
+  EXPECT_EQ(plan->warnings[2],
+            "The scheme of peer url http://127.0.0.1:12380 is HTTP while client cert auth "
+            "(--peer-client-cert-auth) is enabled. Ignored client cert auth for this url.");
+
+  options = three_members("m1", 1);
+  options.initial_cluster =
+      "m1=https://127.0.0.1:12380,m2=https://127.0.0.1:22380,m3=https://127.0.0.1:32380";
+  options.initial_advertise_peer_urls = "https://127.0.0.1:12380";
+  EXPECT_EQ(error_of(options),
+            "peer URLs mix http and https (http://127.0.0.1:12380, https://127.0.0.1:12380); "
+            "lockstep's peer transport is all TLS or all plain");
+  options.listen_peer_urls = "https://127.0.0.1:12380";
+  EXPECT_EQ(error_of(options),
+            "cannot listen on TLS for 127.0.0.1:12380: KeyFile and CertFile are not presented");
+  options.peer_tls.cert_file = "peer.pem";
+  options.peer_tls.key_file = "peer-key.pem";
+  options.peer_tls.client_cert_auth = true;
+  EXPECT_EQ(error_of(options),
+            "--peer-client-cert-auth needs --peer-trusted-ca-file to verify peer certificates");
+  options.peer_tls.trusted_ca_file = "ca.pem";
+  plan = plan_daemon(options);
+  ASSERT_TRUE(plan.is_ok()) << plan.error();
+  EXPECT_EQ(plan->peer_tls.trusted_ca_file, "ca.pem");
+  EXPECT_TRUE(plan->warnings.empty());
+}
+
 }  // namespace
 }  // namespace lockstep::daemon

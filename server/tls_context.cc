@@ -1,0 +1,136 @@
+#include "server/tls_context.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace lockstep::server {
+namespace {
+
+// Plenty for a certificate chain or a CA bundle; a larger file is a mistake (a wrong path).
+constexpr std::streamoff kMaxPemFileBytes = 16 * 1024 * 1024;
+
+Error invalid(std::string message) {
+  return Error(ErrorCode::kInvalidInput, std::move(message));
+}
+
+Status use_key_pair(SSL_CTX* context, const TlsFiles& files) {
+  if (files.cert_file.empty()) return Status::ok();  // a client without a certificate
+  // Both files are read first so that a missing one is reported as such, not as a PEM error.
+  RETURN_IF_ERROR(read_pem_file(files.cert_file));
+  RETURN_IF_ERROR(read_pem_file(files.key_file));
+  // A chain file: the leaf first, then any intermediates, as Go's tls.LoadX509KeyPair reads.
+  if (SSL_CTX_use_certificate_chain_file(context, files.cert_file.c_str()) != 1) {
+    return invalid("cannot load certificate " + files.cert_file + ": " + take_openssl_errors());
+  }
+  if (SSL_CTX_use_PrivateKey_file(context, files.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    const bool mismatch = ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH;
+    return invalid((mismatch
+                        ? "key " + files.key_file + " does not match certificate " + files.cert_file
+                        : "cannot load key " + files.key_file) +
+                   ": " + take_openssl_errors());
+  }
+  if (SSL_CTX_check_private_key(context) != 1) {
+    return invalid("key " + files.key_file + " does not match certificate " + files.cert_file +
+                   ": " + take_openssl_errors());
+  }
+  return Status::ok();
+}
+
+Status use_trusted_cas(SSL_CTX* context, TlsRole role, const TlsFiles& files) {
+  if (files.trusted_ca_file.empty()) {
+    if (role == TlsRole::kServer) return Status::ok();
+    // Go's crypto/tls verifies a server against the system's roots when no pool is given.
+    SSL_CTX_set_default_verify_paths(context);
+    return Status::ok();
+  }
+  RETURN_IF_ERROR(read_pem_file(files.trusted_ca_file));
+  if (SSL_CTX_load_verify_locations(context, files.trusted_ca_file.c_str(), nullptr) != 1) {
+    return invalid("cannot load trusted CA file " + files.trusted_ca_file + ": " +
+                   take_openssl_errors());
+  }
+  if (role == TlsRole::kServer) {
+    // Named in the CertificateRequest so that a client holding several certificates picks one
+    // these CAs signed.
+    STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(files.trusted_ca_file.c_str());
+    if (names != nullptr) SSL_CTX_set_client_CA_list(context, names);
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const TlsContext>> TlsContext::create(TlsRole role, const TlsFiles& files) {
+  // etcd's TLSInfo.ServerConfig/ClientConfig: a certificate needs its key and the other way.
+  if (files.cert_file.empty() != files.key_file.empty()) {
+    return invalid("KeyFile and CertFile must both be present[key: " + files.key_file +
+                   ", cert: " + files.cert_file + "]");
+  }
+  if (role == TlsRole::kServer && files.cert_file.empty()) {
+    return invalid("a TLS server needs a certificate and key (--cert-file, --key-file)");
+  }
+  ERR_clear_error();
+  SSL_CTX* context =
+      SSL_CTX_new(role == TlsRole::kServer ? TLS_server_method() : TLS_client_method());
+  if (context == nullptr) return invalid("SSL_CTX_new: " + take_openssl_errors());
+  std::shared_ptr<const TlsContext> owned(new TlsContext(role, context));
+  SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION);
+  // Non-blocking writers hand SSL_write whatever the socket can take next; after a WANT_WRITE
+  // they retry with the same bytes, possibly from a reallocated buffer.
+  SSL_CTX_set_mode(context, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // A peer killed without close_notify is an ordinary hang-up here, as a FIN is in plain TCP:
+  // every protocol on top (length-prefixed checksummed frames, Content-Length bodies) detects
+  // truncation itself.
+  SSL_CTX_set_options(context, SSL_OP_IGNORE_UNEXPECTED_EOF);
+  if (role == TlsRole::kServer) {
+    // Connections are long-lived (peers) or cheap to redo (clients): no resumption tickets,
+    // which also keeps a peer connection's dialling side free of unsolicited reads.
+    SSL_CTX_set_num_tickets(context, 0);
+    SSL_CTX_set_options(context, SSL_OP_NO_TICKET);
+  }
+  RETURN_IF_ERROR(use_key_pair(context, files));
+  RETURN_IF_ERROR(use_trusted_cas(context, role, files));
+  if (role == TlsRole::kClient) {
+    SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nullptr);
+  } else if (files.client_cert_auth) {
+    if (files.trusted_ca_file.empty()) {
+      return invalid("client certificate authentication needs a trusted CA file to verify with");
+    }
+    SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  }
+  return owned;
+}
+
+TlsContext::~TlsContext() {
+  SSL_CTX_free(context_);
+}
+
+Result<std::string> read_pem_file(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return invalid("open " + path + ": " + std::strerror(errno));
+  std::ostringstream contents;
+  contents << file.rdbuf();
+  if (contents.tellp() > kMaxPemFileBytes) return invalid(path + " is too large for a PEM file");
+  if (contents.str().find("-----BEGIN ") == std::string::npos) {
+    return invalid(path + " holds no PEM block");
+  }
+  return contents.str();
+}
+
+std::string take_openssl_errors() {
+  std::string text;
+  while (const unsigned long code = ERR_get_error()) {
+    char line[256];
+    ERR_error_string_n(code, line, sizeof line);
+    if (!text.empty()) text += "; ";
+    text += line;
+  }
+  return text;
+}
+
+}  // namespace lockstep::server
