@@ -77,8 +77,9 @@ bool compare_holds(CompareResult result, const T& actual, const T& wanted) {
 
 class EtcdInstance final : public ModelInstance {
  public:
-  EtcdInstance(std::vector<std::string> keys, int64_t initial_revision, uint32_t operation_count)
-      : keys_(std::move(keys)), transitions_(operation_count) {
+  EtcdInstance(std::vector<std::string> keys, int64_t initial_revision, uint32_t operation_count,
+               bool track_revisions)
+      : keys_(std::move(keys)), transitions_(operation_count), track_revisions_(track_revisions) {
     Store initial;
     initial.revision = initial_revision;
     initial.records.resize(keys_.size());
@@ -148,6 +149,9 @@ class EtcdInstance final : public ModelInstance {
   Interner<std::string> strings_;
   Interner<Store, StoreHash> stores_;
   TransitionCache transitions_;
+  // False when no operation of this instance can observe a revision, a version or a create or
+  // mod revision (see observes_revisions): the store then keeps them at their initial values.
+  bool track_revisions_;
   StateId initial_ = 0;
   std::vector<CompiledRequest> requests_;
   std::vector<const Response*> responses_;
@@ -306,6 +310,16 @@ bool EtcdInstance::apply_top_level(const CompiledRequest& request, const Respons
   bool wrote = false;
   // Every write of one request shares the next revision (etcd: one main revision per txn).
   if (!apply(request, response, store, store.revision + 1, wrote)) return false;
+  if (!track_revisions_) {
+    // Nothing reads these, so keeping them would only split one observable store into one
+    // state per order of writes (see observes_revisions).
+    for (KeyRecord& record : store.records) {
+      record.create_revision = 0;
+      record.mod_revision = 0;
+      record.version = 0;
+    }
+    return true;
+  }
   if (wrote) ++store.revision;
   return response == nullptr || response->revision == 0 || response->revision == store.revision;
 }
@@ -328,6 +342,41 @@ bool writes_anything(const Request& request) {
   return false;
 }
 
+bool compares_revisions(const Request& request) {
+  for (const Compare& compare : request.compares) {
+    if (compare.target != CompareTarget::kValue) return true;
+  }
+  for (const Request& inner : request.success) {
+    if (compares_revisions(inner)) return true;
+  }
+  for (const Request& inner : request.failure) {
+    if (compares_revisions(inner)) return true;
+  }
+  return false;
+}
+
+bool reports_revisions(const Response& response) {
+  if (response.revision != 0 || response.has_kvs) return true;  // kvs carry create/mod/version
+  for (const Response& inner : response.responses) {
+    if (reports_revisions(inner)) return true;
+  }
+  return false;
+}
+
+// Whether the operation can tell two stores apart that hold the same keys and values but
+// different revisions, versions or create/mod revisions: it compares one of them, or its
+// response reports a header revision or kvs. When no operation of a partition can, stores
+// that differ only there are observationally equivalent (each operation's legality and its
+// effect on keys and values depend on keys and values alone), so the model forgets them and
+// verdicts are unchanged. This matters for indeterminate writes: n of them placed in every
+// order otherwise make up to n! distinct stores (each order leaves other mod revisions), and
+// refuting a dead end of the search has to visit them all, where keys and values alone make
+// at most 2^n.
+bool observes_revisions(const Operation& operation) {
+  if (compares_revisions(operation.request)) return true;
+  return !operation.indeterminate && reports_revisions(operation.response);
+}
+
 }  // namespace
 
 bool EtcdModel::is_read_only(const Operation& operation) const {
@@ -340,8 +389,12 @@ Result<std::unique_ptr<ModelInstance>> EtcdModel::instantiate(
   for (uint32_t index : operations) collect_put_keys(history.operations[index].request, keys);
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-  auto instance = std::make_unique<EtcdInstance>(std::move(keys), history.initial_revision,
-                                                 static_cast<uint32_t>(operations.size()));
+  const bool track_revisions = std::any_of(operations.begin(), operations.end(), [&](uint32_t i) {
+    return observes_revisions(history.operations[i]);
+  });
+  auto instance =
+      std::make_unique<EtcdInstance>(std::move(keys), history.initial_revision,
+                                     static_cast<uint32_t>(operations.size()), track_revisions);
   for (uint32_t index : operations) {
     const Operation& operation = history.operations[index];
     auto compiled = instance->compile(

@@ -42,7 +42,6 @@ class LinearizationSearch::Impl {
     zobrist_.resize(operations.size());
     for (uint64_t& key : zobrist_) key = splitmix64(seed);
     state_ = model_->initial_state();
-    entry_ = next_[kHead];
     if (determinate_remaining_ == 0) status_ = Status::kLinearizable;
   }
 
@@ -59,23 +58,13 @@ class LinearizationSearch::Impl {
     uint32_t match = kNoEntry;  // a call's return entry (kNoEntry if indeterminate)
     bool is_call = false;
   };
-  // How a frame's operation was chosen at its node, which says where to go on backtracking.
-  enum class Choice : uint8_t {
-    // A legal read-only operation, the only choice tried at its node (visit_fresh_node):
-    // backtracking over it backtracks over the node too.
-    kForcedRead,
-    // The node's urgent operation (the owner of the first pending return), tried first:
-    // backtracking resumes the node's candidates from the start of the list, skipping it.
-    kUrgent,
-    // A candidate in newest-call-first order: backtracking resumes at the candidate called
-    // just before it.
-    kInOrder,
-  };
+  // One linearized operation, and how to resume the node it was chosen at: that node's
+  // candidates are candidates_[next_candidate, node_end), still to be tried in that order.
   struct Frame {
     uint32_t call_entry;
     StateId state_before;
-    uint32_t node_urgent_op;  // the urgent operation of the node this frame was chosen at
-    Choice choice;
+    uint32_t next_candidate;
+    uint32_t node_end;
   };
 
   void build_entries(const History& history, std::span<const uint32_t> operations);
@@ -98,12 +87,13 @@ class LinearizationSearch::Impl {
   }
   bool charge_step(SearchBudget& budget);
   void record_if_longest();
-  bool try_linearize(uint32_t entry, StateId after, Choice choice);
+  bool try_linearize(uint32_t entry, StateId after);
   bool is_linearized(uint32_t op) const { return (bits_[op / 64] >> (op % 64)) & 1; }
   bool waits_for_twin(uint32_t op) const {
     return previous_twin_[op] != kNoTwin && !is_linearized(previous_twin_[op]);
   }
   void visit_fresh_node();
+  void push_candidates(uint32_t first_return);
   void backtrack();
   void step_once();
 
@@ -126,15 +116,16 @@ class LinearizationSearch::Impl {
   uint64_t steps_ = 0;
   size_t memo_bytes_charged_ = 0;
   Status status_ = Status::kSearching;
-  // The search's position: current model state, hash of the linearized set, list entry.
+  // The search's position: current model state, hash of the linearized set.
   StateId state_ = 0;
   uint64_t bits_hash_ = 0;
-  uint32_t entry_ = 0;
   // True when the search just arrived at a node (a new linearized set) and has not yet
-  // made its first choice there (visit_fresh_node).
+  // chosen its candidates (visit_fresh_node).
   bool fresh_node_ = true;
-  // The current node's urgent operation, already tried first; the other candidates skip it.
-  uint32_t urgent_op_ = kNoEntry;
+  // The candidate call entries of every node on the path, each node's in the order they are
+  // tried; the current node's untried ones are candidates_[next_candidate_, size()).
+  std::vector<uint32_t> candidates_;
+  uint32_t next_candidate_ = 0;
 };
 
 void LinearizationSearch::Impl::build_entries(const History& history,
@@ -225,7 +216,7 @@ std::optional<uint32_t> LinearizationSearch::Impl::blocked_operation() const {
 
 // Linearizes the operation whose call is `entry`, taking the model to `after`, unless the
 // resulting configuration was explored before. True when the search moved to a new node.
-bool LinearizationSearch::Impl::try_linearize(uint32_t entry, StateId after, Choice choice) {
+bool LinearizationSearch::Impl::try_linearize(uint32_t entry, StateId after) {
   const Entry& call = entries_[entry];
   const uint32_t op = call.op;
   const uint64_t mask = uint64_t{1} << (op % 64);
@@ -235,19 +226,20 @@ bool LinearizationSearch::Impl::try_linearize(uint32_t entry, StateId after, Cho
     bits_[op / 64] &= ~mask;
     return false;
   }
-  stack_.push_back(Frame{entry, state_, urgent_op_, choice});
+  stack_.push_back(
+      Frame{entry, state_, next_candidate_, static_cast<uint32_t>(candidates_.size())});
   state_ = after;
   bits_hash_ = after_hash;
   lift(entry);
   if (call.match != kNoEntry) --determinate_remaining_;
   record_if_longest();
-  entry_ = next_[kHead];
+  next_candidate_ = static_cast<uint32_t>(candidates_.size());
   fresh_node_ = true;
   if (determinate_remaining_ == 0) status_ = Status::kLinearizable;
   return true;
 }
 
-// The first choice at a node, where two orderings beat Wing & Gong's plain list order.
+// Arrival at a node (a new linearized set): choose what to try here and in which order.
 //
 // 1. Partial-order reduction for read-only operations. If a read-only candidate r is legal
 // in the current state s, some linearization extends the current prefix iff one extends it
@@ -257,15 +249,7 @@ bool LinearizationSearch::Impl::try_linearize(uint32_t entry, StateId after, Cho
 // So r is the only choice tried here, and if (prefix + r, s) was explored before, the node
 // fails without trying anything else.
 //
-// 2. Just-in-time linearization (G. Lowe, "Testing for linearizability", Concurrency and
-// Computation: Practice and Experience 29(4), 2017): an operation need only be linearized
-// when a return forces it. The owner of the first pending return must be linearized before
-// anything returns, so it is tried first. The other candidates follow newest call first:
-// an operation invoked long ago and still pending usually took effect late (that is why it
-// is still pending), so Wing & Gong's oldest-first order tends to place it too early and
-// explore a large subtree before a later read refutes it. This changes only the order in
-// which a node's candidates are tried, never which ones, so verdicts are unchanged; on the
-// Porcupine data it cuts the steps to find a linearization 5-500x.
+// 2. Otherwise the candidates, in the order of push_candidates.
 void LinearizationSearch::Impl::visit_fresh_node() {
   fresh_node_ = false;
   uint32_t entry = next_[kHead];
@@ -274,73 +258,77 @@ void LinearizationSearch::Impl::visit_fresh_node() {
     if (!read_only_[op]) continue;
     const StateId after = model_->step(state_, op);
     if (after != state_) continue;  // illegal here (kIllegalState never equals a state)
-    if (!try_linearize(entry, after, Choice::kForcedRead)) backtrack();
+    try_linearize(entry, after);    // on failure the node has no candidates: step_once backtracks
     return;
   }
-  // `entry` is the first pending return (one remains while the search goes on); the
-  // candidates after the urgent one are the calls before it, newest first.
-  const uint32_t urgent = entries_[entry].op;
-  urgent_op_ = urgent;
-  entry_ = prev_[entry];
-  if (read_only_[urgent]) return;  // illegal here, or it would have been taken above
-  const StateId after = model_->step(state_, urgent);
-  if (after != kIllegalState) try_linearize(call_entry_of_[urgent], after, Choice::kUrgent);
+  ASSERT(entry != entries_.size() - 1, "a determinate operation's return remains in the list");
+  push_candidates(entry);
 }
 
-// The current node has no untried choice left: undo linearized operations until one whose
-// node still has candidates after it (a forced read's node has none), or report the
-// violation when the stack runs out.
-void LinearizationSearch::Impl::backtrack() {
-  while (true) {
-    if (stack_.empty()) {
-      status_ = Status::kNotLinearizable;
-      return;
-    }
-    const Frame frame = stack_.back();
-    stack_.pop_back();
-    const uint32_t op = entries_[frame.call_entry].op;
-    bits_[op / 64] &= ~(uint64_t{1} << (op % 64));
-    bits_hash_ ^= zobrist_[op];
-    state_ = frame.state_before;
-    unlift(frame.call_entry);
-    if (entries_[frame.call_entry].match != kNoEntry) ++determinate_remaining_;
-    fresh_node_ = false;
-    urgent_op_ = frame.node_urgent_op;
-    switch (frame.choice) {
-      case Choice::kForcedRead:
-        continue;
-      case Choice::kUrgent:
-        entry_ = prev_[entries_[frame.call_entry].match];
-        return;
-      case Choice::kInOrder:
-        entry_ = prev_[frame.call_entry];
-        return;
+// The node's candidates (the calls before `first_return`), in the order they are tried.
+// Only the order depends on the choices below, never the set, so verdicts cannot change;
+// left out are read-only operations (illegal here, or visit_fresh_node would have taken one)
+// and an indeterminate operation whose earlier twin is not linearized yet (symmetry: it would
+// only repeat what its twin does).
+//
+// First the owner of the first pending return: it must be linearized before anything returns
+// (the just-in-time idea of G. Lowe, "Testing for linearizability", Concurrency and
+// Computation: Practice and Experience 29(4), 2017).
+// Then the indeterminate operations, then the other determinate ones, each group newest call
+// first. An indeterminate operation never returns, so no return ever forces it; tried after
+// the determinate candidates it is placed only where nothing else works, at a dead end that
+// is often far past the point where it took effect, and refuting that dead end means
+// visiting every subset of the pending indeterminate operations at every node back to the
+// point (paused_leader_gc_stall: eight timed-out puts that did take effect, 8.8 M steps and
+// no answer). Tried first, a wrong early placement is refuted by the next operation that
+// observes its key, close by. Newest first within each group: an operation invoked long ago
+// and still pending usually took effect late, so Wing & Gong's oldest-first order tends to
+// place it too early and explore a large subtree before a later read refutes it (on the
+// Porcupine data this cuts the steps to a linearization 5-500x).
+void LinearizationSearch::Impl::push_candidates(uint32_t first_return) {
+  const uint32_t urgent = entries_[first_return].op;
+  if (!read_only_[urgent]) candidates_.push_back(call_entry_of_[urgent]);
+  for (const bool indeterminate : {true, false}) {
+    for (uint32_t entry = prev_[first_return]; entry != kHead; entry = prev_[entry]) {
+      const uint32_t op = entries_[entry].op;
+      if ((entries_[entry].match == kNoEntry) != indeterminate) continue;
+      if (op == urgent || read_only_[op] || waits_for_twin(op)) continue;
+      candidates_.push_back(entry);
     }
   }
+}
+
+// The current node has no untried candidate left: undo the most recent choice and resume the
+// candidates of the node it was made at, or report the violation when the stack runs out.
+void LinearizationSearch::Impl::backtrack() {
+  if (stack_.empty()) {
+    status_ = Status::kNotLinearizable;
+    return;
+  }
+  const Frame frame = stack_.back();
+  stack_.pop_back();
+  const uint32_t op = entries_[frame.call_entry].op;
+  bits_[op / 64] &= ~(uint64_t{1} << (op % 64));
+  bits_hash_ ^= zobrist_[op];
+  state_ = frame.state_before;
+  unlift(frame.call_entry);
+  if (entries_[frame.call_entry].match != kNoEntry) ++determinate_remaining_;
+  candidates_.resize(frame.node_end);
+  next_candidate_ = frame.next_candidate;
+  fresh_node_ = false;
 }
 
 void LinearizationSearch::Impl::step_once() {
-  const uint32_t tail = static_cast<uint32_t>(entries_.size() - 1);
-  ASSERT(entry_ != tail, "a determinate operation's return remains in the list");
   if (fresh_node_) {
     visit_fresh_node();
     return;
   }
-  const Entry& current = entries_[entry_];
-  if (entry_ != kHead) {  // a candidate call (all entries before the first return are calls)
-    // Read-only candidates are all illegal here (a legal one is taken on arrival), the
-    // urgent one was tried first, and an indeterminate one whose earlier twin is unused would
-    // only repeat what that twin does (symmetry reduction).
-    const uint32_t op = current.op;
-    if (!read_only_[op] && op != urgent_op_ && !waits_for_twin(op)) {
-      const StateId after = model_->step(state_, op);
-      if (after != kIllegalState && try_linearize(entry_, after, Choice::kInOrder)) return;
-    }
-    entry_ = prev_[entry_];
+  if (next_candidate_ < candidates_.size()) {
+    const uint32_t entry = candidates_[next_candidate_++];
+    const StateId after = model_->step(state_, entries_[entry].op);
+    if (after != kIllegalState) try_linearize(entry, after);
     return;
   }
-  // Every candidate of this node was tried. Undo the most recent choice and try the next
-  // candidate of the node before.
   backtrack();
 }
 

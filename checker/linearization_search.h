@@ -43,9 +43,9 @@ inline constexpr uint32_t kNoTwin = ~uint32_t{0};
 // touching intervals overlap); linearizing an operation unlinks its call and return (dancing
 // links, Knuth), so the candidates at each point are exactly the calls that precede the first
 // remaining return. Which candidate is tried first is chosen to find linearizations early
-// (legal reads greedily, then the owner of the first return, then newest call first; see
-// visit_fresh_node in the .cc). An explicit stack replaces recursion so deep histories
-// cannot overflow.
+// (legal reads greedily, then the owner of the first return, then indeterminate operations,
+// then the rest, newest call first; see visit_fresh_node and push_candidates in the .cc).
+// An explicit stack replaces recursion so deep histories cannot overflow.
 // The search can pause and resume, so several partitions can take turns deterministically
 // and the first violation found ends the whole check (Porcupine races partitions on threads
 // for the same effect; here a round-robin keeps it reproducible).
