@@ -136,6 +136,7 @@ WatchRecord parse_watch(const Json& json, Fields& fields) {
   watch.prev_kv = fields.boolean(json, "", "prev_kv", false, false);
   watch.filter_noput = fields.boolean(json, "", "filter_noput", false, false);
   watch.filter_nodelete = fields.boolean(json, "", "filter_nodelete", false, false);
+  watch.progress_notify = fields.boolean(json, "", "progress_notify", false, false);
   watch.resumes_watch_id = fields.optional_integer(json, "", "resumes");
   const Json* responses = fields.array(json, "", "responses", false);
   for (size_t i = 0; responses != nullptr && i < responses->size() && !fields.error; ++i) {

@@ -64,6 +64,31 @@ TEST(GuaranteeRecordsTest, AFaithfulWatchPassesAndADuplicatedLateEventFails) {
   EXPECT_TRUE(ordered) << result.violations.front().message;
 }
 
+// Hand-written histories with progress notifications (responses with no events): one
+// whose bookmarks each come after every event they cover, and one whose bookmark at 4
+// overtook the event at 4.
+TEST(GuaranteeRecordsTest, BookmarksAfterTheirEventsPassAndAnEarlyBookmarkFails) {
+  const GuaranteeRecords good = records_of("watch_bookmark_ok.jsonl");
+  ASSERT_EQ(good.watches.size(), 1u);
+  EXPECT_TRUE(good.watches[0].progress_notify);
+  ASSERT_EQ(good.watches[0].responses.size(), 5u);
+  EXPECT_TRUE(good.watches[0].responses[1].events.empty());
+  const WatchCheckResult ok = check_watches(good.write_log, good.watches);
+  EXPECT_TRUE(ok.ok()) << ok.violations.front().message;
+
+  const GuaranteeRecords bad = records_of("watch_bookmark_early.jsonl");
+  const WatchCheckResult result = check_watches(bad.write_log, bad.watches);
+  ASSERT_EQ(result.violations.size(), 2u);
+  for (const WatchViolation& violation : result.violations) {
+    EXPECT_EQ(violation.guarantee, WatchGuarantee::kBookmarkable) << violation.message;
+  }
+  EXPECT_EQ(result.violations[0].message,
+            "watch 1: PUT watch/b at revision 4 was not delivered before the progress "
+            "notification at 4");
+  EXPECT_EQ(result.violations[1].message,
+            "watch 1: PUT watch/b at revision 4 delivered after a progress notification at 4");
+}
+
 TEST(GuaranteeRecordsTest, SuccessiveLockHoldersPassAndOverlappingOnesFail) {
   const GuaranteeRecords good = records_of("lock_ok.jsonl");
   ASSERT_EQ(good.lock_holds.size(), 2u);

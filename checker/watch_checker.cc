@@ -95,8 +95,12 @@ class WatchReplay {
     check_no_gap(first_revision(), last_revision());
   }
 
-  // The last revision the watcher was told about: its last event or bookmark.
-  int64_t last_revision() const { return std::max(last_event_revision_, last_bookmark_); }
+  // The last revision the watcher was told about: its last event or bookmark, or, before
+  // any, the revision before its start (a watch resuming another at S carries what that one
+  // was told, up to S - 1; whether it resumed at the right S is checked on its own).
+  int64_t last_revision() const {
+    return std::max({last_event_revision_, last_bookmark_, watch_.start_revision - 1});
+  }
 
  private:
   int64_t first_revision() const {
@@ -133,8 +137,10 @@ class WatchReplay {
                                                 std::to_string(revision) + " after an event at " +
                                                 std::to_string(last_event_revision_));
     }
-    // A bookmark promises that everything up to it has been delivered already.
-    check_no_gap(first_revision(), revision, WatchGuarantee::kBookmarkable);
+    // A bookmark promises that everything up to it has been delivered already. What an
+    // earlier bookmark covered was checked then, so each revision is checked once.
+    check_no_gap(std::max(first_revision(), last_bookmark_ + 1), revision,
+                 WatchGuarantee::kBookmarkable);
     last_bookmark_ = std::max(last_bookmark_, revision);
   }
 
@@ -280,9 +286,15 @@ class WatchReplay {
           continue;
         }
         if (reported++ == kMaxMissingReportedPerWatch) return;
-        report(guarantee, event_type_name(change->type) + " " + change->key + " at revision " +
-                              std::to_string(change->revision) + " was never delivered (watched " +
-                              std::to_string(from) + ".." + std::to_string(to) + ")");
+        const std::string what = event_type_name(change->type) + " " + change->key +
+                                 " at revision " + std::to_string(change->revision);
+        if (guarantee == WatchGuarantee::kBookmarkable) {
+          report(guarantee, what + " was not delivered before the progress notification at " +
+                                std::to_string(to));
+        } else {
+          report(guarantee, what + " was never delivered (watched " + std::to_string(from) + ".." +
+                                std::to_string(to) + ")");
+        }
       }
     }
   }

@@ -86,6 +86,9 @@ struct WatchRecord {
   bool prev_kv = false;
   bool filter_noput = false;
   bool filter_nodelete = false;
+  // Asked for periodic progress notifications (etcd progress_notify). Informative: every
+  // progress notification is judged, whether periodic or answering a WatchProgressRequest.
+  bool progress_notify = false;
   // The watch this one restarts (a client resuming after a broken stream), if any.
   std::optional<int64_t> resumes_watch_id;
   std::vector<WatchResponse> responses;  // in arrival order

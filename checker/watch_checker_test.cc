@@ -143,15 +143,68 @@ TEST(WatchCheckerTest, ResumableCatchesLossAcrossARestart) {
               "resumes watch 1 at revision 5, but that watch was told about revisions up to 3");
 }
 
+// A resumed watch that was told nothing new (here only a progress notification at 2 from a
+// member behind its start) passes on what the watch it resumed was told.
+TEST(WatchCheckerTest, ResumingAWatchThatWasToldNothingNewKeepsItsStart) {
+  WatchRecord first = everything_watch();
+  first.responses = {response({put("a", "1", 2)}), response({put("b", "1", 3)})};
+  WatchRecord idle = everything_watch();
+  idle.watch_id = 2;
+  idle.resumes_watch_id = 1;
+  idle.start_revision = 4;
+  idle.responses = {progress(2)};
+  WatchRecord again = idle;
+  again.watch_id = 3;
+  again.resumes_watch_id = 2;
+  again.responses = {response({put("a", "2", 4), put("b", "2", 4)})};
+  EXPECT_TRUE(check_watches(five_writes(), {first, idle, again}).ok());
+  again.start_revision = 5;
+  again.responses = {response({del("a", 5), put("a", "3", 6)})};
+  expect_only(check_watches(five_writes(), {first, idle, again}), WatchGuarantee::kResumable,
+              "resumes watch 2 at revision 5, but that watch was told about revisions up to 3");
+}
+
 TEST(WatchCheckerTest, BookmarkableCatchesAProgressNotificationAheadOfEvents) {
   WatchRecord watch = everything_watch();
   // A bookmark at 4 while revision 4 is still to come: it promised 4 was delivered.
   watch.responses.insert(watch.responses.begin() + 2, progress(4));
   const auto result = check_watches(five_writes(), {watch});
   expect_only(result, WatchGuarantee::kBookmarkable,
-              "PUT a at revision 4 was never delivered (watched 2..4)");
+              "PUT a at revision 4 was not delivered before the progress notification at 4");
   EXPECT_NE(result.violations.back().message.find("after a progress notification at 4"),
             std::string::npos);
+}
+
+// A single-key watch told of progress through revisions that only touched other keys: the
+// bookmarks promise nothing was missed, and nothing was.
+TEST(WatchCheckerTest, BookmarkablePassesForNotificationsBetweenEvents) {
+  WatchRecord watch;
+  watch.watch_id = 1;
+  watch.key = "b";
+  watch.start_revision = 2;
+  watch.progress_notify = true;
+  watch.responses = {progress(2), response({put("b", "1", 3)}), progress(3),
+                     response({put("b", "2", 4)}), progress(6)};
+  const WatchCheckResult result = check_watches(five_writes(), {watch});
+  EXPECT_TRUE(result.ok()) << result.violations.front().message;
+}
+
+// The same watch, but the notification at 5 overtook the event at 4: the event arrived
+// after a bookmark that covered it, and the bookmark promised an event not yet delivered.
+TEST(WatchCheckerTest, BookmarkableCatchesAnEventOvertakenByANotification) {
+  WatchRecord watch;
+  watch.watch_id = 1;
+  watch.key = "b";
+  watch.start_revision = 2;
+  watch.responses = {response({put("b", "1", 3)}), progress(5), response({put("b", "2", 4)})};
+  const auto result = check_watches(five_writes(), {watch});
+  expect_only(result, WatchGuarantee::kBookmarkable,
+              "PUT b at revision 4 was not delivered before the progress notification at 5");
+  ASSERT_EQ(result.violations.size(), 2u);
+  EXPECT_NE(result.violations[1].message.find("PUT b at revision 4 delivered after a progress "
+                                              "notification at 5"),
+            std::string::npos)
+      << result.violations[1].message;
 }
 
 TEST(WatchCheckerTest, BookmarkableCatchesANotificationGoingBackwards) {

@@ -193,6 +193,18 @@ void WatchHub::request_progress() {
   }
 }
 
+bool WatchHub::request_progress(WatchId id) {
+  auto it = watchers_.find(id);
+  if (it == watchers_.end() || it->second.canceled) return false;
+  Watcher& watcher = it->second;
+  if (watcher.synced) {
+    push(watcher, response_for(watcher, store_.current_revision()));
+  } else {
+    watcher.progress_requested = true;  // answered by catch_up once synced
+  }
+  return true;
+}
+
 void WatchHub::notify_idle_progress() {
   const Revision current = store_.current_revision();
   for (auto& [id, watcher] : watchers_) {
@@ -257,7 +269,14 @@ Status WatchHub::catch_up(Watcher& watcher, const std::vector<Event>& history,
   // (unless the read reached it).
   flush(history_end.previous());
   watcher.next_revision = std::max(watcher.next_revision, history_end);
-  if (watcher.next_revision > current) set_synced(watcher, true);
+  if (watcher.next_revision > current) {
+    set_synced(watcher, true);
+    if (watcher.progress_requested) {
+      // Every revision up to `current` is queued now: the promise holds.
+      watcher.progress_requested = false;
+      push(watcher, response_for(watcher, current));
+    }
+  }
   return Status::ok();
 }
 

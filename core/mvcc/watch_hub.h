@@ -61,6 +61,13 @@ class WatchHub {
   // A progress request (etcd RequestProgress): every synced watcher gets a response with no
   // events at the current revision, queued after its pending events.
   void request_progress();
+  // A progress request for one watcher (a client's WatchProgressRequest covers its own
+  // watchers): a response with no events at the current revision, queued after its pending
+  // events. An unsynced watcher gets it once it has caught up, at the revision it caught up
+  // to: etcd 3.4 answered at once with the current revision, ahead of events a catching-up
+  // watcher had not been sent yet (etcd-io/etcd#15220, fixed in 3.5.8 by answering only
+  // when synced). False when there is no such watcher.
+  bool request_progress(WatchId id);
   // Periodic progress (WatchCreateRequest.progress_notify): watchers that asked for it, are
   // synced, and got nothing since the previous call get a progress response.
   void notify_idle_progress();
@@ -92,6 +99,8 @@ class WatchHub {
     // Canceled (compacted) watchers stay until their queue is delivered, cancel last.
     bool canceled = false;
     bool sent_since_progress = false;
+    // A progress request waits for this (unsynced) watcher to catch up.
+    bool progress_requested = false;
     std::deque<WatchResponse> queue;
     size_t queued_events = 0;
   };

@@ -178,6 +178,32 @@ TEST(WatchHubTest, ProgressRequestReportsCurrentRevisionToSyncedWatchers) {
   EXPECT_EQ(responses[0].header.revision, Revision(2));
 }
 
+// A client's WatchProgressRequest while its watcher still catches up from the backend: the
+// notification waits until every event up to its revision is queued ahead of it (etcd 3.4
+// answered at once, before those events: etcd-io/etcd#15220).
+TEST(WatchHubTest, ProgressRequestForACatchingUpWatcherComesAfterItsEvents) {
+  Harness h;
+  h.put("k", "1");  // 2
+  h.put("x", "1");  // 3
+  h.put("k", "2");  // 4
+  WatchResponse watch = h.machine().watch_hub().create({.key = "k", .start_revision = Revision(2)});
+  EXPECT_EQ(h.machine().watch_hub().unsynced_count(), 1u);
+  EXPECT_TRUE(h.machine().watch_hub().request_progress(watch.watch_id));
+  EXPECT_FALSE(h.machine().watch_hub().request_progress(watch.watch_id + 1));
+  auto responses = take_all(h);
+  ASSERT_EQ(responses.size(), 2u);
+  EXPECT_EQ(flatten({responses[0]}), (std::vector<std::tuple<int64_t, EventType, std::string>>{
+                                         {2, EventType::kPut, "k"}, {4, EventType::kPut, "k"}}));
+  EXPECT_TRUE(responses[1].events.empty());
+  EXPECT_EQ(responses[1].header.revision, Revision(4));
+  // Synced now: the next request is answered at once, at the current revision.
+  h.put("x", "2");  // 5
+  EXPECT_TRUE(h.machine().watch_hub().request_progress(watch.watch_id));
+  responses = take_all(h);
+  ASSERT_EQ(responses.size(), 1u);
+  EXPECT_EQ(responses[0].header.revision, Revision(5));
+}
+
 TEST(WatchHubTest, IdleProgressOnlyForWatchersThatAskedAndGotNothing) {
   Harness h;
   h.machine().watch_hub().create({.key = "a", .progress_notify = true});

@@ -113,7 +113,7 @@ std::string_view request_name(const ClientRequestBody& body) {
                                                 "watch_cancel",  "member_add",
                                                 "member_remove", "member_promote",
                                                 "member_list",   "status",
-                                                "alarm"};
+                                                "alarm",         "watch_progress"};
   static_assert(std::size(kNames) == std::variant_size_v<ClientRequestBody>);
   return kNames[body.index()];
 }

@@ -128,6 +128,7 @@ std::vector<ClientRequestBody> one_request_of_each_kind() {
       MemberListRequest{true},
       StatusRequest{},
       AlarmRequest{AlarmAction::kDeactivate, NodeId(6), AlarmType::kNoSpace},
+      mvcc::WatchProgressRequest{},
   };
 }
 

@@ -250,6 +250,7 @@ void Member::tick_loop() {
     raft_->tick();
     leader_duties();
     expire_requests();
+    notify_idle_watches();
     drain_watches();
     ready_event_.notify_one();
   }
@@ -618,6 +619,8 @@ void Member::handle_client_request(NodeId client, ClientRequest request) {
           create_watch(reply, std::move(body));
         } else if constexpr (std::is_same_v<T, mvcc::WatchCancelRequest>) {
           cancel_watch(reply, body);
+        } else if constexpr (std::is_same_v<T, mvcc::WatchProgressRequest>) {
+          request_watch_progress(reply);
         } else if constexpr (std::is_same_v<T, MemberListRequest>) {
           reply_ok(reply, member_list());
         } else if constexpr (std::is_same_v<T, StatusRequest>) {
@@ -760,6 +763,31 @@ void Member::cancel_watch(const ReplyTo& reply, const mvcc::WatchCancelRequest& 
   fill_header(response.header);
   response.header.revision = state_.current_revision();
   reply_ok(reply, std::move(response));
+}
+
+// etcd's WatchProgressRequest covers every watcher of the client's stream. Each of them gets
+// its notification on its own stream, after the events queued before it, and a catching-up
+// one only once it has caught up (WatchHub::request_progress), so that the revision is never
+// a promise about events still on their way. The answer only acknowledges the request.
+void Member::request_watch_progress(const ReplyTo& reply) {
+  for (const auto& [id, owner] : watch_owners_) {
+    if (owner.client == reply.client) (void)state_.watch_hub().request_progress(id);
+  }
+  mvcc::WatchResponse acknowledged;
+  acknowledged.watch_id = mvcc::kInvalidWatchId;
+  fill_header(acknowledged.header);
+  reply_ok(reply, std::move(acknowledged));
+  drain_watches();
+}
+
+void Member::notify_idle_watches() {
+  const Instant now = runtime_.now();
+  if (!next_watch_progress_at_) {
+    next_watch_progress_at_ = now + config_.watch_progress_notify_interval;
+  }
+  if (now < *next_watch_progress_at_) return;
+  next_watch_progress_at_ = now + config_.watch_progress_notify_interval;
+  if (!watch_owners_.empty()) state_.watch_hub().notify_idle_progress();
 }
 
 void Member::drain_watches() {

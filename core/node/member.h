@@ -132,6 +132,7 @@ class Member {
   void time_to_live(const ReplyTo& reply, const mvcc::LeaseTimeToLiveRequest& request);
   void create_watch(const ReplyTo& reply, mvcc::WatchCreateRequest request);
   void cancel_watch(const ReplyTo& reply, const mvcc::WatchCancelRequest& request);
+  void request_watch_progress(const ReplyTo& reply);
   void member_change(const ReplyTo& reply, const ClientRequestBody& request);
   void alarm(const ReplyTo& reply, const AlarmRequest& request);
 
@@ -150,6 +151,8 @@ class Member {
   Instant lease_now();
   void expire_requests();
   void drain_watches();
+  // Periodic progress notifications (MemberConfig::watch_progress_notify_interval).
+  void notify_idle_watches();
   void cancel_all_watches(std::string_view reason);
 
   // Answers.
@@ -185,6 +188,7 @@ class Member {
     uint64_t next_sequence = 1;
   };
   std::map<mvcc::WatchId, WatchOwner> watch_owners_;
+  std::optional<Instant> next_watch_progress_at_;
 
   AlarmSet alarms_;
   // The backend's size, refreshed after each applied run of entries (reading it costs SQL).

@@ -495,6 +495,10 @@ void decode(WireReader& in, mvcc::WatchCancelRequest& request) {
   request.watch_id = in.signed_varint();
 }
 
+// etcd's WatchProgressRequest has no fields.
+void encode(WireWriter&, const mvcc::WatchProgressRequest&) {}
+void decode(WireReader&, mvcc::WatchProgressRequest&) {}
+
 void encode(WireWriter& out, const mvcc::WatchResponse& response) {
   encode(out, response.header);
   out.signed_varint(response.watch_id);

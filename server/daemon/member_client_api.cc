@@ -92,19 +92,14 @@ class MemberClientApi::Session final : public api::WatchSession {
     });
   }
 
-  // The member drains watch events to this stream right after each apply, before it answers
-  // the next request on the loop, so a status answer's revision is a revision every watcher
-  // of this stream has been sent (up to kMaxWatchResponsesPerDrain per apply).
+  // The member queues a progress notification on each watcher of this stream, behind the
+  // events it still owes that watcher (a catching-up one gets it once caught up), and they
+  // reach the sink as every other watch message, each with its watcher's id: what clientv3
+  // hands each watcher for a stream-wide (-1) notification. The answer only acknowledges.
   void request_progress() override {
     api_.post([&api = api_, state = state_] {
-      api.start_request(state->client, node::StatusRequest{},
-                        [state](Result<node::ClientResponseBody> result) {
-                          if (!result.is_ok()) return;
-                          mvcc::WatchResponse progress;
-                          progress.watch_id = mvcc::kInvalidWatchId;
-                          progress.header = std::get<node::StatusResponse>(*result).header;
-                          state->deliver(std::move(progress));
-                        });
+      api.start_request(state->client, mvcc::WatchProgressRequest{},
+                        [](Result<node::ClientResponseBody>) {});
     });
   }
 

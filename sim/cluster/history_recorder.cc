@@ -150,7 +150,8 @@ Json watch_json(const RecordedWatch& recorded) {
             {"start_revision", watch.start_revision},
             {"prev_kv", watch.prev_kv},
             {"filter_noput", watch.filter_noput},
-            {"filter_nodelete", watch.filter_nodelete}};
+            {"filter_nodelete", watch.filter_nodelete},
+            {"progress_notify", watch.progress_notify}};
   if (watch.resumes_watch_id) json["resumes"] = *watch.resumes_watch_id;
   Json responses = Json::array();
   for (size_t i = 0; i < watch.responses.size(); ++i) {
