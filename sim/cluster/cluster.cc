@@ -146,6 +146,7 @@ void Cluster::fail_stop(NodeId id) {
     if (starts_[id] != incarnation || world_.state(id) == ProcessState::kCrashed) return;
     crash(id, CrashMode::kKeepAll);
     failed_.insert(id);
+    if (on_fail_stop_) on_fail_stop_(id);
   });
 }
 

@@ -86,6 +86,9 @@ class Cluster {
   // The member's process died of a failure of its own (a storage error, see fail_stop) and
   // has not been restarted since.
   bool failed(NodeId member) const { return failed_.contains(member); }
+  // Called (from a world callback, at the instant of the death) whenever a member's process
+  // dies of a failure of its own, so that a driver can play the operator or supervisor.
+  void on_fail_stop(std::function<void(NodeId)> callback) { on_fail_stop_ = std::move(callback); }
 
  private:
   // What one incarnation of a member persists through. Owned by the cluster, not by the
@@ -117,6 +120,7 @@ class Cluster {
   std::vector<std::string> member_exits_;
   std::map<NodeId, uint64_t> starts_;  // incarnations of each member's process main
   std::set<NodeId> failed_;
+  std::function<void(NodeId)> on_fail_stop_;
   // Last, so that it is destroyed first: killing the processes unwinds member fibers that
   // still reference the fields above.
   World world_;

@@ -22,7 +22,11 @@ void shuffle(std::vector<NodeId>& ids, Random& random) {
 
 FaultInjector::FaultInjector(Cluster& cluster, const Scenario& scenario, Instant start,
                              Instant heal_at)
-    : cluster_(cluster), scenario_(scenario), start_(start), heal_at_(heal_at) {}
+    : cluster_(cluster), scenario_(scenario), start_(start), heal_at_(heal_at) {
+  // The injector outlives the cluster (the scenario runner declares it first), so the hook
+  // never dangles.
+  cluster_.on_fail_stop([this](NodeId member) { member_failed(member); });
+}
 
 void FaultInjector::schedule(const std::vector<FaultSpec>& faults) {
   World& world = cluster_.world();
@@ -38,10 +42,13 @@ int64_t FaultInjector::now_ms() const {
       .count();
 }
 
-std::vector<NodeId> FaultInjector::members_in(ProcessState state) const {
+std::vector<NodeId> FaultInjector::members_in(const std::vector<ProcessState>& states) const {
   std::vector<NodeId> ids;
   for (NodeId id : cluster_.member_ids()) {
-    if (!removed_.contains(id) && cluster_.world().state(id) == state) ids.push_back(id);
+    if (!removed_.contains(id) &&
+        std::ranges::find(states, cluster_.world().state(id)) != states.end()) {
+      ids.push_back(id);
+    }
   }
   return ids;
 }
@@ -50,6 +57,11 @@ std::vector<NodeId> FaultInjector::members_in(ProcessState state) const {
 // ones for resume, running ones otherwise). minority/majority count every member of the
 // cluster, and put the leader in the group when there is one: the interesting case.
 std::vector<NodeId> FaultInjector::resolve(const FaultTarget& target, ProcessState wanted) {
+  return resolve(target, std::vector<ProcessState>{wanted});
+}
+
+std::vector<NodeId> FaultInjector::resolve(const FaultTarget& target,
+                                           std::vector<ProcessState> wanted) {
   Random& random = cluster_.world().nemesis_random();
   std::vector<NodeId> candidates = members_in(wanted);
   const std::optional<NodeId> leader = cluster_.leader();
@@ -253,7 +265,9 @@ void FaultInjector::fire(const FaultSpec& fault) {
       return;
     }
     case FaultAction::kDiskRepair: {
-      const std::vector<NodeId> targets = resolve(fault.target, ProcessState::kRunning);
+      // Any member's disk can be repaired, above all one whose process died of it.
+      const std::vector<NodeId> targets = resolve(
+          fault.target, {ProcessState::kRunning, ProcessState::kPaused, ProcessState::kCrashed});
       record(fault, targets, "");
       for (NodeId id : targets) repair_disk_and_restart(id);
       return;
@@ -276,12 +290,15 @@ void FaultInjector::fire(const FaultSpec& fault) {
           (void)world.set_clock_drift_ppm(id, fault.drift_ppm);
         }
       }
-      if (fault.action != FaultAction::kClockJump) {
+      // Each undo ends only its own fault: a drift's end must not also reset the offset,
+      // which would step back every jump the member's clock took meanwhile.
+      if (fault.action == FaultAction::kClockOffset) {
         schedule_undo(fault, index, [this, targets] {
-          for (NodeId id : targets) {
-            cluster_.world().set_clock_offset(id, Duration(0));
-            (void)cluster_.world().set_clock_drift_ppm(id, 0);
-          }
+          for (NodeId id : targets) cluster_.world().set_clock_offset(id, Duration(0));
+        });
+      } else if (fault.action == FaultAction::kClockDrift) {
+        schedule_undo(fault, index, [this, targets] {
+          for (NodeId id : targets) (void)cluster_.world().set_clock_drift_ppm(id, 0);
         });
       }
       return;
@@ -354,6 +371,19 @@ void FaultInjector::repair_disk(NodeId member) {
 void FaultInjector::repair_disk_and_restart(NodeId member) {
   repair_disk(member);
   if (!removed_.contains(member) && cluster_.failed(member)) (void)cluster_.restart(member);
+}
+
+// Once the faults are healed, nothing injected is left to fail on, so a member that still
+// dies of a storage error (one that hit it before the heal and whose process ended only now,
+// e.g. while a fiber slept through a clock step) gets what an operator or a supervisor gives
+// it: its disk repaired and a restart, after systemd's default RestartSec. Before the heal
+// the fault schedule decides (a disk fault's end, a disk_repair or the heal restarts it).
+void FaultInjector::member_failed(NodeId member) {
+  if (!healed_) return;
+  constexpr Duration kSupervisorRestartDelay = std::chrono::milliseconds(100);
+  World& world = cluster_.world();
+  world.schedule_at(world.now() + kSupervisorRestartDelay,
+                    [this, member] { repair_disk_and_restart(member); });
 }
 
 // etcd's MemberRemove, issued by a client process like an operator would. The member counts
@@ -444,6 +474,7 @@ void FaultInjector::promote_member(NodeId member, size_t record_index) {
 
 void FaultInjector::heal_everything() {
   World& world = cluster_.world();
+  healed_ = true;
   cluster_.heal();
   world.set_default_path_model(path_model(scenario_.network));
   for (NodeId id : cluster_.member_ids()) {

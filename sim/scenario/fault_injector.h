@@ -17,6 +17,8 @@ namespace lockstep::sim::scenario {
 class FaultInjector {
  public:
   FaultInjector(Cluster& cluster, const Scenario& scenario, Instant start, Instant heal_at);
+  FaultInjector(const FaultInjector&) = delete;
+  FaultInjector& operator=(const FaultInjector&) = delete;
 
   // Schedules every fault and the final heal on the world.
   void schedule(const std::vector<FaultSpec>& faults);
@@ -29,13 +31,16 @@ class FaultInjector {
  private:
   void fire(const FaultSpec& fault);
   std::vector<NodeId> resolve(const FaultTarget& target, ProcessState wanted);
-  std::vector<NodeId> members_in(ProcessState state) const;
+  std::vector<NodeId> resolve(const FaultTarget& target, std::vector<ProcessState> wanted);
+  std::vector<NodeId> members_in(const std::vector<ProcessState>& states) const;
   // Records the fault and returns its index in applied_ (to set its end time later).
   size_t record(const FaultSpec& fault, const std::vector<NodeId>& targets, std::string detail);
   void schedule_undo(const FaultSpec& fault, size_t record_index, std::function<void()> undo);
   void heal_everything();
   void repair_disk(NodeId member);
   void repair_disk_and_restart(NodeId member);
+  // Cluster::on_fail_stop: in the liveness phase a member that dies is repaired and started.
+  void member_failed(NodeId member);
   // Flips one durable bit in every file of the member's disk; says which.
   std::string flip_bits(NodeId member);
   void remove_member(NodeId member, size_t record_index);
@@ -52,6 +57,7 @@ class FaultInjector {
   NodeId next_added_;                      // the id the next add_member asks for
   std::vector<NodeId> learners_;           // added by add_member, not yet promoted, in order
   std::set<NodeId> clock_offset_members_;  // their offset returns to 0 at the heal
+  bool healed_ = false;                    // the liveness phase has begun
 };
 
 }  // namespace lockstep::sim::scenario

@@ -192,5 +192,25 @@ TEST(Swarm, DrawsAreDeterministicAndDifferBySeed) {
   EXPECT_EQ(*again, first);
 }
 
+// What keeps a drawn schedule from leaving the liveness phase without a quorum: nothing that
+// stops a member for good, every fault with an end (or healed by heal_everything), and no
+// clock stepped back past the heal (a member's ticker sleeps through the step).
+TEST(Swarm, NoDrawOutlastsTheHeal) {
+  const Scenario base = standard("swarm_mixed_faults");
+  int backward_jumps = 0;
+  for (uint64_t seed = 1; seed <= 300; ++seed) {
+    for (const FaultSpec& fault : draw_swarm_scenario(base, seed).faults) {
+      EXPECT_NE(fault.action, FaultAction::kDiskBitFlip) << "seed " << seed;
+      EXPECT_NE(fault.action, FaultAction::kRemoveMember) << "seed " << seed;
+      EXPECT_GT(fault.duration_ms, 0) << "seed " << seed;
+      if (fault.action == FaultAction::kClockJump && fault.offset_ms < 0) {
+        ++backward_jumps;
+        EXPECT_LE(fault.at_ms - fault.offset_ms, base.duration_ms) << "seed " << seed;
+      }
+    }
+  }
+  EXPECT_GT(backward_jumps, 0) << "the draws still step clocks back";
+}
+
 }  // namespace
 }  // namespace lockstep::sim::scenario
