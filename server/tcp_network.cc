@@ -161,7 +161,8 @@ class TcpNetwork::OutboundPeer : public IoHandler {
       if (got > 0) return disconnect("peer sent bytes on a send-only connection");
       if (errno != EAGAIN && errno != EINTR) return fail("recv", errno);
     }
-    if (events & EPOLLOUT) flush();
+    // A TLS write that wanted to read first (flush_tls) resumes on readability too.
+    if ((events & EPOLLOUT) || (tls_ && !tls_chunk_.empty())) flush();
   }
 
   // Writes as much of the queue as the socket takes, up to kMaxFramesPerWrite frames per
@@ -355,7 +356,7 @@ class TcpNetwork::OutboundPeer : public IoHandler {
         case TlsStatus::kWantWrite:
           return want_output(true);
         case TlsStatus::kWantRead:
-          return;  // input is always watched; the next readiness retries
+          return;  // input is always watched; on_io retries the pending chunk when readable
         case TlsStatus::kClosed:
           return disconnect("peer closed the connection");
         case TlsStatus::kFailed:

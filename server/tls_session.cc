@@ -136,7 +136,9 @@ TlsResult TlsSession::write(std::string_view bytes) {
 }
 
 bool TlsSession::has_buffered_input() const {
-  return SSL_pending(ssl_) > 0;
+  // SSL_has_pending, not SSL_pending: with read-ahead, bytes of records not yet decrypted are
+  // buffered too, and the socket will not report them again.
+  return SSL_has_pending(ssl_) == 1;
 }
 
 void TlsSession::close_notify() {

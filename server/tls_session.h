@@ -43,8 +43,8 @@ class TlsSession {
   TlsResult handshake();
   TlsResult read(std::span<char> into);
   TlsResult write(std::string_view bytes);
-  // Decrypted bytes already buffered inside the session: epoll will not report them, so a
-  // reader must keep calling read() while this is true.
+  // Bytes already buffered inside the session (decrypted or read ahead): epoll will not report
+  // them, so a non-blocking reader must keep calling read() while this is true.
   bool has_buffered_input() const;
   // Best effort close_notify (never blocks on a non-blocking socket).
   void close_notify();
