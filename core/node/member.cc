@@ -288,17 +288,42 @@ void Member::ready_loop() {
 
 Status Member::handle_ready(raft::Ready& ready) {
   if (ready.soft_state) on_soft_state(*ready.soft_state);
-  // 1. Persist before anything that depends on it leaves this member (Raft §5: a vote or
-  //    an acknowledgement must survive a crash).
+  // 1. A leader's appends and heartbeats leave before its own fsync (thesis §10.2.1): the
+  //    followers write in parallel with it, and Raft counts the leader's copy only after
+  //    advance(), so a commit still means a quorum of fsynced copies.
+  send_raft_messages(ready.messages, SendPhase::kBeforePersist);
+  // 2. On the leader, the clients wait for the apply while nobody waits for its fsync but
+  //    itself: committed entries already durable here are applied (and answered) before the
+  //    new entries are persisted, rather than after one more fsync.
+  std::vector<raft::Entry> committed = std::move(ready.committed_entries);
+  if (is_leader() && ready.snapshot.empty()) {
+    RETURN_IF_ERROR(apply_entries(take_durable_prefix(committed, ready.entries)));
+  }
+  // 3. Persist before anything else that depends on it leaves this member (Raft §5: a vote
+  //    or an acknowledgement must survive a crash); a follower does this first, since the
+  //    leader waits for its acknowledgement.
   RETURN_IF_ERROR(persist(ready));
-  // 2. Send.
-  send_raft_messages(ready.messages);
-  // 3. Apply: a snapshot first, then the committed entries, then reads whose index is now
+  // 4. Send the rest.
+  send_raft_messages(ready.messages, SendPhase::kAfterPersist);
+  // 5. Apply: a snapshot first, then the committed entries, then reads whose index is now
   //    applied.
   if (!ready.snapshot.empty()) RETURN_IF_ERROR(install_snapshot(ready.snapshot));
-  RETURN_IF_ERROR(apply_entries(ready.committed_entries));
+  RETURN_IF_ERROR(apply_entries(committed));
   take_read_states(ready.read_states);
   return Status::ok();
+}
+
+std::vector<raft::Entry> Member::take_durable_prefix(std::vector<raft::Entry>& committed,
+                                                     const std::vector<raft::Entry>& unstable) {
+  // Durable here: in the stable log and not about to be overwritten by `unstable`.
+  LogIndex durable = raft_log_->last_index();
+  if (!unstable.empty()) durable = std::min(durable, unstable.front().index.previous());
+  auto end = std::find_if(committed.begin(), committed.end(),
+                          [&](const raft::Entry& entry) { return entry.index > durable; });
+  std::vector<raft::Entry> prefix(std::make_move_iterator(committed.begin()),
+                                  std::make_move_iterator(end));
+  committed.erase(committed.begin(), end);
+  return prefix;
 }
 
 Status Member::persist(const raft::Ready& ready) {
@@ -337,8 +362,11 @@ void Member::on_soft_state(const raft::SoftState& soft_state) {
                                     " leader=" + std::to_string(soft_state.leader.value()));
 }
 
-void Member::send_raft_messages(std::vector<raft::Message>& messages) {
+void Member::send_raft_messages(std::vector<raft::Message>& messages, SendPhase phase) {
   for (raft::Message& message : messages) {
+    if (raft::may_send_before_persist(message) != (phase == SendPhase::kBeforePersist)) {
+      continue;
+    }
     const NodeId to = message.to;
     const bool is_snapshot = message.type == raft::MessageType::kSnapshot;
     runtime_.network().send(to, encode_frame(RaftFrame{raft::encode_message(message)}));

@@ -33,8 +33,10 @@ namespace lockstep::node {
 // - ticker: one logical Raft tick per tick_interval; the leader's lease duties; request
 //   deadlines.
 // - ready loop: the only fiber that touches storage. For each Ready, in etcd's order:
-//   persist (fsync) → send → install snapshot → apply committed entries → answer the
-//   proposals and reads that became answerable → advance.
+//   send the leader's appends (thesis §10.2.1) → on the leader, apply the committed entries
+//   already durable here → persist (fsync) → send the rest → install snapshot → apply the
+//   remaining committed entries → answer the proposals and reads that became answerable →
+//   advance.
 //
 // Requests:
 // - writes are proposed and answered after apply, with the term and revision in the header;
@@ -107,7 +109,12 @@ class Member {
   Status handle_ready(raft::Ready& ready);
   Status persist(const raft::Ready& ready);
   void on_soft_state(const raft::SoftState& soft_state);
-  void send_raft_messages(std::vector<raft::Message>& messages);
+  enum class SendPhase : uint8_t { kBeforePersist, kAfterPersist };
+  // Sends the messages that raft::may_send_before_persist() allows in `phase`.
+  void send_raft_messages(std::vector<raft::Message>& messages, SendPhase phase);
+  // Moves out of `committed` the entries already durable in the stable log.
+  std::vector<raft::Entry> take_durable_prefix(std::vector<raft::Entry>& committed,
+                                               const std::vector<raft::Entry>& unstable);
   Status install_snapshot(const raft::Snapshot& snapshot);
   Status apply_entries(const std::vector<raft::Entry>& entries);
   Status apply_entry_run(const std::vector<raft::Entry>& entries);

@@ -125,7 +125,9 @@ void Raft::become_leader() {
     Progress progress(LogIndex(0), last.next(), config_.max_inflight_messages,
                       config_.max_inflight_bytes, learner);
     if (member == config_.id) {
-      progress.maybe_update(last);
+      // Only what is on our disk counts (see persisted_to): entries handed out in a Ready
+      // that is not yet advanced join once it is.
+      progress.maybe_update(log_.last_stable_index());
       progress.become_replicate();
       progress.set_recent_active(true);
     }
@@ -593,15 +595,29 @@ bool Raft::append_entries(std::vector<Entry>& entries, bool enforce_limit) {
     entry.term = term_;
     entry.index = index;
   }
-  const LogIndex last = log_.append(std::move(entries));
+  log_.append(std::move(entries));
   entries.clear();
   leader.uncommitted_bytes += bytes;
-  // The leader's own log counts towards the quorum. Its entries are persisted together with
-  // the messages that depend on them (Ready: persist, then send), and it hands out
-  // committed entries only in a Ready that also persists them (thesis §10.2.1).
-  leader.progress.at(config_.id).maybe_update(last);
-  if (commit_by_counting_replicas()) on_commit_advanced();
+  // The leader's own copy counts towards the quorum only once it is durable: persisted_to()
+  // records it after the Ready carrying these entries is persisted. Meanwhile the appends
+  // to the followers may already be on their way (thesis §10.2.1), so a commit always means
+  // a quorum of fsynced copies, the leader's included only after its own fsync.
   return true;
+}
+
+void Raft::persisted_to(LogIndex index, Term term) {
+  if (role() != RoleKind::kLeader) return;
+  // The entry may have been replaced after the Ready that carried it (as a follower, before
+  // this node became leader again): then it is not the one persisted.
+  if (!log_.match_term(index, term)) return;
+  LeaderRole& leader = leader_role();
+  auto self = leader.progress.find(config_.id);
+  if (self == leader.progress.end() || !self->second.maybe_update(index)) return;
+  if (commit_by_counting_replicas()) {
+    on_commit_advanced();
+    // The followers learn the new commit index at once, as on an acknowledgement.
+    broadcast_append();
+  }
 }
 
 bool Raft::commit_by_counting_replicas() {

@@ -114,6 +114,9 @@ class Raft {
   Result<ConfState> apply_conf_change(const ConfChange& change);
   // Called by RawNode::advance once entries up to `index` are applied.
   void applied_to(LogIndex index, uint64_t applied_payload_bytes);
+  // Called by RawNode::advance once the entry (`index`, `term`) and all before it are
+  // durable: a leader counts its own copy towards the quorum only from then on.
+  void persisted_to(LogIndex index, Term term);
 
   NodeId id() const { return config_.id; }
   Term term() const { return term_; }

@@ -204,6 +204,13 @@ void RaftLog::stable_to(LogIndex index, Term expected_term) {
   unstable_offset_ = index.next();
 }
 
+LogIndex RaftLog::last_stable_index() const {
+  // A snapshot not yet persisted replaces the whole log: nothing is known stable until it is.
+  if (unstable_snapshot_) return LogIndex(0);
+  if (!unstable_entries_.empty()) return unstable_offset_.previous();
+  return last_index();
+}
+
 void RaftLog::stable_snapshot_to(LogIndex index) {
   if (unstable_snapshot_ && unstable_snapshot_->metadata.index == index) {
     unstable_snapshot_.reset();

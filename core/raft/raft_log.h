@@ -69,6 +69,8 @@ class RaftLog final : public LogReader {
 
   // The persistence hand-off (Ready / advance).
   bool has_unstable_entries() const { return !unstable_entries_.empty(); }
+  // The last index whose entry is in stable storage (not waiting in the unstable part).
+  LogIndex last_stable_index() const;
   const std::vector<Entry>& unstable_entries() const { return unstable_entries_; }
   const std::optional<Snapshot>& unstable_snapshot() const { return unstable_snapshot_; }
   void stable_to(LogIndex index, Term term);

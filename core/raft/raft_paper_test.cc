@@ -241,9 +241,46 @@ TEST(RaftPaperTest, LeaderReplicatesAndCommitsOnMajority) {
   }
   const LogIndex x_index = appends[0].entries[0].index;
   EXPECT_LT(a.raft->log().committed(), x_index);
-  // One follower's acknowledgement makes a majority of three.
+  // One follower's acknowledgement and the leader's own (durable) copy make a majority of
+  // three.
+  a.raft->persisted_to(x_index, a.raft->term());
+  EXPECT_LT(a.raft->log().committed(), x_index);
   ASSERT_TRUE(b.raft->step(appends[0]).is_ok());
   for (Message& response : b.raft->take_messages()) ASSERT_TRUE(a.raft->step(response).is_ok());
+  EXPECT_EQ(a.raft->log().committed(), x_index);
+}
+
+// Thesis §10.2.1: "the leader can write to its disk in parallel with replicating to the
+// followers and them writing to their disks ... the leader may even commit an entry before
+// it has been written to its own disk, if a majority of the followers have written it to
+// their disks." So the leader's copy counts only once it is durable (persisted_to), and two
+// followers of three suffice without it.
+TEST(RaftPaperTest, LeaderCountsItsOwnCopyOnlyOnceDurable) {
+  TestNode a = make_node(1, {1, 2, 3});
+  TestNode b = make_node(2, {1, 2, 3});
+  TestNode c = make_node(3, {1, 2, 3});
+  elect(a, {{1, &a}, {2, &b}, {3, &c}});
+  Message proposal = message(MessageType::kPropose, 1, 1, 0);
+  proposal.entries.push_back(Entry{.data = "x"});
+  ASSERT_TRUE(a.raft->step(proposal).is_ok());
+  std::vector<Message> appends = a.raft->take_messages();
+  ASSERT_EQ(appends.size(), 2u);
+  const LogIndex x_index = appends[0].entries[0].index;
+  // One follower's acknowledgement while the leader's own write is still under way: only
+  // one durable copy of three, no commit.
+  TestNode& first = appends[0].to == NodeId(2) ? b : c;
+  TestNode& second = appends[0].to == NodeId(2) ? c : b;
+  ASSERT_TRUE(first.raft->step(appends[0]).is_ok());
+  for (Message& response : first.raft->take_messages()) {
+    ASSERT_TRUE(a.raft->step(response).is_ok());
+  }
+  EXPECT_LT(a.raft->log().committed(), x_index) << "the leader's copy is not durable yet";
+  // The second follower's acknowledgement: two durable copies of three, committed although
+  // the leader's write has not finished.
+  ASSERT_TRUE(second.raft->step(appends[1]).is_ok());
+  for (Message& response : second.raft->take_messages()) {
+    ASSERT_TRUE(a.raft->step(response).is_ok());
+  }
   EXPECT_EQ(a.raft->log().committed(), x_index);
 }
 
@@ -269,6 +306,7 @@ TEST(RaftPaperTest, LeaderDoesNotCommitEarlierTermEntryByCountingReplicas) {
   }
   EXPECT_EQ(a.raft->log().committed(), LogIndex(0))
       << "index 2 (term 2) is on a majority but must not commit by counting";
+  a.raft->persisted_to(LogIndex(3), Term(4));  // the leader's no-op is on its disk
   for (uint64_t follower : {2, 3}) {
     Message ack = message(MessageType::kAppendResponse, follower, 1, 4);
     ack.index = LogIndex(3);

@@ -9,6 +9,17 @@ bool Ready::empty() const {
          committed_entries.empty() && messages.empty();
 }
 
+bool may_send_before_persist(const Message& message) {
+  switch (message.type) {
+    case MessageType::kAppend:
+    case MessageType::kHeartbeat:
+    case MessageType::kSnapshot:
+      return true;
+    default:
+      return false;
+  }
+}
+
 Result<std::unique_ptr<RawNode>> RawNode::create(RaftConfig config) {
   Result<std::unique_ptr<Raft>> raft = Raft::create(std::move(config));
   if (!raft) return Result<std::unique_ptr<RawNode>>(raft.error());
@@ -110,6 +121,7 @@ void RawNode::advance() {
   RaftLog& log = raft_->mutable_log();
   if (handed_.last_entry_index != LogIndex(0)) {
     log.stable_to(handed_.last_entry_index, handed_.last_entry_term);
+    raft_->persisted_to(handed_.last_entry_index, handed_.last_entry_term);
   }
   if (handed_.snapshot_index != LogIndex(0)) {
     log.stable_snapshot_to(handed_.snapshot_index);

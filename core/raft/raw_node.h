@@ -19,7 +19,8 @@ struct SoftState {
 
 // Everything a node must do after a batch of inputs, in this order (etcd's Ready contract):
 //   1. persist `hard_state`, `entries` and `snapshot` (sync if `must_sync`);
-//   2. only then send `messages` (a vote or an acknowledgement must survive a crash);
+//   2. only then send `messages` (a vote or an acknowledgement must survive a crash),
+//      except those for which may_send_before_persist() holds: they may leave first;
 //   3. apply `snapshot`, then `committed_entries`, and serve `read_states` once applied
 //      reaches their index;
 //   4. call advance().
@@ -35,6 +36,13 @@ struct Ready {
 
   bool empty() const;
 };
+
+// True for a leader's replication messages (appends, heartbeats, snapshots). Thesis §10.2.1:
+// the leader may send them in parallel with its own disk write, because it counts its own
+// copy towards the quorum only once that write is done (RawNode::advance), and they carry
+// nothing of the Ready that a crash could revoke (the leader's term was made durable when it
+// campaigned). Everything else, votes and acknowledgements above all, waits for the fsync.
+bool may_send_before_persist(const Message& message);
 
 // A summary for status commands and tests.
 struct RaftStatus {

@@ -73,8 +73,14 @@ TEST(RawNodeTest, RestartsFromPersistedStateAndRedeliversUnappliedEntries) {
   ASSERT_TRUE(ready.hard_state.has_value());
   EXPECT_EQ(ready.hard_state->term, Term(2));
   EXPECT_EQ(ready.hard_state->vote, NodeId(1));
-  ASSERT_EQ(ready.committed_entries.size(), 3u);  // no-op, a, b
+  ASSERT_EQ(ready.entries.size(), 3u);  // no-op, a, b
   EXPECT_TRUE(ready.must_sync);
+  // A leader counts its own copy only once it is durable (thesis §10.2.1): the entries
+  // commit when advance() reports them persisted, and come out in the next Ready.
+  EXPECT_TRUE(ready.committed_entries.empty());
+  node->advance();
+  ready = persist(*node, storage);
+  ASSERT_EQ(ready.committed_entries.size(), 3u);  // no-op, a, b
   // Crash before advance(): nothing was applied as far as the restarted node knows.
   node.reset();
   node = std::move(RawNode::create(config(1, storage)).value());
