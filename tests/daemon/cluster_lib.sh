@@ -1,7 +1,8 @@
 # Shared by the daemon's integration tests (sourced, not run): a `lockstep serve` cluster of
 # three members on 127.0.0.1 with kernel-chosen free ports, driven by etcdctl 3.4.
 #
-# The sourcing script sets `lockstep` (the binary) and then calls cluster_init. Logs and data
+# The sourcing script sets `lockstep` (the binary) and then calls cluster_init; flags in
+# `extra_serve_flags` are added to every `lockstep serve` that start_member runs. Logs and data
 # live under $dir, removed on exit unless a check failed (then kept and their tails printed).
 # Exit code 77 (ctest SKIP_RETURN_CODE) when etcdctl is not installed.
 
@@ -62,7 +63,7 @@ start_member() {  # start_member <name> [new|existing] [initial-cluster]
     --initial-advertise-peer-urls "http://127.0.0.1:${peer_port[$name]}" \
     --initial-cluster "$initial" --initial-cluster-state "$state" \
     --initial-cluster-token "$token" \
-    --heartbeat-interval 50 --election-timeout 500 \
+    --heartbeat-interval 50 --election-timeout 500 ${extra_serve_flags:-} \
     >> "$dir/$name.log" 2>&1 &
   pids[$name]=$!
 }
