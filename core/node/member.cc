@@ -171,6 +171,7 @@ Status Member::create_raft_node() {
   raft_config.random = Random(runtime_.random().next_u64());
   raft_config.election_timeout_ticks = config_.election_timeout_ticks;
   raft_config.heartbeat_interval_ticks = config_.heartbeat_interval_ticks;
+  raft_config.max_append_bytes = config_.max_append_bytes;
   // Committed entries after the snapshot are handed out again: conf changes must reach
   // Raft's membership again, while the MVCC part skips what the backend already holds.
   raft_config.applied = snapshot_index_;

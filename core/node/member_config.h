@@ -19,6 +19,7 @@ inline constexpr size_t kMaxExpiredLeasesPerTick = 16;  // etcd revokes in small
 inline constexpr size_t kMaxLeaseCheckpointsPerTick = 16;
 inline constexpr uint64_t kSnapshotCountDefault = 10'000;          // etcd --snapshot-count
 inline constexpr uint64_t kSnapshotCatchUpEntriesDefault = 5'000;  // etcd SnapshotCatchUpEntries
+inline constexpr uint64_t kMaxAppendBytesDefault = 1024 * 1024;     // etcd MaxSizePerMsg
 
 struct MemberConfig {
   NodeId id;
@@ -49,6 +50,10 @@ struct MemberConfig {
 
   uint64_t snapshot_count = kSnapshotCountDefault;
   uint64_t snapshot_catch_up_entries = kSnapshotCatchUpEntriesDefault;
+  // Bound on the entry bytes of one AppendEntries message (at least one entry is always
+  // sent, so 1 means one entry per message). etcd's MaxSizePerMsg; simulations shrink it to
+  // reach the interleavings that big batches hide (FoundationDB randomises such knobs).
+  uint64_t max_append_bytes = kMaxAppendBytesDefault;
 
   // Interval of the leader's lease checkpoints (etcd's default is 5 minutes).
   Duration lease_checkpoint_interval = std::chrono::minutes(5);

@@ -23,6 +23,9 @@ struct ClusterSpec {
   uint64_t snapshot_count = 500;
   uint64_t snapshot_catch_up_entries = 100;
   int request_timeout_ms = 1000;
+  // Entry bytes per AppendEntries (etcd's MaxSizePerMsg, 1 MiB); 1 = one entry per message,
+  // so a follower catches up entry by entry and can hold part of a leader's tail.
+  uint64_t max_append_bytes = 1024 * 1024;
   // "sqlite" (the production backend on the simulated disk) or "memory" (fast, not crash-
   // tested: rebuilt from the Raft log at each restart).
   BackendKind backend = BackendKind::kSqlite;

@@ -109,6 +109,7 @@ void read_cluster(ObjectReader& top, ClusterSpec& cluster) {
   reader.integer("snapshot_count", cluster.snapshot_count, 1, 100'000'000);
   reader.integer("snapshot_catch_up_entries", cluster.snapshot_catch_up_entries, 1, 100'000'000);
   reader.integer("request_timeout_ms", cluster.request_timeout_ms, 10, 600'000);
+  reader.integer("max_append_bytes", cluster.max_append_bytes, 1, 64 * 1024 * 1024);
   std::string backend(backend_kind_name(cluster.backend));
   reader.string("backend", backend);
   std::optional<BackendKind> kind = backend_kind_from_name(backend);
@@ -408,6 +409,7 @@ std::string scenario_to_json(const Scenario& scenario) {
                      {"snapshot_count", cluster.snapshot_count},
                      {"snapshot_catch_up_entries", cluster.snapshot_catch_up_entries},
                      {"request_timeout_ms", cluster.request_timeout_ms},
+                     {"max_append_bytes", cluster.max_append_bytes},
                      {"backend", backend_kind_name(cluster.backend)}};
   const NetworkSpec& network = scenario.network;
   json["network"] = {{"latency_min_us", network.latency_min_us},

@@ -35,6 +35,7 @@ ClusterConfig cluster_config(const Scenario& scenario, uint64_t seed, bool recor
   member.snapshot_count = scenario.cluster.snapshot_count;
   member.snapshot_catch_up_entries = scenario.cluster.snapshot_catch_up_entries;
   member.request_timeout = std::chrono::milliseconds(scenario.cluster.request_timeout_ms);
+  member.max_append_bytes = scenario.cluster.max_append_bytes;
   config.backend = scenario.cluster.backend;
   config.network = path_model(scenario.network);
   config.record_trace = record_trace;
