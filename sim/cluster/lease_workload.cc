@@ -6,6 +6,7 @@
 //   read right after sees none);
 // - an abandoned lease does expire: a key whose lease was last renewed long enough before
 //   the final read (see kAbandonedExpiryGrace) is gone by then.
+#include <algorithm>
 #include <map>
 
 #include "sim/cluster/recorded_client.h"
@@ -18,8 +19,13 @@ constexpr int64_t kLeaseTtlSeconds = 1;  // etcd's minimum at the simulated elec
 constexpr Duration kKeepAliveInterval = std::chrono::milliseconds(300);
 constexpr char kPrefix[] = "lease/";
 constexpr char kPrefixEnd[] = "lease0";
-// The final read happens this long before the run ends.
+// The final read happens this long before the run ends, or when the clients stop if that
+// is earlier: one lost message costs a client attempt (1.5 s), so the read needs room for
+// retries.
 constexpr Duration kFinalReadLead = std::chrono::milliseconds(1200);
+// A final read that failed is retried until this long before the end.
+constexpr Duration kFinalReadRetryMargin = std::chrono::milliseconds(100);
+constexpr Duration kFinalReadRetryInterval = std::chrono::milliseconds(50);
 // etcd may keep a lease past its TTL: a new leader gives every lease its TTL again plus an
 // election timeout (lessor.Promote), and the revoke still has to commit. So an abandoned
 // lease is judged only once twice its TTL, an election timeout and this much more have passed
@@ -38,21 +44,14 @@ class LeaseWorkload final : public Workload {
           "lease-" + std::to_string(i), environment.client_options,
           [this, &environment, i](ClusterClient& client) { run_client(client, environment, i); });
     }
-    environment.cluster.add_client("lease-final-reader", environment.client_options,
-                                   [this, &environment](ClusterClient& client) {
-                                     client.runtime().sleep_for(environment.end_at -
-                                                                kFinalReadLead -
-                                                                environment.cluster.world().now());
-                                     mvcc::RangeRequest range;
-                                     range.key = kPrefix;
-                                     range.range_end = kPrefixEnd;
-                                     const Instant sent = environment.cluster.world().now();
-                                     CallResult result = client.call(range);
-                                     if (result.ok()) {
-                                       judge_final_keys(result.as<mvcc::RangeResponse>(), sent);
-                                     }
-                                     final_read_done_ = result.ok();
-                                   });
+    environment.cluster.add_client(
+        "lease-final-reader", environment.client_options,
+        [this, &environment](ClusterClient& client) {
+          const Instant read_at =
+              std::min(environment.end_at - kFinalReadLead, environment.stop_at);
+          client.runtime().sleep_for(read_at - environment.cluster.world().now());
+          final_read(client, environment);
+        });
   }
 
   std::vector<CheckOutcome> check(const WorkloadEnvironment&) override {
@@ -108,6 +107,9 @@ class LeaseWorkload final : public Workload {
       // From here on the key may exist (an indeterminate put may have applied), so every way
       // out of this round leaves its latest possible expiry behind.
       const Duration expiry_bound = 2 * ttl + election_timeout + kAbandonedExpiryGrace;
+      // While the client still renews the lease, the final read (another fiber) may see the
+      // key: it is too recent to judge until the client leaves it with a deadline below.
+      deadlines_[put.key] = kInstantMax;
       const CallResult stored = client.call(put);
       if (!stored.ok()) {
         deadlines_[put.key] = renewed_at + expiry_bound;
@@ -153,6 +155,25 @@ class LeaseWorkload final : public Workload {
         revoke_failure_ = "key " + put.key + " still present after its lease " +
                           std::to_string(lease.value()) + " was revoked";
       }
+    }
+  }
+
+  // Reads every lease key, retrying a read lost to message loss or a leader change until
+  // kFinalReadRetryMargin before the end.
+  void final_read(ClusterClient& client, WorkloadEnvironment& environment) {
+    World& world = environment.cluster.world();
+    mvcc::RangeRequest range;
+    range.key = kPrefix;
+    range.range_end = kPrefixEnd;
+    while (!final_read_done_ && world.now() < environment.end_at - kFinalReadRetryMargin) {
+      const Instant sent = world.now();
+      CallResult result = client.call(range);
+      if (!result.ok()) {
+        client.runtime().sleep_for(kFinalReadRetryInterval);
+        continue;
+      }
+      judge_final_keys(result.as<mvcc::RangeResponse>(), sent);
+      final_read_done_ = true;
     }
   }
 
