@@ -11,6 +11,7 @@
 //
 //   lockstep sim hunt --bug all --seeds 1..100 --jobs 2
 //   lockstep sim hunt --bug read-without-read-index --seeds 7..7 --verbose   (replay)
+//   lockstep sim hunt --bug ack-before-fsync --scenario counterexample.json --seeds 9..9
 //
 // Each seed runs in a forked child: a planted bug may trip an ASSERT (an invariant check
 // that aborts), and that abort is itself a catch, reported with the assertion's message.
@@ -54,6 +55,9 @@ struct HuntFlags {
   std::string bug = "all";
   std::string seeds = "1..100";
   std::string scenarios = default_scenarios_directory();
+  // One scenario file to hunt the one --bug with instead of its hunt scenario (e.g. a
+  // counterexample the property suite printed).
+  std::string scenario;
   int jobs = 1;
   bool verbose = false;
   bool confirm_clean = true;
@@ -71,10 +75,12 @@ struct HuntRecipe {
   sim::scenario::Scenario scenario;
 };
 
-Result<HuntRecipe> recipe_for(KnownBug bug, const std::string& directory) {
+Result<HuntRecipe> recipe_for(KnownBug bug, const HuntFlags& flags) {
   HuntRecipe recipe;
   recipe.bug = bug;
-  recipe.path = directory + "/" + std::string(known_bug_name(bug)) + ".json";
+  recipe.path = flags.scenario.empty()
+                    ? flags.scenarios + "/" + std::string(known_bug_name(bug)) + ".json"
+                    : flags.scenario;
   Result<sim::scenario::Scenario> scenario = sim::scenario::load_scenario_file(recipe.path);
   if (!scenario.is_ok()) return scenario.error();
   recipe.scenario = std::move(*scenario);
@@ -306,8 +312,10 @@ void print_row(const HuntRow& row, const HuntFlags& flags) {
               file_name(row.recipe.path).c_str(), static_cast<unsigned long long>(row.seeds_run),
               row.wall_seconds, row.caught ? row.caught_by.c_str() : "-");
   if (row.caught) {
-    std::printf(" `sim hunt --bug %s --seeds %llu..%llu --verbose` | %s |\n", name.c_str(),
-                static_cast<unsigned long long>(row.catching_seed),
+    const std::string scenario =
+        flags.scenario.empty() ? std::string() : " --scenario " + flags.scenario;
+    std::printf(" `sim hunt --bug %s%s --seeds %llu..%llu --verbose` | %s |\n", name.c_str(),
+                scenario.c_str(), static_cast<unsigned long long>(row.catching_seed),
                 static_cast<unsigned long long>(row.catching_seed), row.clean_rerun.c_str());
   } else {
     std::printf(" `sim hunt --bug %s --seeds %s` | - |\n", name.c_str(), flags.seeds.c_str());
@@ -324,6 +332,11 @@ void run(const HuntFlags& flags) {
     return;
   }
   std::vector<KnownBug> bugs;
+  if (flags.bug == "all" && !flags.scenario.empty()) {
+    std::fprintf(stderr, "lockstep sim hunt: --scenario needs one --bug\n");
+    set_exit_code(2);
+    return;
+  }
   if (flags.bug == "all") {
     bugs = all_known_bugs();
   } else if (std::optional<KnownBug> bug = parse_known_bug(flags.bug)) {
@@ -350,7 +363,7 @@ void run(const HuntFlags& flags) {
   }
   std::vector<HuntRecipe> recipes;
   for (KnownBug bug : bugs) {
-    Result<HuntRecipe> recipe = recipe_for(bug, flags.scenarios);
+    Result<HuntRecipe> recipe = recipe_for(bug, flags);
     if (!recipe.is_ok()) {
       std::fprintf(stderr, "lockstep sim hunt: %s\n", recipe.error().to_string().c_str());
       set_exit_code(2);
@@ -387,6 +400,9 @@ void add_sim_hunt_command(CLI::App& parent) {
   command->add_option("--jobs", flags->jobs, "Seeds run at once (each in a child process)");
   command->add_option("--scenarios", flags->scenarios,
                       "Directory of the hunt scenarios, one <bug>.json per bug");
+  command->add_option("--scenario", flags->scenario,
+                      "Hunt the one --bug with this scenario file instead (e.g. a property "
+                      "counterexample)");
   command->add_flag("--verbose", flags->verbose, "Print every seed's run summary");
   command->add_option("--max-check-steps", flags->max_check_steps,
                       "Linearizability search budget per run (beyond it: unknown, not a catch)");

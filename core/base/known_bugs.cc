@@ -22,7 +22,7 @@ constexpr std::array<KnownBugName, kKnownBugCount> kKnownBugNames = {{
 
 #ifdef LOCKSTEP_KNOWN_BUGS
 // See set_active_known_bug(): written only before a run starts.
-std::optional<KnownBug> active_known_bug;
+std::optional<KnownBug> active_bug;
 #endif
 
 }  // namespace
@@ -49,10 +49,13 @@ std::vector<KnownBug> all_known_bugs() {
 
 #ifdef LOCKSTEP_KNOWN_BUGS
 bool known_bug_active(KnownBug bug) {
-  return active_known_bug == bug;
+  return active_bug == bug;
 }
 void set_active_known_bug(std::optional<KnownBug> bug) {
-  active_known_bug = bug;
+  active_bug = bug;
+}
+std::optional<KnownBug> active_known_bug() {
+  return active_bug;
 }
 #endif
 

@@ -51,6 +51,8 @@ bool known_bug_active(KnownBug bug);
 // raft/mvcc/store code that must not grow a parameter for a self-test, and a seed's run is
 // single-threaded, so the setting cannot change under a running simulation.
 void set_active_known_bug(std::optional<KnownBug> bug);
+// The bug switched on, if any (so that a failure report can say how to replay it).
+std::optional<KnownBug> active_known_bug();
 #else
 inline constexpr bool kKnownBugsCompiledIn = false;
 constexpr bool known_bug_active(KnownBug) {
@@ -58,6 +60,9 @@ constexpr bool known_bug_active(KnownBug) {
 }
 // Nothing to switch on: callers (the hunt command) refuse to run in such a build.
 inline void set_active_known_bug(std::optional<KnownBug>) {}
+inline std::optional<KnownBug> active_known_bug() {
+  return std::nullopt;
+}
 #endif
 
 }  // namespace lockstep

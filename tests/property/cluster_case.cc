@@ -1,81 +1,90 @@
 #include "tests/property/cluster_case.h"
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
+
+#include "core/base/known_bugs.h"
+#include "sim/scenario/scenario_parser.h"
 
 namespace lockstep::property {
 namespace {
+
+namespace scenario = sim::scenario;
 
 // Workloads whose checks are exact without further knobs; config and election add
 // membership churn and campaign clients, exercised by their own tests.
 const std::vector<std::string> kWorkloadChoices = {"kv", "txn", "watch", "lease", "lock"};
 
-std::string join(const std::vector<std::string>& parts) {
-  std::string joined;
-  for (const std::string& part : parts) joined += (joined.empty() ? "" : ",") + part;
-  return joined;
+// The faults a case draws from (each undone after its duration, all healed by the liveness
+// phase) and whom they hit. Disk faults and member removal stop members for good, which
+// the liveness and convergence checks would rightly report; scenarios that want them say so.
+constexpr scenario::FaultAction kActions[] = {
+    scenario::FaultAction::kCrash, scenario::FaultAction::kPause, scenario::FaultAction::kPartition,
+    scenario::FaultAction::kClog, scenario::FaultAction::kNetwork};
+constexpr scenario::FaultTarget::Kind kTargets[] = {
+    scenario::FaultTarget::Kind::kLeader, scenario::FaultTarget::Kind::kFollower,
+    scenario::FaultTarget::Kind::kMinority, scenario::FaultTarget::Kind::kRandom};
+// The liveness phase: clients stop half-way through it, and what follows must be long
+// enough for the lease workload's final read (retried after a lost message, 1.5 s per client
+// attempt) and for a watcher that lost its stream to notice and catch up (with 4 s, 1 of 40
+// watch+kv+lease cases under 1.4% loss ended with a watcher behind).
+constexpr int64_t kHealMs = 6'000;
+constexpr double kFaultNetworkLoss = 0.2;
+
+// A fault as drawn: indices and a start as a fraction of the safety phase, so that a case
+// shrinks by dropping faults and lowering the numbers.
+struct DrawnFault {
+  size_t action = 0;
+  size_t target = 0;
+  int at_per_mille = 0;
+  int duration_ms = 200;
+};
+
+scenario::FaultSpec to_fault(const DrawnFault& drawn, int64_t duration_ms) {
+  scenario::FaultSpec fault;
+  fault.action = kActions[drawn.action];
+  fault.target = scenario::FaultTarget{kTargets[drawn.target], 0};
+  fault.at_ms = duration_ms * drawn.at_per_mille / 1000;
+  fault.duration_ms = drawn.duration_ms;
+  if (fault.action == scenario::FaultAction::kNetwork) fault.loss = kFaultNetworkLoss;
+  return fault;
 }
 
 }  // namespace
 
-sim::RunOptions to_run_options(const ClusterCase& run_case) {
-  sim::RunOptions options;
-  options.cluster.seed = run_case.seed;
-  options.cluster.member_count = run_case.members;
-  options.cluster.member.election_timeout_ticks = run_case.election_timeout_ticks;
-  options.cluster.member.heartbeat_interval_ticks = run_case.heartbeat_interval_ticks;
-  options.cluster.network.loss_probability = run_case.loss;
-  options.workloads = run_case.workloads;
-  options.clients_per_workload = run_case.clients;
-  options.duration = std::chrono::milliseconds(run_case.duration_ms);
-  options.settle = std::chrono::seconds(5);
-  options.faults.crashes = run_case.crashes;
-  options.faults.partitions = run_case.partitions;
-  options.faults.pauses = run_case.pauses;
-  options.faults.message_loss = run_case.fault_window_loss;
-  // A property run must end in pass or fail: a bounded search that gives up is reported as
-  // unknown by run_workloads, which fails the property too (never a silent pass).
-  options.max_check_steps = 20'000'000;
-  return options;
+Result<sim::scenario::ScenarioResult> run_cluster_case(const ClusterCase& run_case) {
+  sim::scenario::RunScenarioOptions options;
+  options.max_check_steps = kPropertyCheckSteps;
+  return sim::scenario::run_scenario(run_case.scenario, run_case.seed, options);
 }
 
 std::string describe_case(const ClusterCase& run_case) {
-  nlohmann::ordered_json json;
-  json["name"] = "property-counterexample";
-  json["seed"] = run_case.seed;
-  json["cluster"] = {{"members", run_case.members},
-                     {"election_timeout_ticks", run_case.election_timeout_ticks},
-                     {"heartbeat_interval_ticks", run_case.heartbeat_interval_ticks}};
-  json["network"] = {{"loss", run_case.loss}};
-  nlohmann::ordered_json workloads = nlohmann::ordered_json::array();
-  for (const std::string& workload : run_case.workloads) {
-    workloads.push_back({{"type", workload}, {"clients", run_case.clients}});
-  }
-  json["workloads"] = workloads;
-  json["duration_ms"] = run_case.duration_ms;
-  json["fault_plan"] = {{"crashes", run_case.crashes},
-                        {"partitions", run_case.partitions},
-                        {"pauses", run_case.pauses},
-                        {"message_loss", run_case.fault_window_loss}};
-  std::string text = json.dump(2);
-  text +=
-      "\nreplay (exact): rerun this test with RC_PARAMS=\"reproduce=...\" as printed by "
-      "RapidCheck below";
-  const bool default_knobs = run_case.election_timeout_ticks == 10 &&
-                             run_case.heartbeat_interval_ticks == 1 && run_case.loss == 0;
-  if (default_knobs && run_case.crashes == 0 && run_case.partitions == 0 && run_case.pauses == 0) {
-    text += "\nreplay (cli): lockstep sim cluster --seed " + std::to_string(run_case.seed) +
-            " --members " + std::to_string(run_case.members) + " --duration-ms " +
-            std::to_string(run_case.duration_ms) + " --workload " + join(run_case.workloads) +
-            " --clients " + std::to_string(run_case.clients) + " --faults none";
-  }
-  return text + "\n";
+  const std::string seed = std::to_string(run_case.seed);
+  // With a planted bug switched on (known-bugs build), `sim hunt` is the command that can
+  // switch it on again; `sim run` replays failures of the code as built.
+  const std::optional<KnownBug> bug = active_known_bug();
+  const std::string replay = bug ? "lockstep sim hunt --bug " + std::string(known_bug_name(*bug)) +
+                                       " --scenario counterexample.json --seeds " + seed + ".." +
+                                       seed
+                                 : "lockstep sim run counterexample.json --seed " + seed;
+  return "scenario file (save as counterexample.json), seed " + seed + ":\n" +
+         sim::scenario::scenario_to_json(run_case.scenario) + "\nreplay (cli): " + replay +
+         "\nreplay (exact): rerun this test with RC_PARAMS=\"reproduce=...\" as printed by "
+         "RapidCheck below\n";
 }
 
-std::string failed_checks(const sim::RunResult& result) {
+Result<sim::scenario::Scenario> printed_scenario(const std::string& printed) {
+  const size_t begin = printed.find('{');
+  const size_t end = printed.rfind('}');
+  if (begin == std::string::npos || end == std::string::npos || end < begin) {
+    return Error(ErrorCode::kInvalidInput, "no scenario file in the printed case");
+  }
+  return sim::scenario::parse_scenario(printed.substr(begin, end - begin + 1));
+}
+
+std::string failed_checks(const sim::scenario::ScenarioResult& result) {
   std::string failed;
-  for (const sim::CheckOutcome& check : result.checks) {
-    if (check.passed()) continue;
+  for (const sim::scenario::CheckReport& check : result.checks) {
+    if (check.verdict == sim::CheckOutcome::Verdict::kPass) continue;
     if (!failed.empty()) failed += "; ";
     failed +=
         check.name + " [" + std::string(sim::verdict_name(check.verdict)) + "] " + check.detail;
@@ -88,12 +97,23 @@ std::string failed_checks(const sim::RunResult& result) {
 namespace rc {
 
 using lockstep::property::ClusterCase;
+using lockstep::property::DrawnFault;
+
+template <>
+struct Arbitrary<DrawnFault> {
+  static Gen<DrawnFault> arbitrary() {
+    using lockstep::property::kActions;
+    using lockstep::property::kTargets;
+    return gen::build<DrawnFault>(
+        gen::set(&DrawnFault::action, gen::inRange<size_t>(0, std::size(kActions))),
+        gen::set(&DrawnFault::target, gen::inRange<size_t>(0, std::size(kTargets))),
+        gen::set(&DrawnFault::at_per_mille, gen::inRange(0, 1000)),
+        gen::set(&DrawnFault::duration_ms, gen::inRange(200, 2001)));
+  }
+};
 
 Gen<ClusterCase> Arbitrary<ClusterCase>::arbitrary() {
-  // Loss in per-mille so it shrinks toward zero in whole steps.
-  auto per_mille = [](int low, int high) {
-    return gen::map(gen::inRange(low, high + 1), [](int value) { return value / 1000.0; });
-  };
+  namespace scenario = lockstep::sim::scenario;
   // One to three distinct workloads; shrinks toward a single one.
   auto workloads = gen::map(gen::pair(gen::elementOf(lockstep::property::kWorkloadChoices),
                                       gen::container<std::vector<std::string>>(
@@ -102,24 +122,41 @@ Gen<ClusterCase> Arbitrary<ClusterCase>::arbitrary() {
                               std::vector<std::string> chosen = {drawn.first};
                               for (const std::string& more : drawn.second) {
                                 if (chosen.size() == 3) break;
-                                if (std::find(chosen.begin(), chosen.end(), more) == chosen.end())
+                                if (std::ranges::find(chosen, more) == chosen.end())
                                   chosen.push_back(more);
                               }
                               return chosen;
                             });
-  return gen::build<ClusterCase>(
-      gen::set(&ClusterCase::seed, gen::inRange<uint64_t>(1, 1'000'000)),
-      gen::set(&ClusterCase::members, gen::inRange(3, 6)),
-      gen::set(&ClusterCase::election_timeout_ticks, gen::inRange(5, 21)),
-      gen::set(&ClusterCase::heartbeat_interval_ticks, gen::inRange(1, 3)),
-      gen::set(&ClusterCase::loss, per_mille(0, 30)),
-      gen::set(&ClusterCase::crashes, gen::inRange(0, 4)),
-      gen::set(&ClusterCase::partitions, gen::inRange(0, 4)),
-      gen::set(&ClusterCase::pauses, gen::inRange(0, 3)),
-      gen::set(&ClusterCase::fault_window_loss, per_mille(0, 50)),
-      gen::set(&ClusterCase::workloads, workloads),
-      gen::set(&ClusterCase::clients, gen::inRange(1, 4)),
-      gen::set(&ClusterCase::duration_ms, gen::inRange<int64_t>(1'000, 4'001)));
+  auto faults =
+      gen::resize(6, gen::container<std::vector<DrawnFault>>(gen::arbitrary<DrawnFault>()));
+  return gen::apply(
+      [](uint64_t seed, int members, int election_timeout_ticks, int heartbeat_interval_ticks,
+         int loss_per_mille, std::vector<std::string> workload_types, int clients,
+         int64_t duration_ms, std::vector<DrawnFault> drawn_faults) {
+        ClusterCase run_case;
+        run_case.seed = seed;
+        scenario::Scenario& s = run_case.scenario;
+        s.name = "property-counterexample";
+        s.description = "A case of the RapidCheck cluster property (tests/property).";
+        s.cluster.members = members;
+        s.cluster.election_timeout_ticks = election_timeout_ticks;
+        s.cluster.heartbeat_interval_ticks = heartbeat_interval_ticks;
+        s.network.loss = loss_per_mille / 1000.0;
+        for (std::string& type : workload_types) {
+          s.workloads.push_back(scenario::WorkloadSpec{std::move(type), clients});
+        }
+        s.duration_ms = duration_ms;
+        s.heal_ms = lockstep::property::kHealMs;
+        s.liveness_bound_ms = lockstep::property::kHealMs;
+        for (const DrawnFault& drawn : drawn_faults) {
+          s.faults.push_back(lockstep::property::to_fault(drawn, duration_ms));
+        }
+        std::ranges::stable_sort(s.faults, {}, &scenario::FaultSpec::at_ms);
+        return run_case;
+      },
+      gen::inRange<uint64_t>(1, 1'000'000), gen::inRange(3, 6), gen::inRange(5, 21),
+      gen::inRange(1, 3), gen::inRange(0, 31), workloads, gen::inRange(1, 4),
+      gen::inRange<int64_t>(1'000, 3'001), faults);
 }
 
 }  // namespace rc

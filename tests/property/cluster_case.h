@@ -6,37 +6,35 @@
 #include <string>
 #include <vector>
 
-#include "sim/cluster/cluster_run.h"
+#include "sim/scenario/scenario.h"
+#include "sim/scenario/scenario_runner.h"
 
 namespace lockstep::property {
 
-// One generated simulated run: a cluster (size and Raft knobs), a network, a fault schedule
-// and workloads. The schedule is the fault plan's counts and window plus the seed, from
-// which the nemesis draws targets and instants; shrinking a case lowers the counts, the
-// knobs and the duration toward the smallest run that still fails.
+// One generated simulated run: a scenario (cluster size and Raft knobs, network, workloads,
+// an explicit fault schedule) and the seed it runs with. The case is an ordinary scenario
+// file, so a failure replays with `lockstep sim run FILE --seed N` as well as with
+// RapidCheck's reproduce string. Shrinking drops faults, lowers the knobs and the duration
+// toward the smallest run that still fails.
 struct ClusterCase {
   uint64_t seed = 1;
-  int members = 3;
-  int election_timeout_ticks = 10;
-  int heartbeat_interval_ticks = 1;
-  double loss = 0;  // on every path, during the whole run
-  int crashes = 0;
-  int partitions = 0;
-  int pauses = 0;
-  double fault_window_loss = 0;  // extra loss during the fault window
-  std::vector<std::string> workloads = {"kv"};
-  int clients = 2;
-  int64_t duration_ms = 2'000;
+  sim::scenario::Scenario scenario;
 };
 
-sim::RunOptions to_run_options(const ClusterCase& run_case);
+// A property run must end in pass or fail: a bounded search that gives up is unknown, which
+// fails the property too (never a silent pass).
+inline constexpr uint64_t kPropertyCheckSteps = 20'000'000;
 
-// The case as a scenario-style JSON document (cluster, network, workloads, faults, seed) and
-// the command lines that replay it.
+Result<sim::scenario::ScenarioResult> run_cluster_case(const ClusterCase& run_case);
+
+// The case as a scenario file with its seed, and the commands that replay it.
 std::string describe_case(const ClusterCase& run_case);
 
-// The names of the checks that did not pass ("" when all did).
-std::string failed_checks(const sim::RunResult& result);
+// The scenario file in describe_case()'s text, parsed back (as `lockstep sim run` would).
+Result<sim::scenario::Scenario> printed_scenario(const std::string& printed);
+
+// The checks that did not pass, with their details ("" when all did).
+std::string failed_checks(const sim::scenario::ScenarioResult& result);
 
 }  // namespace lockstep::property
 
