@@ -108,6 +108,13 @@ class EtcdInstance final : public ModelInstance {
     return next;
   }
 
+  // Revisions only grow, and a response's header revision is the store's revision after the
+  // operation, so a store already past it can never explain that response.
+  bool may_still_take_effect(StateId state, uint32_t op) override {
+    if (indeterminate_[op] || responses_[op]->revision == 0) return true;
+    return stores_.value(static_cast<uint32_t>(state)).revision <= responses_[op]->revision;
+  }
+
   std::string describe_state(StateId state) override {
     const Store& store = stores_.value(static_cast<uint32_t>(state));
     std::string out = "{revision " + std::to_string(store.revision);

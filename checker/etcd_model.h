@@ -18,6 +18,11 @@ namespace lockstep::checker {
 //   one new revision, later ops seeing earlier ones; `succeeded` and the inner responses
 //   (kvs, value, deleted) are checked.
 // Revisions form one total order over all keys, so the history is not split per key.
+// Two things the search relies on: when no operation of the history reports a revision or kvs
+// or compares a version or revision, the model keeps keys and values only (stores that differ
+// only in revisions are then indistinguishable, and merging them keeps n pending timed-out
+// writes from making n! states); and revisions never go back, so a store already past the
+// revision a pending response reports can never explain it (may_still_take_effect).
 // The store is assumed empty at revision History::initial_revision when the history begins.
 class EtcdModel final : public Model {
  public:

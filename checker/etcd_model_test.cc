@@ -289,5 +289,31 @@ TEST(EtcdModelTest, AVersionCompareKeepsVersionsInTheModel) {
   EXPECT_EQ(check(history), Verdict::kNotLinearizable);
 }
 
+// Revisions only grow: once indeterminate puts have pushed the store's revision past the
+// revision a pending operation reports, the search gives up on that configuration at once.
+// Otherwise each of the 30 nodes below is refuted only after every order of the eight pending
+// puts (each order another set of mod revisions) fails one revision too high: 30 x 109,601
+// configurations, far past this budget.
+TEST(EtcdModelTest, ARevisionAlreadyPassedEndsTheSearchOfAConfiguration) {
+  constexpr int kPendingPuts = 8;
+  constexpr int kPuts = 30;
+  History history;
+  for (int i = 0; i < kPendingPuts; ++i) {
+    history.operations.push_back(
+        indeterminate(make_operation(100 + i, 0, 0, put("other/" + std::to_string(i), "x"))));
+  }
+  for (int i = 0; i < kPuts; ++i) {
+    history.operations.push_back(
+        make_operation(1, 10 * i + 1, 10 * i + 2, put("a", std::to_string(i)), at(2 + i)));
+  }
+  history.operations.push_back(make_operation(1, 10 * kPuts + 1, 10 * kPuts + 2, get("a"),
+                                              kvs(1 + kPuts, {{"a", "never-written", 2, 2, 1}})));
+  CheckOptions options;
+  options.max_steps = 100'000;
+  Result<CheckResult> result = check_linearizability(history, EtcdModel(), options);
+  ASSERT_TRUE(result.is_ok()) << result.error().to_string();
+  EXPECT_EQ(result->verdict, Verdict::kNotLinearizable);
+}
+
 }  // namespace
 }  // namespace lockstep::checker

@@ -27,6 +27,15 @@ class ModelInstance {
   // operation's recorded response is impossible there. An indeterminate operation has no
   // recorded response: it is legal wherever its request can take effect.
   virtual StateId step(StateId state, uint32_t op) = 0;
+  // False only when `op`, with its recorded response, is illegal in `state` and in every
+  // state reachable from it (etcd: the store's revision already passed the one the response
+  // reports, and revisions never go back). The search then abandons the node at once instead
+  // of refuting it operation by operation. The default never abandons anything.
+  virtual bool may_still_take_effect(StateId state, uint32_t op) {
+    (void)state;
+    (void)op;
+    return true;
+  }
   virtual std::string describe_state(StateId state) = 0;
 };
 
