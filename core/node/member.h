@@ -181,6 +181,8 @@ class Member {
   LogIndex applied_;
   LogIndex snapshot_index_;
   raft::SoftState soft_state_;
+  // A commit index newer than the one on disk (persist() defers commit-only hard states).
+  bool hard_state_unsaved_ = false;
 
   // Proposal and read ids carry a random per-incarnation prefix (see ProposalTag).
   uint64_t id_prefix_ = 0;
