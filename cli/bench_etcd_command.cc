@@ -27,6 +27,11 @@ struct EtcdBenchFlags {
 };
 
 void run(api::BenchmarkKind kind, EtcdBenchFlags& flags) {
+  if (flags.endpoints.find("https://") != std::string::npos && !flags.options.tls.enabled()) {
+    std::fprintf(stderr, "error: https endpoints need --cacert\n");
+    set_exit_code(2);
+    return;
+  }
   Result<std::vector<std::string>> endpoints = api::parse_endpoint_list(flags.endpoints);
   if (!endpoints.is_ok()) {
     std::fprintf(stderr, "error: %s\n", endpoints.error().to_string().c_str());
@@ -81,6 +86,11 @@ void add_common_flags(CLI::App& command, EtcdBenchFlags& flags) {
       ->capture_default_str();
   command.add_option("--server-pid", flags.server_pids,
                      "Server process(es) whose max VmRSS to report (repeatable)");
+  command.add_option("--cacert", options.tls.ca_file,
+                     "Verify the servers' certificates with this CA bundle (enables TLS)");
+  // etcdctl's --key is taken here by the key range and watch-latency use.
+  command.add_option("--cert", options.tls.cert_file, "Client certificate (with --cert-key)");
+  command.add_option("--cert-key", options.tls.key_file, "Client certificate's key (with --cert)");
 }
 
 void add_etcd_bench_command(CLI::App& parent) {

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# What TLS between members costs: a 3-member `lockstep serve` cluster on 127.0.0.1 with plain
-# peers, then the same with TLS peers (--peer-cert-file/--peer-key-file/--peer-trusted-ca-file
-# and --peer-client-cert-auth, an EC P-256 certificate from a throwaway CA made with the openssl
-# CLI), alternating RUNS times; clients stay plain so that `lockstep bench etcd` drives both
-# the same way. Each run prints one line: mode, workload, ops/s, p50 and p99 in ms, and each
-# cluster the CPU time its members used (startup included).
+# What TLS costs: a 3-member `lockstep serve` cluster on 127.0.0.1 in three modes, alternating
+# RUNS times: `plain`; `peer`, TLS between members (--peer-cert-file/--peer-key-file/
+# --peer-trusted-ca-file --peer-client-cert-auth); `all`, TLS between members and for clients
+# too (https client URLs, --cert-file/--key-file/--trusted-ca-file --client-cert-auth, and
+# `lockstep bench etcd --cacert --cert --cert-key`). One EC P-256 certificate from a throwaway CA made
+# with the openssl CLI. Each run prints one line: mode, workload, ops/s, p50 and p99 in ms, and
+# each cluster the CPU time its members used (startup included).
 #
 #   scripts/bench-daemon-tls.sh LOCKSTEP_BINARY [TOTAL] [RUNS]
 #
@@ -36,26 +37,35 @@ printf '%s\n' basicConstraints=CA:FALSE subjectAltName=IP:127.0.0.1,DNS:localhos
 openssl x509 -req -in "$pki/member.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca-key.pem" \
   -CAcreateserial -days 1 -extfile "$pki/member.ext" -out "$pki/member.pem" 2> /dev/null
 
-start_cluster() {  # start_cluster plain|tls
-  local mode=$1 scheme=http i cluster="" tls=()
-  if [[ $mode == tls ]]; then
+client_tls=()
+start_cluster() {  # start_cluster plain|peer|all
+  local mode=$1 scheme=http client_scheme=http i cluster="" tls=()
+  client_tls=()
+  if [[ $mode != plain ]]; then
     scheme=https
     tls=(--peer-cert-file "$pki/member.pem" --peer-key-file "$pki/member-key.pem"
       --peer-trusted-ca-file "$pki/ca.pem" --peer-client-cert-auth)
+  fi
+  if [[ $mode == all ]]; then
+    client_scheme=https
+    tls+=(--cert-file "$pki/member.pem" --key-file "$pki/member-key.pem"
+      --trusted-ca-file "$pki/ca.pem" --client-cert-auth)
+    client_tls=(--cacert "$pki/ca.pem" --cert "$pki/member.pem" --cert-key "$pki/member-key.pem")
   fi
   for i in 0 1 2; do cluster+="${cluster:+,}m$i=$scheme://127.0.0.1:$((PEER_PORT + i))"; done
   rm -rf "$work/data"
   for i in 0 1 2; do
     "$lockstep" serve --name "m$i" --data-dir "$work/data/m$i" \
-      --listen-client-urls "http://127.0.0.1:$((CLIENT_PORT + i))" \
-      --advertise-client-urls "http://127.0.0.1:$((CLIENT_PORT + i))" \
+      --listen-client-urls "$client_scheme://127.0.0.1:$((CLIENT_PORT + i))" \
+      --advertise-client-urls "$client_scheme://127.0.0.1:$((CLIENT_PORT + i))" \
       --listen-peer-urls "$scheme://127.0.0.1:$((PEER_PORT + i))" \
       --initial-advertise-peer-urls "$scheme://127.0.0.1:$((PEER_PORT + i))" \
       --initial-cluster "$cluster" "${tls[@]}" > "$work/m$i-$mode.log" 2>&1 &
     pids+=($!)
   done
   for _ in $(seq 150); do
-    "$lockstep" bench etcd put --endpoints "127.0.0.1:$CLIENT_PORT" --total 1 > /dev/null 2>&1 &&
+    "$lockstep" bench etcd put --endpoints "127.0.0.1:$CLIENT_PORT" --total 1 "${client_tls[@]}" \
+      > /dev/null 2>&1 &&
       return 0
     sleep 0.2
   done
@@ -84,14 +94,14 @@ server_cpu_seconds() {
 
 endpoints="127.0.0.1:$CLIENT_PORT,127.0.0.1:$((CLIENT_PORT + 1)),127.0.0.1:$((CLIENT_PORT + 2))"
 for run in $(seq "$runs"); do
-  for mode in plain tls; do
+  for mode in plain peer all; do
     start_cluster "$mode"
     # shellcheck disable=SC2086
     report "$mode" "put 100 clients" "$("$lockstep" bench etcd put --endpoints "$endpoints" \
-      --conns 10 --clients 100 --total "$total" $COMMON)"
+      --conns 10 --clients 100 --total "$total" $COMMON "${client_tls[@]}")"
     # shellcheck disable=SC2086
     report "$mode" "put 1 client" "$("$lockstep" bench etcd put --endpoints "127.0.0.1:$CLIENT_PORT" \
-      --conns 1 --clients 1 --total $((total / 10)) $COMMON)"
+      --conns 1 --clients 1 --total $((total / 10)) $COMMON "${client_tls[@]}")"
     echo "$mode  server CPU for both runs: $(server_cpu_seconds) s (user + system, three members)"
     stop_cluster
   done

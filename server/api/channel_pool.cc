@@ -7,16 +7,15 @@
 #include <array>
 #include <chrono>
 
+#include "server/tls_context.h"
+
 namespace lockstep::api {
 
 Result<std::string> parse_endpoint(std::string_view endpoint) {
   constexpr std::string_view kHttpScheme = "http://";
   constexpr std::string_view kHttpsScheme = "https://";
-  if (endpoint.starts_with(kHttpsScheme)) {
-    return Error(ErrorCode::kInvalidInput,
-                 "TLS endpoints are not supported: " + std::string(endpoint));
-  }
   if (endpoint.starts_with(kHttpScheme)) endpoint.remove_prefix(kHttpScheme.size());
+  if (endpoint.starts_with(kHttpsScheme)) endpoint.remove_prefix(kHttpsScheme.size());
   while (endpoint.ends_with('/')) endpoint.remove_suffix(1);
   const size_t colon = endpoint.rfind(':');
   if (endpoint.empty() || colon == std::string_view::npos || colon == 0 ||
@@ -40,10 +39,36 @@ Result<std::vector<std::string>> parse_endpoint_list(std::string_view comma_sepa
   return endpoints;
 }
 
+namespace {
+
+Result<std::shared_ptr<grpc::ChannelCredentials>> channel_credentials(const ChannelTls& tls) {
+  if (!tls.enabled()) return grpc::InsecureChannelCredentials();
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    return Error(ErrorCode::kInvalidInput, "--cert and --cert-key go together");
+  }
+  grpc::SslCredentialsOptions options;
+  Result<std::string> roots = server::read_pem_file(tls.ca_file);
+  if (!roots.is_ok()) return roots.error();
+  options.pem_root_certs = std::move(roots).value();
+  if (!tls.cert_file.empty()) {
+    Result<std::string> certificate = server::read_pem_file(tls.cert_file);
+    if (!certificate.is_ok()) return certificate.error();
+    Result<std::string> key = server::read_pem_file(tls.key_file);
+    if (!key.is_ok()) return key.error();
+    options.pem_cert_chain = std::move(certificate).value();
+    options.pem_private_key = std::move(key).value();
+  }
+  return grpc::SslCredentials(options);
+}
+
+}  // namespace
+
 Result<ChannelPool> ChannelPool::connect(const std::vector<std::string>& endpoints,
-                                         int connection_count) {
+                                         int connection_count, const ChannelTls& tls) {
   if (endpoints.empty()) return Error(ErrorCode::kInvalidInput, "no endpoints given");
   if (connection_count < 1) return Error(ErrorCode::kInvalidInput, "--conns must be >= 1");
+  Result<std::shared_ptr<grpc::ChannelCredentials>> credentials = channel_credentials(tls);
+  if (!credentials.is_ok()) return credentials.error();
   ChannelPool pool;
   for (int index = 0; index < connection_count; ++index) {
     grpc::ChannelArguments arguments;
@@ -51,8 +76,7 @@ Result<ChannelPool> ChannelPool::connect(const std::vector<std::string>& endpoin
     // channel to the same target, and --conns would measure nothing.
     arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     const std::string& endpoint = endpoints[static_cast<size_t>(index) % endpoints.size()];
-    pool.channels_.push_back(
-        grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), arguments));
+    pool.channels_.push_back(grpc::CreateCustomChannel(endpoint, *credentials, arguments));
   }
   const auto deadline =
       std::chrono::system_clock::now() + std::chrono::seconds(kConnectTimeoutSeconds);

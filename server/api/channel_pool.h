@@ -11,12 +11,23 @@
 
 namespace lockstep::api {
 
-// "127.0.0.1:2379" or "http://127.0.0.1:2379" -> "127.0.0.1:2379". TLS endpoints are refused
-// rather than silently downgraded.
+// "127.0.0.1:2379", "http://127.0.0.1:2379" or "https://127.0.0.1:2379" -> "127.0.0.1:2379".
+// Whether the connection uses TLS is ChannelTls's choice, as with etcd's benchmark.
 Result<std::string> parse_endpoint(std::string_view endpoint);
 
-// "a:1,b:2" -> parsed endpoints; empty items and TLS endpoints are errors.
+// "a:1,b:2" -> parsed endpoints; empty items are errors.
 Result<std::vector<std::string>> parse_endpoint_list(std::string_view comma_separated);
+
+// etcdctl's --cacert, --cert, --key (PEM files; `lockstep bench etcd` spells the last
+// --cert-key). With a CA file the channels speak TLS and verify the server against it; cert
+// and key add a client certificate.
+struct ChannelTls {
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+
+  bool enabled() const { return !ca_file.empty(); }
+};
 
 // `connection_count` gRPC channels, each its own TCP connection (etcd's benchmark --conns),
 // spread round-robin over the endpoints. Many clients share one channel the way etcd's
@@ -28,7 +39,7 @@ class ChannelPool {
   // Connects every channel, failing with kConnectionClosed naming the endpoint that did not
   // answer within kConnectTimeoutSeconds.
   static Result<ChannelPool> connect(const std::vector<std::string>& endpoints,
-                                     int connection_count);
+                                     int connection_count, const ChannelTls& tls = {});
 
   const std::shared_ptr<grpc::Channel>& channel_for(size_t client_index) const {
     return channels_[client_index % channels_.size()];

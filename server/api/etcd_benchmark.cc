@@ -364,7 +364,8 @@ Status validate(BenchmarkKind kind, const BenchmarkOptions& options) {
 
 Result<BenchmarkResult> run_benchmark(BenchmarkKind kind, const BenchmarkOptions& options) {
   RETURN_IF_ERROR(validate(kind, options));
-  Result<ChannelPool> pool = ChannelPool::connect(options.endpoints, options.connection_count);
+  Result<ChannelPool> pool =
+      ChannelPool::connect(options.endpoints, options.connection_count, options.tls);
   if (!pool.is_ok()) return pool.error();
   BenchmarkResult result;
   result.kind = kind;

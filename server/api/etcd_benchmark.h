@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/base/error.h"
+#include "server/api/channel_pool.h"
 #include "server/api/latency_recorder.h"
 
 namespace lockstep::api {
@@ -48,6 +49,7 @@ struct BenchmarkOptions {
   int txn_operation_count = 1;   // txn-put
   int watcher_count = 10;        // watch-latency: one Watch stream each
   std::vector<int> server_pids;  // processes whose max VmRSS is reported
+  ChannelTls tls;                // --cacert, --cert, --key
 };
 
 // Bad flag values, caught before any connection is made.

@@ -147,10 +147,14 @@ names+=(m4)
 start_tls_member m4 m4 impostor existing "$initial"
 sleep 2
 expect_eq "the three members still serve writes" OK "$(tls_ctl m2 put /tls/after-join yes)"
-sleep 1
 for name in m1 m2 m3; do
-  expect_eq "$name applied the write" yes \
-    "$(tls_ctl "$name" get /tls/after-join --print-value-only --consistency=s)"
+  applied=""
+  for _ in $(seq 50); do
+    applied=$(tls_ctl "$name" get /tls/after-join --print-value-only --consistency=s || true)
+    [[ "$applied" == yes ]] && break
+    sleep 0.2
+  done
+  expect_eq "$name applied the write" yes "$applied"
 done
 # m4 serves clients but has no data: it never completed a TLS handshake with a member.
 m4_value=$(tls_ctl m4 get /tls/greeting --print-value-only --consistency=s 2>&1 || true)
