@@ -35,8 +35,9 @@ class WatchSession {
   virtual ~WatchSession() = default;
   virtual void create(mvcc::WatchCreateRequest request) = 0;
   virtual void cancel(mvcc::WatchCancelRequest request) = 0;
-  // etcd 3.4's WatchProgressRequest: answer with a progress notification (watch id -1) as
-  // soon as every watcher on the stream has caught up.
+  // etcd 3.4's WatchProgressRequest: a progress notification for every watcher of the
+  // stream, each with its own watch id, once that watcher has caught up (clientv3 hands each
+  // watcher a stream-wide -1 notification the same way).
   virtual void request_progress() = 0;
 };
 
