@@ -19,7 +19,7 @@ inline constexpr size_t kMaxExpiredLeasesPerTick = 16;  // etcd revokes in small
 inline constexpr size_t kMaxLeaseCheckpointsPerTick = 16;
 inline constexpr uint64_t kSnapshotCountDefault = 10'000;          // etcd --snapshot-count
 inline constexpr uint64_t kSnapshotCatchUpEntriesDefault = 5'000;  // etcd SnapshotCatchUpEntries
-inline constexpr uint64_t kMaxAppendBytesDefault = 1024 * 1024;     // etcd MaxSizePerMsg
+inline constexpr uint64_t kMaxAppendBytesDefault = 1024 * 1024;    // etcd MaxSizePerMsg
 
 struct MemberConfig {
   NodeId id;
