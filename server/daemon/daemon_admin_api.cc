@@ -3,9 +3,11 @@
 #include <openssl/sha.h>
 
 #include "core/base/crc32c.h"
+#include "core/mvcc/meta_keys.h"
 #include "core/node/entry_payload.h"
 #include "core/raft/message_codec.h"
 #include "server/api/proto_convert.h"
+#include "server/daemon/etcd_hash_kv.h"
 #include "server/daemon/member_id.h"
 
 namespace lockstep::daemon {
@@ -29,30 +31,14 @@ std::string sha256(std::string_view bytes) {
   return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
 }
 
-// Every key, at one revision, served from this member's state (etcd's HashKV hashes the
-// member's own backend too).
-mvcc::RangeRequest whole_keyspace(Revision revision) {
-  mvcc::RangeRequest range;
-  range.key = std::string(1, '\0');
-  range.range_end = std::string(1, '\0');
-  range.revision = revision;
-  range.serializable = true;
-  return range;
-}
-
-uint32_t hash_key_values(const std::vector<mvcc::KeyValue>& kvs) {
-  uint32_t crc = 0;
-  for (const mvcc::KeyValue& kv : kvs) {
-    const std::string numbers =
-        std::to_string(kv.create_revision.value()) + "/" + std::to_string(kv.mod_revision.value()) +
-        "/" + std::to_string(kv.version) + "/" + std::to_string(kv.lease.value()) + "/";
-    crc = crc32c_extend(crc, std::to_string(kv.key.size()) + ":");
-    crc = crc32c_extend(crc, kv.key);
-    crc = crc32c_extend(crc, numbers);
-    crc = crc32c_extend(crc, std::to_string(kv.value.size()) + ":");
-    crc = crc32c_extend(crc, kv.value);
-  }
-  return crc;
+// The compaction revision this member's backend records (etcd's compactMainRev: -1 when the
+// store was never compacted).
+Result<Revision> compact_revision(const store::SqliteBackend& backend) {
+  Result<std::map<std::string, std::string>> meta = backend.read_meta();
+  if (!meta.is_ok()) return meta.error();
+  auto found = meta->find(std::string(mvcc::kMetaCompactRevision));
+  if (found == meta->end()) return Revision(-1);
+  return mvcc::decode_meta_revision(found->second);
 }
 
 }  // namespace
@@ -278,14 +264,30 @@ void DaemonAdminApi::hash(api::Completion<etcdserverpb::HashResponse> done) {
 
 void DaemonAdminApi::hash_kv(const etcdserverpb::HashKVRequest& request,
                              api::Completion<etcdserverpb::HashKVResponse> done) {
-  client_api_.range(whole_keyspace(Revision(request.revision())),
-                    [done](Result<mvcc::RangeResponse> range) {
-                      if (!range.is_ok()) return done(range.error());
-                      etcdserverpb::HashKVResponse response;
-                      *response.mutable_header() = api::to_proto(range->header);
-                      response.set_hash(hash_key_values(range->kvs));
-                      done(std::move(response));
-                    });
+  const Revision requested(request.revision());
+  with_member(
+      [requested, done](node::Member& member, store::SqliteBackend& backend) {
+        // On the loop between two applies: one consistent state of this member's backend.
+        Result<Revision> compacted = compact_revision(backend);
+        if (!compacted.is_ok()) return done(compacted.error());
+        const Revision current = member.current_revision();
+        // etcd's hashKV: 0 is the current revision; at or below the compaction revision is
+        // compacted, beyond the current one is a future revision.
+        if (requested > Revision(0) && requested <= *compacted) {
+          return done(Error(ErrorCode::kCompacted));
+        }
+        if (requested > current) return done(Error(ErrorCode::kFutureRevision));
+        const Revision at = requested > Revision(0) ? requested : current;
+        Result<uint32_t> hash = etcd_hash_kv(backend, at, *compacted);
+        if (!hash.is_ok()) return done(hash.error());
+        etcdserverpb::HashKVResponse response;
+        *response.mutable_header() = api::to_proto(member.status().header);
+        response.mutable_header()->set_revision(current.value());
+        response.set_hash(*hash);
+        response.set_compact_revision(compacted->value());
+        done(std::move(response));
+      },
+      done);
 }
 
 void DaemonAdminApi::move_leader(const etcdserverpb::MoveLeaderRequest& request,
