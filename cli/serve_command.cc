@@ -94,8 +94,9 @@ void add_tuning_flags(CLI::App& command, daemon::DaemonOptions& options) {
       ->capture_default_str();
   command
       .add_option("--gateway-port", options.gateway_port,
-                  "Port of the JSON gateway, /health, /version and /metrics (lockstep's own "
-                  "flag: etcd shares the client port); -1 disables it")
+                  "Separate port for the JSON gateway, /health, /version and /metrics "
+                  "(lockstep's own flag); -1 serves them on the client port like etcd "
+                  "(plain HTTP client URLs only)")
       ->capture_default_str();
 }
 

@@ -117,9 +117,11 @@ Status run_daemon(const DaemonPlan& plan) {
   api::ApiServerOptions server_options;
   server_options.grpc_host = plan.listen_client.host;
   server_options.grpc_port = plan.listen_client.port;
-  // The JSON gateway keeps its own port (--gateway-port): ApiServerOptions::share_grpc_port
-  // (etcd's one port, sniffed per connection) is not the default until it has been measured.
-  server_options.share_grpc_port = false;
+  // etcd 3.4 serves the JSON gateway, /health, /version and /metrics on the client port,
+  // telling HTTP/1.1 from gRPC's HTTP/2 per connection (cmux); so does lockstep unless
+  // --gateway-port gives them a port of their own. gRPC cannot adopt a connection that is
+  // inside TLS, so https client URLs need --gateway-port for the gateway.
+  server_options.share_grpc_port = plan.gateway_port < 0 && plan.client_tls.empty();
   server_options.http_port = plan.gateway_port;
   server_options.max_request_bytes = plan.max_request_bytes;
   server_options.admin = &admin;

@@ -37,8 +37,8 @@ struct DaemonOptions {
   int64_t quota_backend_bytes = 0;  // 0: etcd's default (2 GiB)
   uint64_t max_request_bytes = 1536 * 1024;
   uint64_t max_txn_ops = 128;
-  // lockstep's own: the JSON gateway port (etcd shares the client port by sniffing the
-  // protocol; lockstep's HTTP listener is separate). -1 disables it.
+  // lockstep's own: a separate port for the JSON gateway, /health, /version and /metrics.
+  // -1 (the default) serves them on the client port like etcd, when it is plain HTTP.
   int gateway_port = -1;
   // --cert-file, --key-file, --trusted-ca-file, --client-cert-auth: TLS on https client URLs.
   server::TlsFiles client_tls;

@@ -141,6 +141,18 @@ unset "pids[m4]"
 names=(m1 m2 m3)
 expect_eq "three members again" 3 "$(ctl_at "$at" member list | grep -c 'started')"
 
+# etcd 3.4 serves its JSON gateway, /health and /version on the client port (HTTP/1.1 beside
+# gRPC's HTTP/2); so does lockstep without --gateway-port.
+if command -v curl > /dev/null; then
+  at_url="http://$(endpoint m1)"
+  expect_eq "gateway /health on the client port" '{"health":"true"}' "$(curl -sS "$at_url/health")"
+  expect_eq "gateway /version names etcd 3.4" yes \
+    "$(curl -sS "$at_url/version" | grep -q '"etcdserver":"3.4' && echo yes)"
+  # /v3/kv/range with base64 key "/sort/a" answers the value "va" base64-encoded ("dmE=").
+  expect_eq "gateway /v3/kv/range on the client port" yes \
+    "$(curl -sS -X POST -d '{"key":"L3NvcnQvYQ=="}' "$at_url/v3/kv/range" | grep -q '"value":"dmE="' && echo yes)"
+fi
+
 # Graceful stop and restart from the data directory: the data is still there.
 stop_member m3
 ctl_at "$at" put /restart/k after-stop > /dev/null
