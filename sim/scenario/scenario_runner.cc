@@ -208,7 +208,9 @@ Result<ScenarioResult> run_scenario(const Scenario& input, uint64_t seed,
   if (scenario.requires_check(kCheckWorkloads)) {
     for (size_t i = 0; i < workloads.size(); ++i) {
       for (CheckOutcome& outcome : workloads[i]->check(environments[i])) {
-        outcome.name = scenario.workloads[i].type + ": " + outcome.name;
+        // Named after the workload, unless the check already is ("watch: no gaps, ...").
+        const std::string prefix = scenario.workloads[i].type + ": ";
+        if (!outcome.name.starts_with(prefix)) outcome.name = prefix + outcome.name;
         result.checks.push_back(to_report(std::move(outcome)));
       }
     }
