@@ -9,25 +9,17 @@
 
 #include "sim/scenario/scenario_parser.h"
 #include "sim/scenario/scenario_runner.h"
+#include "sim/scenario/scenario_test_support.h"
 
 namespace lockstep::sim::scenario {
 namespace {
+
+using test_support::failures;
 
 Scenario parse(const std::string& text) {
   Result<Scenario> scenario = parse_scenario(text);
   EXPECT_TRUE(scenario.is_ok()) << scenario.error().to_string();
   return scenario.is_ok() ? *scenario : Scenario{};
-}
-
-std::string failures(const ScenarioResult& result) {
-  std::string text;
-  for (const CheckReport& check : result.checks) {
-    if (check.verdict != CheckOutcome::Verdict::kPass) {
-      text += check.name + ": " + check.detail + "\n";
-    }
-  }
-  for (const std::string& exit : result.member_exits) text += "exit " + exit + "\n";
-  return text;
 }
 
 // Whether the member's process came back (the timeline leaves "down") within [from_ms, to_ms).

@@ -4,34 +4,15 @@
 // pass every check. Seed 1 of each is kept here; `lockstep sim explore` runs many more.
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "sim/scenario/scenario_parser.h"
 #include "sim/scenario/scenario_runner.h"
+#include "sim/scenario/scenario_test_support.h"
 
 namespace lockstep::sim::scenario {
 namespace {
 
-Scenario standard(const std::string& name) {
-  std::ifstream in(std::string(LOCKSTEP_SCENARIOS_DIR) + "/" + name + ".json");
-  std::stringstream text;
-  text << in.rdbuf();
-  Result<Scenario> scenario = parse_scenario(text.str());
-  EXPECT_TRUE(scenario.is_ok()) << name << ": " << scenario.error().to_string();
-  return scenario.is_ok() ? *scenario : Scenario{};
-}
-
-std::string failures(const ScenarioResult& result) {
-  std::string text;
-  for (const CheckReport& check : result.checks) {
-    if (check.verdict != CheckOutcome::Verdict::kPass) {
-      text += check.name + ": " + check.detail + "\n";
-    }
-  }
-  for (const std::string& exit : result.member_exits) text += "exit " + exit + "\n";
-  return text;
-}
+using test_support::failures;
+using test_support::standard;
 
 class FaultRecoveryTest : public testing::TestWithParam<std::string> {};
 

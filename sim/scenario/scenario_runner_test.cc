@@ -2,35 +2,19 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 
 #include "sim/scenario/run_report.h"
 #include "sim/scenario/scenario_parser.h"
+#include "sim/scenario/scenario_test_support.h"
 #include "sim/scenario/swarm.h"
 
 namespace lockstep::sim::scenario {
 namespace {
 
-Scenario standard(const std::string& name) {
-  std::ifstream in(std::string(LOCKSTEP_SCENARIOS_DIR) + "/" + name + ".json");
-  std::stringstream text;
-  text << in.rdbuf();
-  Result<Scenario> scenario = parse_scenario(text.str());
-  EXPECT_TRUE(scenario.is_ok()) << name << ": " << scenario.error().to_string();
-  return scenario.is_ok() ? *scenario : Scenario{};
-}
-
-std::string failures(const ScenarioResult& result) {
-  std::string text;
-  for (const CheckReport& check : result.checks) {
-    if (check.verdict != CheckOutcome::Verdict::kPass)
-      text += check.name + ": " + check.detail + "\n";
-  }
-  return text;
-}
+using test_support::failures;
+using test_support::standard;
 
 TEST(ScenarioRunner, LeaderCrashUnderLoadPassesOnSeveralSeeds) {
   const Scenario scenario = standard("leader_crash_under_load");
