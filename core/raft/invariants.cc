@@ -81,7 +81,9 @@ std::optional<std::string> InvariantChecker::check_commit_monotonic(const NodeOb
 }
 
 std::optional<std::string> InvariantChecker::commit(LogIndex index, const EntryFingerprint& entry,
-                                                    NodeId by, const char* how) {
+                                                    NodeId by, const char* how,
+                                                    std::optional<Term> term) {
+  if (term) commit_term_.emplace(index, *term);  // keeps the first (lowest) one seen
   auto [it, inserted] = committed_.emplace(index, entry);
   if (inserted) {
     committed_order_.push_back(index);
@@ -105,7 +107,7 @@ std::optional<std::string> InvariantChecker::record_committed(const NodeObservat
       return "node " + n(node.id.value()) + " claims commit " + n(node.commit.value()) +
              " but holds no entry at " + n(index.value());
     }
-    if (auto violation = commit(index, fingerprint(*entry), node.id, "committed")) {
+    if (auto violation = commit(index, fingerprint(*entry), node.id, "committed", node.term)) {
       return violation;
     }
   }
@@ -114,7 +116,7 @@ std::optional<std::string> InvariantChecker::record_committed(const NodeObservat
 }
 
 std::optional<std::string> InvariantChecker::record_applied(NodeId node, const Entry& entry) {
-  return commit(entry.index, fingerprint(entry), node, "applied");
+  return commit(entry.index, fingerprint(entry), node, "applied", std::nullopt);
 }
 
 std::optional<std::string> InvariantChecker::check_log_matching(const NodeObservation& node) {
@@ -173,13 +175,21 @@ std::optional<std::string> InvariantChecker::check_leader_completeness(
   for (; checked < committed_order_.size(); ++checked) {
     const LogIndex index = committed_order_[checked];
     const EntryFingerprint& entry = committed_.at(index);
-    if (entry.term >= node.term) continue;          // only earlier terms' entries must be present
+    // Thesis §3.6.3: an entry committed in term T is in the log of every leader of a term
+    // above T. T is the term it was *committed* in, not the entry's own term: in Figure 8 (e)
+    // a term-2 entry is committed in term 4, and the deposed leader of term 3, cut off and
+    // still leading in its own eyes, rightly lacks it.
+    auto commit_term = commit_term_.find(index);
+    // Seen only as applied so far: wait until a check() sees it committed, and its term.
+    if (commit_term == commit_term_.end()) break;
+    if (commit_term->second >= node.term) continue;
     if (index < node.log->first_index()) continue;  // compacted: covered by the snapshot
     const Entry* held = node.log->entry(index);
     if (held == nullptr || fingerprint(*held) != entry) {
       return "Leader Completeness (Raft paper §5.4) violated: leader " + n(node.id.value()) +
-             " of term " + n(node.term.value()) + " lacks the entry committed at index " +
-             n(index.value()) + " in term " + n(entry.term.value());
+             " of term " + n(node.term.value()) + " lacks the entry of term " +
+             n(entry.term.value()) + " committed at index " + n(index.value()) + " in term " +
+             n(commit_term->second.value());
     }
   }
   return std::nullopt;

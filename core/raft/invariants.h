@@ -58,8 +58,10 @@ class InvariantChecker {
   std::optional<std::string> record_committed(const NodeObservation& node);
   std::optional<std::string> check_log_matching(const NodeObservation& node);
   std::optional<std::string> check_leader_completeness(const NodeObservation& node);
+  // `term` is the observer's current term when known (an upper bound of the term the entry
+  // was committed in); an applied entry's commit term is unknown until a check() sees it.
   std::optional<std::string> commit(LogIndex index, const EntryFingerprint& entry, NodeId by,
-                                    const char* how);
+                                    const char* how, std::optional<Term> term);
 
   std::map<Term, NodeId> leader_of_term_;
   std::map<NodeId, HardState> persisted_;
@@ -70,6 +72,10 @@ class InvariantChecker {
   // Leader Completeness checks).
   std::map<LogIndex, EntryFingerprint> committed_;
   std::vector<LogIndex> committed_order_;
+  // The term each committed index was first seen committed in: the term of the first node
+  // observed with a commit index covering it (the committing leader, when the harness checks
+  // after every step). Leader Completeness concerns leaders of later terms only.
+  std::map<LogIndex, Term> commit_term_;
   // Every (index, term) seen in any log, with the term before it and its data: Log
   // Matching holds iff all logs agree with this map.
   struct SeenEntry {

@@ -135,5 +135,41 @@ TEST(InvariantCheckerTest, DetectsLeaderMissingACommittedEntry) {
   EXPECT_NE(violation->find("Leader Completeness"), std::string::npos) << *violation;
 }
 
+// Raft paper Figure 8 (c)-(e): B led term 3 and is cut off, still a leader in its own eyes,
+// while A, leader of term 4, commits its term-2 entry at index 2 (together with its own term-4
+// entry at index 3). B must lack the entry: it was committed in term 4, after B's term.
+TEST(InvariantCheckerTest, DeposedLeaderOfAnEarlierTermMayLackAnEntryCommittedLater) {
+  FakeLog a_log({1, 2, 4});
+  FakeLog b_log({1, 3});
+  InvariantChecker checker;
+  ASSERT_EQ(checker.check({observe(1, RoleKind::kFollower, 2, 1, a_log),
+                           observe(2, RoleKind::kLeader, 3, 1, b_log)}),
+            std::nullopt);
+  EXPECT_EQ(checker.check({observe(1, RoleKind::kLeader, 4, 3, a_log),
+                           observe(2, RoleKind::kLeader, 3, 1, b_log)}),
+            std::nullopt);
+  // A leader of a later term that lacks it is still a violation, named with both terms.
+  std::optional<std::string> violation =
+      checker.check({observe(2, RoleKind::kLeader, 5, 1, b_log)});
+  ASSERT_TRUE(violation.has_value());
+  EXPECT_NE(violation->find("lacks the entry of term 2 committed at index 2 in term 4"),
+            std::string::npos)
+      << *violation;
+}
+
+// An entry seen only as applied (its commit term unknown) is checked once a check() sees it.
+TEST(InvariantCheckerTest, AppliedEntryIsCheckedForCompletenessOnceSeenCommitted) {
+  FakeLog committed_log({1, 2});
+  FakeLog leader_log({1, 3});
+  InvariantChecker checker;
+  ASSERT_EQ(checker.record_applied(NodeId(1), *committed_log.entry(LogIndex(2))), std::nullopt);
+  ASSERT_EQ(checker.check({observe(2, RoleKind::kLeader, 3, 1, leader_log)}), std::nullopt);
+  ASSERT_EQ(checker.check({observe(1, RoleKind::kFollower, 2, 2, committed_log)}), std::nullopt);
+  std::optional<std::string> violation =
+      checker.check({observe(2, RoleKind::kLeader, 4, 1, leader_log)});
+  ASSERT_TRUE(violation.has_value());
+  EXPECT_NE(violation->find("Leader Completeness"), std::string::npos) << *violation;
+}
+
 }  // namespace
 }  // namespace lockstep::raft
