@@ -46,6 +46,7 @@ Cluster::Cluster(ClusterConfig config)
   ASSERT(config_.member_count > 0, "a cluster needs members");
   for (int i = 1; i <= config_.member_count; ++i) member_ids_.push_back(NodeId(i));
   founding_ids_ = member_ids_;
+  observers_.add(&safety_);
 }
 
 Cluster::~Cluster() {
@@ -116,7 +117,7 @@ void Cluster::run_member(NodeId id, env::Runtime& runtime) {
   // entries, so a joining member must be given it too; join_existing (no membership until a
   // snapshot arrives) would have it replay later conf changes onto an empty set.
   member_config.initial_voters = founding_ids_;
-  node::Member member(runtime, member_config, *storage.raft, *storage.backend, &safety_);
+  node::Member member(runtime, member_config, *storage.raft, *storage.backend, &observers_);
   // Registered for observation while this incarnation lives; the guard also runs when a
   // crash unwinds this fiber's stack.
   running_[id] = &member;

@@ -15,6 +15,7 @@
 #include "core/node/member_config.h"
 #include "sim/cluster/backend_kind.h"
 #include "sim/cluster/cluster_client.h"
+#include "sim/cluster/observer_fanout.h"
 #include "sim/cluster/safety_monitor.h"
 #include "sim/world.h"
 
@@ -81,6 +82,9 @@ class Cluster {
   // none does.
   std::optional<NodeId> leader() const;
   SafetyMonitor& safety() { return safety_; }
+  // Adds an observer of every member's reports (roles, applied entries), called from member
+  // fibers after the safety monitor; it must outlive the cluster.
+  void add_observer(node::MemberObserver* observer) { observers_.add(observer); }
   // Why members stopped on their own (storage failures, removal), in order.
   const std::vector<std::string>& member_exits() const { return member_exits_; }
   // The member's process died of a failure of its own (a storage error, see fail_stop) and
@@ -116,6 +120,7 @@ class Cluster {
   std::vector<NodeId> founding_ids_;
   uint64_t next_client_id_ = kFirstClientId;
   SafetyMonitor safety_;
+  ObserverFanout observers_;  // safety_, then add_observer()'s
   std::map<NodeId, node::Member*> running_;
   std::vector<std::string> member_exits_;
   std::map<NodeId, uint64_t> starts_;  // incarnations of each member's process main

@@ -22,19 +22,55 @@ void shuffle(std::vector<NodeId>& ids, Random& random) {
 
 FaultInjector::FaultInjector(Cluster& cluster, const Scenario& scenario, Instant start,
                              Instant heal_at)
-    : cluster_(cluster), scenario_(scenario), start_(start), heal_at_(heal_at) {
-  // The injector outlives the cluster (the scenario runner declares it first), so the hook
-  // never dangles.
+    : cluster_(cluster), scenario_(scenario), start_(start), heal_at_(heal_at), events_(cluster) {
+  // The injector outlives the cluster (the scenario runner declares it first), so the hooks
+  // never dangle.
   cluster_.on_fail_stop([this](NodeId member) { member_failed(member); });
+  cluster_.add_observer(&events_);
+  events_.listen(
+      [this](FaultEvent event, NodeId member, Term term) { on_event(event, member, term); });
 }
 
 void FaultInjector::schedule(const std::vector<FaultSpec>& faults) {
   World& world = cluster_.world();
   for (const FaultSpec& fault : faults) {
+    if (fault.on) {
+      armed_.push_back(ArmedFault{fault});
+      continue;
+    }
     world.schedule_at(start_ + std::chrono::milliseconds(fault.at_ms),
                       [this, fault] { fire(fault); });
   }
   world.schedule_at(heal_at_, [this] { heal_everything(); });
+}
+
+// The fault does not fire inside the member's step that reported the event: it is scheduled
+// for the same instant (plus delay_ms) and runs as soon as that step yields, before any
+// message sent meanwhile is delivered (so a cut at the event also drops what the member just
+// sent, such as a new leader's first appends).
+void FaultInjector::on_event(FaultEvent event, NodeId member, Term term) {
+  World& world = cluster_.world();
+  if (healed_) return;
+  for (size_t i = 0; i < armed_.size(); ++i) {
+    ArmedFault& armed = armed_[i];
+    if (armed.fired || *armed.fault.on != event) continue;
+    if (world.now() < start_ + std::chrono::milliseconds(armed.fault.at_ms)) continue;
+    if (++armed.events_seen < armed.fault.occurrence) continue;
+    armed.fired = true;
+    const Instant at = world.now() + std::chrono::milliseconds(armed.fault.delay_ms);
+    if (at >= heal_at_) continue;
+    std::string detail = "on " + std::string(fault_event_name(event)) + " of member " +
+                         std::to_string(member.value()) + " in term " +
+                         std::to_string(term.value()) + " at " + std::to_string(now_ms()) + " ms";
+    world.schedule_at(at, [this, i, member, detail = std::move(detail)] {
+      if (healed_) return;
+      event_member_ = member;
+      trigger_detail_ = detail;
+      fire(armed_[i].fault);
+      event_member_.reset();
+      trigger_detail_.clear();
+    });
+  }
 }
 
 int64_t FaultInjector::now_ms() const {
@@ -84,6 +120,14 @@ std::vector<NodeId> FaultInjector::resolve(const FaultTarget& target,
       return {candidates[random.below(candidates.size())]};
     case FaultTarget::Kind::kAll:
       return candidates;
+    case FaultTarget::Kind::kPreviousLeader:
+    case FaultTarget::Kind::kEventMember: {
+      const std::optional<NodeId> member = target.kind == FaultTarget::Kind::kEventMember
+                                               ? event_member_
+                                               : events_.previous_leader();
+      if (!member || std::ranges::find(candidates, *member) == candidates.end()) return {};
+      return {*member};
+    }
     case FaultTarget::Kind::kMinority:
     case FaultTarget::Kind::kMajority: {
       const size_t members = cluster_.member_ids().size();
@@ -113,6 +157,9 @@ size_t FaultInjector::record(const FaultSpec& fault, const std::vector<NodeId>& 
       targets.empty() && fault.action != FaultAction::kHeal && fault.action != FaultAction::kNetwork
           ? "no member matched target " + target_name(fault.target)
           : std::move(detail);
+  if (!trigger_detail_.empty()) {
+    applied.detail += (applied.detail.empty() ? "" : "; ") + trigger_detail_;
+  }
   return applied_.size() - 1;
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "sim/cluster/cluster.h"
+#include "sim/scenario/leader_events.h"
 #include "sim/scenario/scenario.h"
 #include "sim/scenario/scenario_runner.h"
 
@@ -20,7 +21,8 @@ class FaultInjector {
   FaultInjector(const FaultInjector&) = delete;
   FaultInjector& operator=(const FaultInjector&) = delete;
 
-  // Schedules every fault and the final heal on the world.
+  // Schedules every timed fault and the final heal on the world, and arms every fault
+  // triggered by an event (FaultSpec::on).
   void schedule(const std::vector<FaultSpec>& faults);
 
   const std::vector<AppliedFault>& applied() const { return applied_; }
@@ -29,7 +31,17 @@ class FaultInjector {
   const std::set<NodeId>& removed() const { return removed_; }
 
  private:
+  // A fault waiting for its event: it fires on the `occurrence`-th one from its at_ms on.
+  struct ArmedFault {
+    FaultSpec fault;
+    uint32_t events_seen = 0;
+    bool fired = false;
+  };
+
   void fire(const FaultSpec& fault);
+  // LeaderEvents' listener (called from a member fiber): counts the event for every armed
+  // fault waiting for it and schedules the ones it triggers, in the scenario's order.
+  void on_event(FaultEvent event, NodeId member, Term term);
   std::vector<NodeId> resolve(const FaultTarget& target, ProcessState wanted);
   std::vector<NodeId> resolve(const FaultTarget& target, std::vector<ProcessState> wanted);
   std::vector<NodeId> members_in(const std::vector<ProcessState>& states) const;
@@ -58,6 +70,11 @@ class FaultInjector {
   std::vector<NodeId> learners_;           // added by add_member, not yet promoted, in order
   std::set<NodeId> clock_offset_members_;  // their offset returns to 0 at the heal
   bool healed_ = false;                    // the liveness phase has begun
+  LeaderEvents events_;
+  std::vector<ArmedFault> armed_;
+  // While a triggered fault fires: the event's member (target event_member) and what to say.
+  std::optional<NodeId> event_member_;
+  std::string trigger_detail_;
 };
 
 }  // namespace lockstep::sim::scenario

@@ -31,13 +31,20 @@ constexpr std::array<std::pair<FaultAction, std::string_view>, 20> kActionNames 
     {FaultAction::kPromoteMember, "promote_member"},
 }};
 
-constexpr std::array<std::pair<FaultTarget::Kind, std::string_view>, 6> kTargetNames = {{
+constexpr std::array<std::pair<FaultEvent, std::string_view>, 2> kEventNames = {{
+    {FaultEvent::kLeaderElected, "leader_elected"},
+    {FaultEvent::kLeaderCommitted, "leader_committed"},
+}};
+
+constexpr std::array<std::pair<FaultTarget::Kind, std::string_view>, 8> kTargetNames = {{
     {FaultTarget::Kind::kLeader, "leader"},
     {FaultTarget::Kind::kFollower, "follower"},
     {FaultTarget::Kind::kMinority, "minority"},
     {FaultTarget::Kind::kMajority, "majority"},
     {FaultTarget::Kind::kRandom, "random"},
     {FaultTarget::Kind::kAll, "all"},
+    {FaultTarget::Kind::kPreviousLeader, "previous_leader"},
+    {FaultTarget::Kind::kEventMember, "event_member"},
 }};
 
 }  // namespace
@@ -59,6 +66,26 @@ std::optional<FaultAction> parse_fault_action(std::string_view name) {
 std::vector<std::string_view> fault_action_names() {
   std::vector<std::string_view> names;
   for (const auto& entry : kActionNames) names.push_back(entry.second);
+  return names;
+}
+
+std::string_view fault_event_name(FaultEvent event) {
+  for (const auto& [value, name] : kEventNames) {
+    if (value == event) return name;
+  }
+  return "?";
+}
+
+std::optional<FaultEvent> parse_fault_event(std::string_view name) {
+  for (const auto& [value, known] : kEventNames) {
+    if (known == name) return value;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string_view> fault_event_names() {
+  std::vector<std::string_view> names;
+  for (const auto& entry : kEventNames) names.push_back(entry.second);
   return names;
 }
 

@@ -85,9 +85,30 @@ std::string_view fault_action_name(FaultAction action);
 std::optional<FaultAction> parse_fault_action(std::string_view name);
 std::vector<std::string_view> fault_action_names();
 
+// What a fault can be triggered by (`on`) instead of a time: an event of the cluster, seen
+// in the members' own reports at the instant it happens (Jepsen's nemeses that watch the
+// cluster; faults timed to elections or commits, which fixed times hit only by luck).
+enum class FaultEvent : uint8_t {
+  kLeaderElected,    // a member became the leader of a term
+  kLeaderCommitted,  // a leader applied its first committed entry since its election
+};
+std::string_view fault_event_name(FaultEvent event);
+std::optional<FaultEvent> parse_fault_event(std::string_view name);
+std::vector<std::string_view> fault_event_names();
+
 // Who a fault hits, resolved when it fires (the leader at that moment, ...).
 struct FaultTarget {
-  enum class Kind : uint8_t { kLeader, kFollower, kMinority, kMajority, kNode, kRandom, kAll };
+  enum class Kind : uint8_t {
+    kLeader,
+    kFollower,
+    kMinority,
+    kMajority,
+    kNode,
+    kRandom,
+    kAll,
+    kPreviousLeader,  // the leader of the latest term before the current leader's
+    kEventMember,     // the member the triggering event is about (faults with `on` only)
+  };
   Kind kind = Kind::kRandom;
   uint64_t node = 0;  // for kNode
 
@@ -113,6 +134,11 @@ struct FaultSpec {
   uint64_t bytes = 0;                                  // disk_full
   int64_t offset_ms = 0;                               // clock_offset / clock_jump
   int64_t drift_ppm = 0;                               // clock_drift
+  // Event trigger: instead of at at_ms, the fault fires (once) delay_ms after the
+  // `occurrence`-th `on` event at or after at_ms, if that comes before the heal.
+  std::optional<FaultEvent> on = std::nullopt;
+  uint32_t occurrence = 1;
+  int64_t delay_ms = 0;
 
   bool operator==(const FaultSpec&) const = default;
 };

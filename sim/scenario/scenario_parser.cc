@@ -191,7 +191,8 @@ FaultTarget read_target(const Json& json, const std::string& path) {
   std::optional<FaultTarget> target = parse_target(json.get<std::string>());
   if (!target) {
     throw FieldError{path, "unknown target " + in_quotes(json.get<std::string>()) +
-                               " (leader, follower, minority, majority, node:N, random, all)"};
+                               " (leader, follower, minority, majority, node:N, random, all, "
+                               "previous_leader, event_member)"};
   }
   return *target;
 }
@@ -225,6 +226,36 @@ std::set<std::string> action_fields(FaultAction action) {
       return {"drift_ppm"};
     default:
       return {};
+  }
+}
+
+// `on`, `occurrence`, `delay_ms`: the event trigger (FaultSpec::on). The event-only target
+// `event_member` needs one.
+void read_trigger(ObjectReader& reader, const std::string& path, FaultSpec& fault) {
+  if (const Json* on = reader.find("on")) {
+    if (!on->is_string()) throw FieldError{path + ".on", "must be a string"};
+    fault.on = parse_fault_event(on->get<std::string>());
+    if (!fault.on) {
+      std::string known;
+      for (std::string_view name : fault_event_names())
+        known += (known.empty() ? "" : ", ") + std::string(name);
+      throw FieldError{path + ".on",
+                       "unknown event " + in_quotes(on->get<std::string>()) + " (" + known + ")"};
+    }
+  }
+  for (const char* field : {"occurrence", "delay_ms"}) {
+    if (!fault.on && reader.find(field) != nullptr) {
+      throw FieldError{path + "." + field, "applies only to a fault with \"on\" (an event)"};
+    }
+  }
+  reader.integer("occurrence", fault.occurrence, 1, 1'000'000);
+  reader.integer("delay_ms", fault.delay_ms, 0, kMaxDurationMs);
+  const bool event_target = fault.target.kind == FaultTarget::Kind::kEventMember ||
+                            (fault.to && fault.to->kind == FaultTarget::Kind::kEventMember);
+  if (event_target && !fault.on) {
+    throw FieldError{
+        path + (fault.target.kind == FaultTarget::Kind::kEventMember ? ".target" : ".to"),
+        "event_member needs \"on\" (the event whose member it is)"};
   }
 }
 
@@ -292,6 +323,7 @@ FaultSpec read_fault(const Json& json, const std::string& path, const Scenario& 
   reader.integer("bytes", fault.bytes, 0, int64_t{1} << 40);
   reader.integer("offset_ms", fault.offset_ms, -kMaxDurationMs, kMaxDurationMs);
   reader.integer("drift_ppm", fault.drift_ppm, -500'000, 500'000);
+  read_trigger(reader, path, fault);
   reader.finish();
   if ((fault.action == FaultAction::kDiskWriteError ||
        fault.action == FaultAction::kDiskFsyncError) &&
@@ -378,6 +410,11 @@ Json fault_json(const FaultSpec& fault) {
   if (fault.bytes != 0) json["bytes"] = fault.bytes;
   if (fault.offset_ms != 0) json["offset_ms"] = fault.offset_ms;
   if (fault.drift_ppm != 0) json["drift_ppm"] = fault.drift_ppm;
+  if (fault.on) {
+    json["on"] = fault_event_name(*fault.on);
+    if (fault.occurrence != 1) json["occurrence"] = fault.occurrence;
+    if (fault.delay_ms != 0) json["delay_ms"] = fault.delay_ms;
+  }
   return json;
 }
 

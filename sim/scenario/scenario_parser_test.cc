@@ -62,7 +62,7 @@ TEST(ScenarioParser, WrittenBackParsesToTheSameScenario) {
 TEST(ScenarioParser, ErrorsNameTheFieldPath) {
   EXPECT_EQ(error_of(minimal_with("\"node:1\"", "\"nod:3\"")),
             "faults[2].target: unknown target \"nod:3\" (leader, follower, minority, majority, "
-            "node:N, random, all)");
+            "node:N, random, all, previous_leader, event_member)");
   EXPECT_EQ(error_of(minimal_with("\"node:2\"", "\"node:9\"")),
             "faults[2].to: node 9 is not a member (cluster.members is 5)");
   EXPECT_EQ(error_of(minimal_with("\"clients\": 2", "\"client\": 2")),
@@ -119,6 +119,67 @@ TEST(ScenarioParser, BackendAndMembershipFaults) {
   EXPECT_EQ(error_of(minimal_with("\"action\": \"crash\", \"target\": \"leader\"",
                                   "\"action\": \"add_member\", \"target\": \"leader\"")),
             "faults[0].target: does not apply to add_member (it adds a new member)");
+}
+
+TEST(ScenarioParser, EventTriggers) {
+  Result<Scenario> parsed = parse_scenario(minimal_with(
+      "\"action\": \"crash\", \"target\": \"leader\"",
+      "\"action\": \"crash\", \"target\": \"event_member\", \"on\": \"leader_elected\", "
+      "\"occurrence\": 2, \"delay_ms\": 5}, {\"action\": \"partition\", \"target\": "
+      "\"previous_leader\", \"on\": \"leader_committed\""));
+  ASSERT_TRUE(parsed.is_ok()) << parsed.error().to_string();
+  const FaultSpec& elected = parsed->faults[0];
+  EXPECT_EQ(elected.on, FaultEvent::kLeaderElected);
+  EXPECT_EQ(elected.occurrence, 2U);
+  EXPECT_EQ(elected.delay_ms, 5);
+  EXPECT_EQ(elected.target.kind, FaultTarget::Kind::kEventMember);
+  const FaultSpec& committed = parsed->faults[1];
+  EXPECT_EQ(committed.on, FaultEvent::kLeaderCommitted);
+  EXPECT_EQ(committed.occurrence, 1U) << "the first event by default";
+  EXPECT_EQ(committed.at_ms, 0) << "armed from the start by default";
+  EXPECT_EQ(committed.target.kind, FaultTarget::Kind::kPreviousLeader);
+  EXPECT_FALSE(parsed->faults[2].on) << "a fault without `on` fires at its at_ms";
+  Result<Scenario> again = parse_scenario(scenario_to_json(*parsed));
+  ASSERT_TRUE(again.is_ok()) << again.error().to_string();
+  EXPECT_EQ(*again, *parsed);
+
+  const std::string_view crash = "\"action\": \"crash\"";
+  EXPECT_EQ(error_of(minimal_with(crash, "\"action\": \"crash\", \"on\": \"leader_elect\"")),
+            "faults[0].on: unknown event \"leader_elect\" (leader_elected, leader_committed)");
+  EXPECT_EQ(error_of(minimal_with(crash, "\"action\": \"crash\", \"on\": 1")),
+            "faults[0].on: must be a string");
+  EXPECT_EQ(error_of(minimal_with(crash, "\"action\": \"crash\", \"occurrence\": 2")),
+            "faults[0].occurrence: applies only to a fault with \"on\" (an event)");
+  EXPECT_EQ(error_of(minimal_with(crash, "\"action\": \"crash\", \"delay_ms\": 2")),
+            "faults[0].delay_ms: applies only to a fault with \"on\" (an event)");
+  EXPECT_EQ(error_of(minimal_with(crash,
+                                  "\"action\": \"crash\", \"on\": \"leader_elected\", "
+                                  "\"occurrence\": 0")),
+            "faults[0].occurrence: must be in [1, 1000000], got 0");
+  EXPECT_EQ(error_of(minimal_with("\"target\": \"leader\"", "\"target\": \"event_member\"")),
+            "faults[0].target: event_member needs \"on\" (the event whose member it is)");
+  EXPECT_EQ(error_of(minimal_with("\"to\": \"node:2\"", "\"to\": \"event_member\"")),
+            "faults[2].to: event_member needs \"on\" (the event whose member it is)");
+}
+
+// The hunt scenarios (scenarios/hunt, run by `sim hunt`) are scenario files like the others.
+TEST(ScenarioParser, EveryHuntScenarioParses) {
+  int count = 0;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::string(LOCKSTEP_SCENARIOS_DIR) + "/hunt")) {
+    if (entry.path().extension() != ".json") continue;
+    std::ifstream in(entry.path());
+    std::stringstream text;
+    text << in.rdbuf();
+    Result<Scenario> parsed = parse_scenario(text.str());
+    EXPECT_TRUE(parsed.is_ok()) << entry.path() << ": " << parsed.error().to_string();
+    if (parsed.is_ok()) {
+      Result<Scenario> again = parse_scenario(scenario_to_json(*parsed));
+      EXPECT_TRUE(again.is_ok() && *again == *parsed) << entry.path();
+    }
+    ++count;
+  }
+  EXPECT_GE(count, 7) << "one hunt scenario per planted bug";
 }
 
 TEST(ScenarioParser, EveryStandardScenarioParses) {
