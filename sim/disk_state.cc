@@ -196,9 +196,9 @@ void DiskState::apply(std::string& bytes, const PendingOp& op) {
     bytes.resize(op.offset);
     return;
   }
-  // Every byte a member writes passes through here twice (page cache, then the durable
-  // copy at fsync), and most writes append (WAL records, SQLite's WAL frames): append in
-  // place instead of zero-filling the new tail first and then overwriting it.
+  // Every byte a member writes passes through here, and most writes append (WAL records,
+  // SQLite's WAL frames): append in place instead of zero-filling the new tail first and
+  // then overwriting it.
   if (op.offset >= bytes.size()) {
     bytes.resize(op.offset);  // a hole before the write reads as zeros, as in POSIX
     bytes.append(op.bytes);
@@ -207,6 +207,47 @@ void DiskState::apply(std::string& bytes, const PendingOp& op) {
   const size_t inside = std::min<size_t>(op.bytes.size(), bytes.size() - op.offset);
   std::memcpy(bytes.data() + op.offset, op.bytes.data(), inside);
   bytes.append(op.bytes, inside);
+}
+
+void DiskState::undo(std::string& bytes, const PendingOp& op) {
+  if (op.is_truncate) {
+    bytes.append(op.replaced);  // the tail a shrinking truncate cut off
+  } else {
+    std::memcpy(bytes.data() + op.offset, op.replaced.data(), op.replaced.size());
+  }
+  bytes.resize(op.size_before);
+}
+
+std::string DiskState::durable_bytes(const Inode& inode) {
+  if (inode.durable) return *inode.durable;
+  std::string bytes = inode.current;
+  for (auto op = inode.pending.rbegin(); op != inode.pending.rend(); ++op) undo(bytes, *op);
+  return bytes;
+}
+
+uint64_t DiskState::durable_size(const Inode& inode) {
+  if (inode.durable) return inode.durable->size();
+  return inode.pending.empty() ? inode.current.size() : inode.pending.front().size_before;
+}
+
+void DiskState::store_durable(Inode& inode) {
+  if (!inode.durable) inode.durable = durable_bytes(inode);
+}
+
+void DiskState::apply_pending(Inode& inode, PendingOp op) {
+  const uint64_t size_before = inode.current.size();
+  if (!inode.durable) {
+    op.size_before = size_before;
+    if (op.offset < size_before) {
+      const uint64_t length = op.is_truncate
+                                  ? size_before - op.offset
+                                  : std::min<uint64_t>(op.bytes.size(), size_before - op.offset);
+      op.replaced.assign(inode.current, op.offset, length);
+    }
+  }
+  apply(inode.current, op);
+  used_bytes_ = used_bytes_ - size_before + inode.current.size();
+  inode.pending.push_back(std::move(op));
 }
 
 Status DiskState::write(InodeId inode_id, uint64_t offset, std::string_view bytes, Random& random) {
@@ -219,13 +260,7 @@ Status DiskState::write(InodeId inode_id, uint64_t offset, std::string_view byte
   if (used_bytes_ + growth > faults_.capacity_bytes) {
     return Status(ErrorCode::kDiskFull, "capacity " + std::to_string(faults_.capacity_bytes));
   }
-  PendingOp op{false, offset, std::string(bytes), false};
-  std::string current = std::move(inode.current);
-  used_bytes_ -= current.size();
-  apply(current, op);
-  used_bytes_ += current.size();
-  inode.current = std::move(current);
-  inode.pending.push_back(std::move(op));
+  apply_pending(inode, PendingOp{false, offset, std::string(bytes), false, 0, {}});
   return Status::ok();
 }
 
@@ -238,23 +273,27 @@ Status DiskState::truncate(InodeId inode_id, uint64_t size, Random& random) {
       used_bytes_ + (size - inode.current.size()) > faults_.capacity_bytes) {
     return Status(ErrorCode::kDiskFull, "capacity " + std::to_string(faults_.capacity_bytes));
   }
-  PendingOp op{true, size, {}, false};
   // In place: a journal truncated on every commit must not cost a copy of the file.
-  used_bytes_ -= inode.current.size();
-  apply(inode.current, op);
-  used_bytes_ += inode.current.size();
-  inode.pending.push_back(std::move(op));
+  apply_pending(inode, PendingOp{true, size, {}, false, 0, {}});
   return Status::ok();
 }
 
 Result<uint64_t> DiskState::sync(InodeId inode_id, Random& random) {
   Inode& inode = inode_at(inode_id);
   if (should_fail(faults_.fail_next_syncs, faults_.sync_error_probability, random)) {
-    // fsyncgate: the kernel forgets the dirty pages, so these writes never become durable.
+    // fsyncgate: the kernel forgets the dirty pages, so these writes never become durable,
+    // while later ones still can: from here on the durable bytes are stored.
+    store_durable(inode);
     for (PendingOp& op : inode.pending) op.lost_to_failed_sync = true;
     return Error(ErrorCode::kIoError, "fsync");
   }
   if (faults_.fsync_lies) return uint64_t{0};
+  if (!inode.durable) {
+    // Every pending op becomes durable: the durable bytes are now `current` itself.
+    const uint64_t made_durable = inode.pending.size();
+    inode.pending.clear();
+    return made_durable;
+  }
   uint64_t made_durable = 0;
   std::vector<PendingOp> still_pending;
   for (PendingOp& op : inode.pending) {
@@ -262,10 +301,12 @@ Result<uint64_t> DiskState::sync(InodeId inode_id, Random& random) {
       still_pending.push_back(std::move(op));
       continue;
     }
-    apply(inode.durable, op);
+    apply(*inode.durable, op);
     ++made_durable;
   }
   inode.pending = std::move(still_pending);
+  // Nothing pending: the durable bytes equal `current` again and need not be stored.
+  if (inode.pending.empty()) inode.durable.reset();
   return made_durable;
 }
 
@@ -297,12 +338,12 @@ void DiskState::apply_torn(std::string& bytes, const PendingOp& op, Random& rand
   if (first_boundary >= end) return;  // fits in one sector: atomic, so torn means lost
   const uint64_t boundaries = (end - 1 - first_boundary) / kSectorBytes + 1;
   const uint64_t cut = first_boundary + random.below(boundaries) * kSectorBytes;
-  PendingOp prefix{false, op.offset, op.bytes.substr(0, cut - op.offset), false};
+  PendingOp prefix{false, op.offset, op.bytes.substr(0, cut - op.offset), false, 0, {}};
   apply(bytes, prefix);
 }
 
 void DiskState::resolve_inode(Inode& inode, CrashMode mode, Random& random) {
-  std::string result = inode.durable;
+  std::string result = durable_bytes(inode);
   // Writes an fsync failed on never reach the disk, whatever the mode.
   std::vector<const PendingOp*> candidates;
   for (const PendingOp& op : inode.pending) {
@@ -336,7 +377,7 @@ void DiskState::resolve_inode(Inode& inode, CrashMode mode, Random& random) {
       break;
   }
   inode.pending.clear();
-  inode.durable = result;
+  inode.durable.reset();
   set_current(inode, std::move(result));
 }
 
@@ -428,13 +469,14 @@ Status DiskState::flip_bit(std::string_view path, uint64_t bit_index) {
     return Status(ErrorCode::kFileNotFound, "no durable file '" + std::string(path) + "'");
   }
   Inode& inode = inode_at(found->second.inode);
-  if (bit_index / 8 >= inode.durable.size()) {
+  if (bit_index / 8 >= durable_size(inode)) {
     return Status(ErrorCode::kInvalidInput, "bit beyond the durable bytes");
   }
-  inode.durable[bit_index / 8] =
-      static_cast<char>(inode.durable[bit_index / 8] ^ (1 << (bit_index % 8)));
+  store_durable(inode);
+  std::string& durable = *inode.durable;
+  durable[bit_index / 8] = static_cast<char>(durable[bit_index / 8] ^ (1 << (bit_index % 8)));
   // The page cache re-reads the damaged sector unless a pending write covers it.
-  std::string current = inode.durable;
+  std::string current = durable;
   for (const PendingOp& op : inode.pending) apply(current, op);
   set_current(inode, std::move(current));
   return Status::ok();
@@ -445,7 +487,7 @@ Status DiskState::flip_random_bit(std::string_view path, Random& random) {
   if (found == durable_entries_.end() || found->second.directory) {
     return Status(ErrorCode::kFileNotFound, "no durable file '" + std::string(path) + "'");
   }
-  const uint64_t bytes = inode_at(found->second.inode).durable.size();
+  const uint64_t bytes = durable_size(inode_at(found->second.inode));
   if (bytes == 0) return Status(ErrorCode::kInvalidInput, "file has no durable bytes");
   return flip_bit(path, random.below(bytes * 8));
 }
@@ -453,7 +495,7 @@ Status DiskState::flip_random_bit(std::string_view path, Random& random) {
 std::optional<std::string> DiskState::durable_contents(std::string_view path) const {
   auto found = durable_entries_.find(path);
   if (found == durable_entries_.end() || found->second.directory) return std::nullopt;
-  return inode_at(found->second.inode).durable;
+  return durable_bytes(inode_at(found->second.inode));
 }
 
 std::optional<std::string> DiskState::current_contents(std::string_view path) const {

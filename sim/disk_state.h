@@ -103,9 +103,18 @@ class DiskState {
     uint64_t offset = 0;  // write offset, or the new size of a truncate
     std::string bytes;
     bool lost_to_failed_sync = false;
+    // What undoes this op on `current` (recorded while the inode's durable bytes are
+    // implicit): the file size before it and the bytes it overwrote or truncated away.
+    uint64_t size_before = 0;
+    std::string replaced;
   };
+  // The durable bytes are usually `current` with the pending ops undone, newest first, so they
+  // are not stored: an fsync then costs no copy of what it makes durable, and a file's bytes
+  // are held once, not twice (the simulator's memory is mostly SQLite's WAL images). They are
+  // stored (`durable` set) only while that does not hold: after a failed fsync (its ops stay
+  // pending yet a later fsync makes later ops durable) or a bit flip in the durable bytes.
   struct Inode {
-    std::string durable;
+    std::optional<std::string> durable;
     std::string current;
     std::vector<PendingOp> pending;
     uint32_t open_handles = 0;
@@ -118,6 +127,12 @@ class DiskState {
   using Namespace = std::map<std::string, Entry, std::less<>>;
 
   static void apply(std::string& bytes, const PendingOp& op);
+  static void undo(std::string& bytes, const PendingOp& op);
+  static std::string durable_bytes(const Inode& inode);
+  static uint64_t durable_size(const Inode& inode);
+  static void store_durable(Inode& inode);
+  // Applies `op` to the inode's current bytes and queues it as pending.
+  void apply_pending(Inode& inode, PendingOp op);
   static void apply_torn(std::string& bytes, const PendingOp& op, Random& random);
   bool should_fail(uint32_t& next_count, double probability, Random& random);
   bool parent_is_directory(std::string_view path) const;

@@ -4,6 +4,7 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 namespace lockstep::sim {
 namespace {
@@ -246,6 +247,111 @@ TEST(DiskState, BitFlipChangesExactlyOneDurableBit) {
   EXPECT_EQ(*disk.read(inode, 0, 64), flipped) << "reads see the damage";
   EXPECT_EQ(disk.flip_bit("f", 64 * 8).code(), ErrorCode::kInvalidInput);
   EXPECT_EQ(disk.flip_bit("nope", 0).code(), ErrorCode::kFileNotFound);
+}
+
+// The durable bytes are kept implicitly (current bytes minus undo records) until a failed
+// fsync or a bit flip; this compares them after every step of random overwrites, appends past
+// the end, growing and shrinking truncates, syncs, failed syncs and bit flips with a model that
+// stores them outright, and then the bytes each all-or-nothing crash mode leaves.
+struct ExplicitModel {
+  struct Op {
+    bool truncate;
+    uint64_t offset;
+    std::string bytes;
+    bool lost = false;
+  };
+  std::string durable;
+  std::string current;
+  std::vector<Op> pending;
+
+  static void apply(std::string& target, const Op& op) {
+    if (op.truncate) {
+      target.resize(op.offset);
+      return;
+    }
+    if (target.size() < op.offset + op.bytes.size()) target.resize(op.offset + op.bytes.size());
+    target.replace(op.offset, op.bytes.size(), op.bytes);
+  }
+  void record(Op op) {
+    apply(current, op);
+    pending.push_back(std::move(op));
+  }
+  void sync(bool fails) {
+    std::vector<Op> kept;
+    for (Op& op : pending) {
+      if (fails) op.lost = true;
+      if (op.lost) {
+        kept.push_back(std::move(op));
+      } else {
+        apply(durable, op);
+      }
+    }
+    pending = std::move(kept);
+  }
+  std::string after_keep_all_crash() const {
+    std::string result = durable;
+    for (const Op& op : pending) {
+      if (!op.lost) apply(result, op);
+    }
+    return result;
+  }
+};
+
+TEST(DiskState, DurableBytesMatchAModelThatStoresThem) {
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    for (CrashMode mode : {CrashMode::kDropAll, CrashMode::kKeepAll}) {
+      DiskState disk;
+      Random random(seed);
+      Random unused(0);
+      ExplicitModel model;
+      const auto inode = write_file(disk, unused, "f", 0, "");
+      model.record({false, 0, ""});
+      ASSERT_TRUE(disk.sync_directory("", unused).is_ok());
+      for (int step = 0; step < 60; ++step) {
+        const uint64_t size = model.current.size();
+        switch (random.below(6)) {
+          case 0:
+          case 1: {
+            const uint64_t offset = random.below(size + 8);
+            const std::string bytes(random.below(12) + 1, static_cast<char>('a' + step % 26));
+            ASSERT_TRUE(disk.write(inode, offset, bytes, unused).is_ok());
+            model.record({false, offset, bytes});
+            break;
+          }
+          case 2: {
+            const uint64_t new_size = random.below(size + 8);
+            ASSERT_TRUE(disk.truncate(inode, new_size, unused).is_ok());
+            model.record({true, new_size, ""});
+            break;
+          }
+          case 3:
+          case 4: {
+            const bool fails = random.chance(0.15);
+            disk.faults().fail_next_syncs = fails ? 1 : 0;
+            EXPECT_EQ(disk.sync(inode, unused).is_ok(), !fails);
+            model.sync(fails);
+            break;
+          }
+          default:
+            if (model.durable.empty()) break;
+            const uint64_t bit = random.below(model.durable.size() * 8);
+            ASSERT_TRUE(disk.flip_bit("f", bit).is_ok());
+            model.durable[bit / 8] = static_cast<char>(model.durable[bit / 8] ^ (1 << (bit % 8)));
+            model.current = model.durable;
+            for (const ExplicitModel::Op& op : model.pending)
+              ExplicitModel::apply(model.current, op);
+            break;
+        }
+        ASSERT_EQ(disk.durable_contents("f"), model.durable) << "seed " << seed << " step " << step;
+        ASSERT_EQ(disk.current_contents("f"), model.current) << "seed " << seed << " step " << step;
+      }
+      disk.crash(mode, unused);
+      EXPECT_EQ(disk.current_contents("f"),
+                mode == CrashMode::kDropAll ? model.durable : model.after_keep_all_crash())
+          << "seed " << seed << " " << crash_mode_name(mode);
+      EXPECT_EQ(disk.durable_contents("f"), disk.current_contents("f"));
+    }
+  }
 }
 
 TEST(DiskState, RemovedFileStaysReadableWhileAHandleIsOpen) {
