@@ -113,7 +113,8 @@ std::string_view request_name(const ClientRequestBody& body) {
                                                 "watch_cancel",  "member_add",
                                                 "member_remove", "member_promote",
                                                 "member_list",   "status",
-                                                "alarm",         "watch_progress"};
+                                                "alarm",         "watch_progress",
+                                                "member_update"};
   static_assert(std::size(kNames) == std::variant_size_v<ClientRequestBody>);
   return kNames[body.index()];
 }

@@ -45,7 +45,7 @@ using ClientRequestBody =
                  mvcc::LeaseKeepAliveRequest, mvcc::LeaseTimeToLiveRequest,
                  mvcc::WatchCreateRequest, mvcc::WatchCancelRequest, MemberAddRequest,
                  MemberRemoveRequest, MemberPromoteRequest, MemberListRequest, StatusRequest,
-                 AlarmRequest, mvcc::WatchProgressRequest>;
+                 AlarmRequest, mvcc::WatchProgressRequest, MemberUpdateRequest>;
 
 using ClientResponseBody =
     std::variant<mvcc::RangeResponse, mvcc::PutResponse, mvcc::DeleteRangeResponse,

@@ -129,6 +129,7 @@ std::vector<ClientRequestBody> one_request_of_each_kind() {
       StatusRequest{},
       AlarmRequest{AlarmAction::kDeactivate, NodeId(6), AlarmType::kNoSpace},
       mvcc::WatchProgressRequest{},
+      MemberUpdateRequest{NodeId(6), R"({"peerURLs":["http://10.0.0.6:2380"]})"},
   };
 }
 

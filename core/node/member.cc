@@ -880,6 +880,10 @@ Status Member::check_member_change(const ClientRequestBody& request) const {
     if (!membership.is_member(remove->id)) return Status(ErrorCode::kMemberNotFound);
     return Status::ok();
   }
+  if (const auto* update = std::get_if<MemberUpdateRequest>(&request)) {
+    if (!membership.is_member(update->id)) return Status(ErrorCode::kMemberNotFound);
+    return Status::ok();
+  }
   const auto& promote = std::get<MemberPromoteRequest>(request);
   if (!membership.is_member(promote.id)) return Status(ErrorCode::kMemberNotFound);
   if (!membership.learners.contains(promote.id)) return Status(ErrorCode::kMemberNotLearner);
@@ -909,6 +913,10 @@ void Member::member_change(const ReplyTo& reply, const ClientRequestBody& reques
   } else if (const auto* remove = std::get_if<MemberRemoveRequest>(&request)) {
     single.type = raft::ConfChangeType::kRemoveNode;
     single.node = remove->id;
+  } else if (const auto* update = std::get_if<MemberUpdateRequest>(&request)) {
+    single.type = raft::ConfChangeType::kUpdateNode;
+    single.node = update->id;
+    attributes = update->attributes;
   } else {
     single.type = raft::ConfChangeType::kAddNode;  // promoting a learner adds it as a voter
     single.node = std::get<MemberPromoteRequest>(request).id;

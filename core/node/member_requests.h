@@ -45,6 +45,15 @@ struct MemberPromoteRequest {
   bool operator==(const MemberPromoteRequest&) const = default;
 };
 
+// etcd's member update: new peer URLs for a member, replicated (like an add's) as the host's
+// opaque attributes in the context of a ConfChange that leaves the configuration unchanged.
+struct MemberUpdateRequest {
+  NodeId id;
+  std::string attributes;
+
+  bool operator==(const MemberUpdateRequest&) const = default;
+};
+
 struct MemberListRequest {
   // etcd 3.5's linearizable member list; false answers from the local view.
   bool linearizable = false;
@@ -52,7 +61,7 @@ struct MemberListRequest {
   bool operator==(const MemberListRequest&) const = default;
 };
 
-// The answer to add, remove, promote and list: the membership after the change.
+// The answer to add, remove, promote, update and list: the membership after the change.
 struct MemberListResponse {
   mvcc::ResponseHeader header;
   std::vector<MemberInfo> members;  // ascending by id

@@ -543,6 +543,14 @@ void encode(WireWriter& out, const MemberPromoteRequest& request) {
 void decode(WireReader& in, MemberPromoteRequest& request) {
   request.id = NodeId(in.varint());
 }
+void encode(WireWriter& out, const MemberUpdateRequest& request) {
+  out.varint(request.id.value());
+  out.bytes(request.attributes);
+}
+void decode(WireReader& in, MemberUpdateRequest& request) {
+  request.id = NodeId(in.varint());
+  request.attributes = in.bytes();
+}
 void encode(WireWriter& out, const MemberListRequest& request) {
   out.boolean(request.linearizable);
 }

@@ -16,6 +16,9 @@ namespace lockstep::raft {
 enum class ConfChangeType : uint8_t {
   kAddNode = 0,
   kRemoveNode = 1,
+  // Leaves the configuration as it is: etcd replicates a member's new peer URLs in the
+  // context of such a change (etcdctl member update), for the application alone.
+  kUpdateNode = 2,
   kAddLearnerNode = 3,
 };
 

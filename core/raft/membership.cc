@@ -50,6 +50,8 @@ Status apply_changes(Membership& membership, const std::vector<ConfChangeSingle>
         membership.learners.erase(change.node);
         membership.learners_next.erase(change.node);
         break;
+      case ConfChangeType::kUpdateNode:
+        break;  // etcd raft's changer ignores it too; only the context matters
       default:
         return Status(ErrorCode::kInvalidInput, "unknown conf change type");
     }

@@ -58,6 +58,18 @@ TEST(MembershipTest, SingleVoterChangeAppliesDirectly) {
   EXPECT_FALSE(next->joint());
 }
 
+// etcd's member update (new peer URLs) is a ConfChangeUpdateNode: committed like any change,
+// but the configuration stays as it was, learners included.
+TEST(MembershipTest, UpdateNodeLeavesTheConfigurationAsItWas) {
+  Membership current{.incoming = ids({1, 2, 3}), .learners = ids({4})};
+  for (uint64_t node : {2, 4}) {
+    Result<Membership> next =
+        apply_conf_change(current, change({{ConfChangeType::kUpdateNode, NodeId(node)}}));
+    ASSERT_TRUE(next.is_ok()) << next.error();
+    EXPECT_EQ(next->to_conf_state(), current.to_conf_state());
+  }
+}
+
 // Thesis §4.1: adding or removing one server at a time keeps every majority of the old
 // configuration overlapping every majority of the new; more needs joint consensus.
 TEST(MembershipTest, TwoVoterChangesWithoutJointConsensusAreRefused) {

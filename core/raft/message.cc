@@ -71,6 +71,9 @@ std::string describe_conf_change(const std::string& data) {
       case ConfChangeType::kRemoveNode:
         text += "r";
         break;
+      case ConfChangeType::kUpdateNode:
+        text += "u";
+        break;
     }
     text += number(single.node.value());
   }

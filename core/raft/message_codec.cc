@@ -260,6 +260,7 @@ Result<ConfChange> decode_conf_change(std::string_view bytes) {
     const uint8_t type = reader.u8("change.type");
     if (type != static_cast<uint8_t>(ConfChangeType::kAddNode) &&
         type != static_cast<uint8_t>(ConfChangeType::kRemoveNode) &&
+        type != static_cast<uint8_t>(ConfChangeType::kUpdateNode) &&
         type != static_cast<uint8_t>(ConfChangeType::kAddLearnerNode)) {
       reader.fail("change.type", "unknown");
     }

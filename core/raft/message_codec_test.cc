@@ -124,7 +124,8 @@ TEST(MessageCodecTest, ConfChangeRoundTripsAndRejectsGarbage) {
   ConfChange change{.transition = ConfChangeTransition::kJointExplicit,
                     .changes = {{ConfChangeType::kAddNode, NodeId(4)},
                                 {ConfChangeType::kRemoveNode, NodeId(1)},
-                                {ConfChangeType::kAddLearnerNode, NodeId(7)}},
+                                {ConfChangeType::kAddLearnerNode, NodeId(7)},
+                                {ConfChangeType::kUpdateNode, NodeId(4)}},
                     .context = "peer urls"};
   Result<ConfChange> decoded = decode_conf_change(encode_conf_change(change));
   ASSERT_TRUE(decoded.is_ok()) << decoded.error();
@@ -132,7 +133,7 @@ TEST(MessageCodecTest, ConfChangeRoundTripsAndRejectsGarbage) {
   EXPECT_FALSE(decode_conf_change("").is_ok());
   EXPECT_FALSE(decode_conf_change(std::string("\x01\x09\x00\x00", 4)).is_ok());  // transition
   std::string bad_type = encode_conf_change(change);
-  bad_type[3] = 2;  // kUpdateNode is not supported
+  bad_type[3] = 4;  // etcd's raftpb has no ConfChangeType 4
   EXPECT_FALSE(decode_conf_change(bad_type).is_ok());
 }
 

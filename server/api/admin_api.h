@@ -17,7 +17,7 @@ class AdminApi {
  public:
   virtual ~AdminApi() = default;
 
-  // Cluster service (etcd 3.4 clientv3 Cluster: member list/add/remove/promote).
+  // Cluster service (etcd 3.4 clientv3 Cluster: member list/add/remove/update/promote).
   virtual void member_list(Completion<etcdserverpb::MemberListResponse> done) = 0;
   virtual void member_add(const etcdserverpb::MemberAddRequest& request,
                           Completion<etcdserverpb::MemberAddResponse> done) = 0;
@@ -25,6 +25,8 @@ class AdminApi {
                              Completion<etcdserverpb::MemberRemoveResponse> done) = 0;
   virtual void member_promote(const etcdserverpb::MemberPromoteRequest& request,
                               Completion<etcdserverpb::MemberPromoteResponse> done) = 0;
+  virtual void member_update(const etcdserverpb::MemberUpdateRequest& request,
+                             Completion<etcdserverpb::MemberUpdateResponse> done) = 0;
 
   // Maintenance service.
   virtual void status(Completion<etcdserverpb::StatusResponse> done) = 0;

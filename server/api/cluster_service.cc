@@ -36,4 +36,12 @@ grpc::ServerUnaryReactor* ClusterService::MemberPromote(
   return reactor;
 }
 
+grpc::ServerUnaryReactor* ClusterService::MemberUpdate(
+    grpc::CallbackServerContext* context, const etcdserverpb::MemberUpdateRequest* request,
+    etcdserverpb::MemberUpdateResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  admin_.member_update(*request, finish_into(reactor, response));
+  return reactor;
+}
+
 }  // namespace lockstep::api

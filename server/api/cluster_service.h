@@ -7,8 +7,7 @@
 
 namespace lockstep::api {
 
-// etcd's Cluster service (member list/add/remove/promote) over an AdminApi. MemberUpdate is
-// answered UNIMPLEMENTED: lockstep does not move a member's peer URLs.
+// etcd's Cluster service (member list/add/remove/update/promote) over an AdminApi.
 class ClusterService final : public etcdserverpb::Cluster::CallbackService {
  public:
   explicit ClusterService(AdminApi& admin) : admin_(admin) {}
@@ -25,6 +24,9 @@ class ClusterService final : public etcdserverpb::Cluster::CallbackService {
   grpc::ServerUnaryReactor* MemberPromote(grpc::CallbackServerContext* context,
                                           const etcdserverpb::MemberPromoteRequest* request,
                                           etcdserverpb::MemberPromoteResponse* response) override;
+  grpc::ServerUnaryReactor* MemberUpdate(grpc::CallbackServerContext* context,
+                                         const etcdserverpb::MemberUpdateRequest* request,
+                                         etcdserverpb::MemberUpdateResponse* response) override;
 
  private:
   AdminApi& admin_;

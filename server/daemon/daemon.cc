@@ -114,6 +114,7 @@ Status run_daemon(const DaemonPlan& plan) {
 
   MemberClientApi client_api(runtime, runtime.loop(), network, plan.member.request_timeout);
   DaemonAdminApi admin(client_api, runtime.loop(), runtime, tcp_network, plan);
+  RETURN_IF_ERROR(admin.restore_members());
   api::ApiServerOptions server_options;
   server_options.grpc_host = plan.listen_client.host;
   server_options.grpc_port = plan.listen_client.port;

@@ -2,6 +2,8 @@
 
 #include <openssl/sha.h>
 
+#include <cstdio>
+
 #include "core/base/crc32c.h"
 #include "core/mvcc/meta_keys.h"
 #include "core/node/entry_payload.h"
@@ -23,6 +25,14 @@ MemberClientApi::AnyCompletion expect(std::function<void(Result<Response>)> done
     if (auto* response = std::get_if<Response>(&*result)) return done(std::move(*response));
     done(Error(ErrorCode::kInternal, "the member answered with another response type"));
   };
+}
+
+// etcd's Cluster service answers with cluster id, member id and raft term only (its
+// ClusterServer.header()): no revision, unlike the KV services.
+etcdserverpb::ResponseHeader cluster_header(const mvcc::ResponseHeader& header) {
+  etcdserverpb::ResponseHeader converted = api::to_proto(header);
+  converted.clear_revision();
+  return converted;
 }
 
 std::string sha256(std::string_view bytes) {
@@ -83,19 +93,60 @@ void DaemonAdminApi::learn_member(NodeId id, MemberAttributes attributes) {
   directory_.set(id, std::move(attributes));
 }
 
+Status DaemonAdminApi::restore_members() {
+  Result<bool> loaded = directory_.load(runtime_.disk());
+  if (!loaded.is_ok()) return loaded.error();
+  if (!*loaded) return Status::ok();
+  const std::map<NodeId, MemberAttributes> saved = directory_.members();
+  for (const auto& [id, attributes] : saved) {
+    MemberAttributes current = attributes;
+    if (id == plan_.self) {
+      current.name = plan_.name;
+      current.client_urls = plan_.advertise_client_urls;
+    }
+    learn_member(id, std::move(current));
+  }
+  return Status::ok();
+}
+
 void DaemonAdminApi::on_applied(NodeId, const raft::Entry& entry) {
   if (entry.type != raft::EntryType::kConfChange) return;
   Result<raft::ConfChange> change = raft::decode_conf_change(entry.data);
   if (!change.is_ok()) return;
-  Result<node::ConfChangeContext> context = node::decode_conf_change_context(change->context);
   for (const raft::ConfChangeSingle& single : change->changes) {
-    if (single.type == raft::ConfChangeType::kRemoveNode) {
-      directory_.remove(single.node);
-      continue;
-    }
-    if (!context.is_ok() || context->attributes.empty()) continue;  // a promotion
-    Result<MemberAttributes> attributes = decode_member_attributes(context->attributes);
-    if (attributes.is_ok()) learn_member(single.node, std::move(*attributes));
+    apply_member_change(single.type, single.node, change->context);
+  }
+  if (!change->changes.empty()) save_members();
+}
+
+void DaemonAdminApi::apply_member_change(raft::ConfChangeType type, NodeId id,
+                                         const std::string& context_bytes) {
+  if (type == raft::ConfChangeType::kRemoveNode) return directory_.remove(id);
+  Result<node::ConfChangeContext> context = node::decode_conf_change_context(context_bytes);
+  if (!context.is_ok() || context->attributes.empty()) return;  // a promotion
+  Result<MemberAttributes> attributes = decode_member_attributes(context->attributes);
+  if (!attributes.is_ok()) return;
+  if (type != raft::ConfChangeType::kUpdateNode) return learn_member(id, std::move(*attributes));
+  update_peer_urls(id, std::move(attributes->peer_urls));
+}
+
+// etcd's UpdateRaftAttributes: only the peer URLs of a known member change.
+void DaemonAdminApi::update_peer_urls(NodeId id, std::vector<std::string> peer_urls) {
+  if (directory_.members().count(id) == 0) return;
+  MemberAttributes updated = directory_.get(id);
+  if (updated.peer_urls == peer_urls) return;
+  updated.peer_urls = std::move(peer_urls);
+  learn_member(id, std::move(updated));
+}
+
+// etcd panics when its membership store cannot be written; lockstep's copy is a cache of the
+// log (a restart replays the ConfChanges since the last Raft snapshot over it), so a failure
+// to save is reported and the member goes on.
+void DaemonAdminApi::save_members() {
+  Status saved = directory_.save(runtime_.disk());
+  if (!saved.is_ok()) {
+    std::fprintf(stderr, "lockstep serve: cannot save the member directory: %s\n",
+                 saved.to_string().c_str());
   }
 }
 
@@ -119,7 +170,7 @@ void DaemonAdminApi::member_list(api::Completion<etcdserverpb::MemberListRespons
       expect<node::MemberListResponse>([this, done](Result<node::MemberListResponse> list) {
         if (!list.is_ok()) return done(list.error());
         etcdserverpb::MemberListResponse response;
-        *response.mutable_header() = api::to_proto(list->header);
+        *response.mutable_header() = cluster_header(list->header);
         fill_members(*list, response.mutable_members());
         done(std::move(response));
       }));
@@ -152,7 +203,7 @@ void DaemonAdminApi::member_add(const etcdserverpb::MemberAddRequest& request,
                          // The member answers from inside the apply, before this class observed it.
                          learn_member(id, attributes);
                          etcdserverpb::MemberAddResponse response;
-                         *response.mutable_header() = api::to_proto(list->header);
+                         *response.mutable_header() = cluster_header(list->header);
                          etcdserverpb::Member* added = response.mutable_member();
                          added->set_id(id.value());
                          for (const std::string& url : attributes.peer_urls)
@@ -171,7 +222,7 @@ void DaemonAdminApi::member_remove(const etcdserverpb::MemberRemoveRequest& requ
       expect<node::MemberListResponse>([this, done](Result<node::MemberListResponse> list) {
         if (!list.is_ok()) return done(list.error());
         etcdserverpb::MemberRemoveResponse response;
-        *response.mutable_header() = api::to_proto(list->header);
+        *response.mutable_header() = cluster_header(list->header);
         fill_members(*list, response.mutable_members());
         done(std::move(response));
       }));
@@ -184,10 +235,45 @@ void DaemonAdminApi::member_promote(const etcdserverpb::MemberPromoteRequest& re
       expect<node::MemberListResponse>([this, done](Result<node::MemberListResponse> list) {
         if (!list.is_ok()) return done(list.error());
         etcdserverpb::MemberPromoteResponse response;
-        *response.mutable_header() = api::to_proto(list->header);
+        *response.mutable_header() = cluster_header(list->header);
         fill_members(*list, response.mutable_members());
         done(std::move(response));
       }));
+}
+
+// etcd 3.4's MemberUpdate: the member's new peer URLs travel in the context of a
+// ConfChangeUpdateNode, which every member applies (its peers then dial the new URLs); names
+// and client URLs stay. Like MemberAdd, a URL another member already has is refused.
+void DaemonAdminApi::member_update(const etcdserverpb::MemberUpdateRequest& request,
+                                   api::Completion<etcdserverpb::MemberUpdateResponse> done) {
+  std::vector<std::string> peer_urls(request.peerurls().begin(), request.peerurls().end());
+  if (peer_urls.empty()) return done(Error(ErrorCode::kMemberBadUrls));
+  for (const std::string& url : peer_urls) {
+    if (!parse_http_url(url).is_ok()) return done(Error(ErrorCode::kMemberBadUrls, url));
+  }
+  const NodeId id(request.id());
+  const bool posted = client_api_.run_on_loop([this, id, peer_urls, done] {
+    for (const std::string& url : peer_urls) {
+      const NodeId owner = directory_.find_by_peer_url(url);
+      if (owner != kNoNode && owner != id) return done(Error(ErrorCode::kPeerUrlExists));
+    }
+    MemberAttributes attributes;
+    attributes.peer_urls = peer_urls;
+    node::MemberUpdateRequest update{id, encode_member_attributes(attributes)};
+    client_api_.submit(std::move(update),
+                       expect<node::MemberListResponse>(
+                           [this, id, peer_urls, done](Result<node::MemberListResponse> list) {
+                             if (!list.is_ok()) return done(list.error());
+                             // The member answers from inside the apply, before this class
+                             // observed it.
+                             update_peer_urls(id, peer_urls);
+                             etcdserverpb::MemberUpdateResponse response;
+                             *response.mutable_header() = cluster_header(list->header);
+                             fill_members(*list, response.mutable_members());
+                             done(std::move(response));
+                           }));
+  });
+  if (!posted) done(Error(ErrorCode::kStopped));
 }
 
 // ---- Maintenance ----
@@ -223,18 +309,17 @@ void DaemonAdminApi::alarm(const etcdserverpb::AlarmRequest& request,
       request.alarm() > etcdserverpb::CORRUPT) {
     return done(Error(ErrorCode::kInvalidInput, "unknown alarm action or type"));
   }
-  client_api_.submit(
-      alarm, expect<node::AlarmResponse>([done](Result<node::AlarmResponse> answer) {
-        if (!answer.is_ok()) return done(answer.error());
-        etcdserverpb::AlarmResponse response;
-        *response.mutable_header() = api::to_proto(answer->header);
-        for (const node::AlarmMember& raised : answer->alarms) {
-          etcdserverpb::AlarmMember* member = response.add_alarms();
-          member->set_memberid(raised.member.value());
-          member->set_alarm(static_cast<etcdserverpb::AlarmType>(raised.alarm));
-        }
-        done(std::move(response));
-      }));
+  client_api_.submit(alarm, expect<node::AlarmResponse>([done](Result<node::AlarmResponse> answer) {
+                       if (!answer.is_ok()) return done(answer.error());
+                       etcdserverpb::AlarmResponse response;
+                       *response.mutable_header() = api::to_proto(answer->header);
+                       for (const node::AlarmMember& raised : answer->alarms) {
+                         etcdserverpb::AlarmMember* member = response.add_alarms();
+                         member->set_memberid(raised.member.value());
+                         member->set_alarm(static_cast<etcdserverpb::AlarmType>(raised.alarm));
+                       }
+                       done(std::move(response));
+                     }));
 }
 
 void DaemonAdminApi::defragment(api::Completion<etcdserverpb::DefragmentResponse> done) {

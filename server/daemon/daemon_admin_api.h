@@ -28,6 +28,10 @@ class DaemonAdminApi final : public api::AdminApi, public node::MemberObserver {
   DaemonAdminApi(MemberClientApi& client_api, server::EventLoop& loop, env::Runtime& runtime,
                  server::TcpNetwork& peers, const DaemonPlan& plan);
 
+  // Before the loop runs: the members as the data dir last saved them (MemberDirectory::save),
+  // which replace --initial-cluster's view, as etcd ignores --initial-cluster on a restart.
+  Status restore_members();
+
   // Loop thread: the running member and backend (nullptr when the member stopped).
   void attach(node::Member* member, store::SqliteBackend* backend);
 
@@ -39,6 +43,8 @@ class DaemonAdminApi final : public api::AdminApi, public node::MemberObserver {
                      api::Completion<etcdserverpb::MemberRemoveResponse> done) override;
   void member_promote(const etcdserverpb::MemberPromoteRequest& request,
                       api::Completion<etcdserverpb::MemberPromoteResponse> done) override;
+  void member_update(const etcdserverpb::MemberUpdateRequest& request,
+                     api::Completion<etcdserverpb::MemberUpdateResponse> done) override;
   void status(api::Completion<etcdserverpb::StatusResponse> done) override;
   void alarm(const etcdserverpb::AlarmRequest& request,
              api::Completion<etcdserverpb::AlarmResponse> done) override;
@@ -61,6 +67,11 @@ class DaemonAdminApi final : public api::AdminApi, public node::MemberObserver {
   void with_member(std::function<void(node::Member&, store::SqliteBackend&)> task,
                    std::function<void(Error)> on_stopped);
   void learn_member(NodeId id, MemberAttributes attributes);
+  // The attributes an applied ConfChange carries for `id` merged into what is known: an add
+  // brings them all, an update (etcd's UpdateRaftAttributes) only new peer URLs.
+  void apply_member_change(raft::ConfChangeType type, NodeId id, const std::string& context);
+  void update_peer_urls(NodeId id, std::vector<std::string> peer_urls);
+  void save_members();
   void fill_members(const node::MemberListResponse& list,
                     google::protobuf::RepeatedPtrField<etcdserverpb::Member>* members) const;
   void wait_for_leader(NodeId target, Instant deadline,

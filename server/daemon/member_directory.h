@@ -6,6 +6,7 @@
 
 #include "core/base/error.h"
 #include "core/base/ids.h"
+#include "core/env/disk.h"
 
 namespace lockstep::daemon {
 
@@ -28,6 +29,8 @@ Result<MemberAttributes> decode_member_attributes(const std::string& bytes);
 // --initial-cluster; members added later are learned when their ConfChange is applied (its
 // context carries their peer URLs), and forgotten when their removal is applied. Loop thread
 // only.
+inline constexpr std::string_view kMemberDirectoryFile = "members.json";
+
 class MemberDirectory {
  public:
   void set(NodeId id, MemberAttributes attributes) { members_[id] = std::move(attributes); }
@@ -37,6 +40,16 @@ class MemberDirectory {
   MemberAttributes get(NodeId id) const;
   // The member whose peer URLs include `url`, if any.
   NodeId find_by_peer_url(const std::string& url) const;
+  const std::map<NodeId, MemberAttributes>& members() const { return members_; }
+
+  // The directory as the data dir keeps it (kMemberDirectoryFile), so that a restart knows
+  // the members as they are now, as etcd's membership store does, rather than as
+  // --initial-cluster described them (a member update moved a peer URL, an added member
+  // joined before the last Raft snapshot). Written whole: temp file, fsync, rename, fsync of
+  // the directory, so a crash leaves the old or the new copy.
+  Status save(env::Disk& disk) const;
+  // Replaces the directory with the saved copy; false (and unchanged) when there is none.
+  Result<bool> load(env::Disk& disk);
 
  private:
   std::map<NodeId, MemberAttributes> members_;

@@ -5,8 +5,10 @@
 # values that etcd legitimately chooses differently are masked: member and cluster ids,
 # raft terms and indexes, lease ids (random in both), database sizes and timings.
 # Everything else must match byte for byte, error messages included, and hashkv values
-# (etcd's crc32c over its key bucket, which lockstep computes over the same records). (member update is
-# left out: lockstep answers it UNIMPLEMENTED, see server/daemon/README.md.)
+# (etcd's crc32c over its key bucket, which lockstep computes over the same records).
+# Beyond the KV, lease and watch commands: member add/update/promote/remove/list (errors
+# included), endpoint status/health, alarm list, defrag, snapshot save, move-leader, lock and
+# elect (both run briefly under `timeout`).
 #
 #   tests/etcdctl/etcdctl_differential_test.sh <path to the lockstep binary>
 #
@@ -30,7 +32,7 @@ cleanup() {
 trap cleanup EXIT
 read -r -a ports <<< "$(python3 -c '
 import socket
-socks = [socket.socket() for _ in range(4)]
+socks = [socket.socket() for _ in range(6)]
 for s in socks: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in socks))')"
 
@@ -58,6 +60,21 @@ wait_up() {
 wait_up "127.0.0.1:${ports[0]}"
 wait_up "127.0.0.1:${ports[2]}"
 
+# Mask what legitimately differs (ids, terms, indexes, sizes, timings).
+normalise() {
+  sed -E \
+    -e 's/"(cluster_id|member_id|leader|raft_term|raftTerm|raftIndex|raftAppliedIndex|dbSize|dbSizeInUse|ID)":[0-9]+/"\1":N/g' \
+    -e 's/127\.0\.0\.1:[0-9]+/ENDPOINT/g' \
+    -e 's/"ts":"[^"]*"/"ts":T/g' \
+    -e 's/client-[0-9a-f-]+/client-UUID/g' \
+    -e 's/took = [0-9.]+(µs|ms|s)/took = T/g' \
+    -e 's/(Member|cluster) +[0-9a-f]{1,16}\b/\1 HEXID/g' \
+    -e 's/\b[0-9a-f]{12,16}\b/HEXID/g' \
+    -e 's/"ts":[0-9.]+/"ts":T/g' \
+    -e 's/^(ENDPOINT, HEXID, 3\.4\.23), [^,]+, (true|false), (true|false), [0-9]+, [0-9]+, [0-9]+,/\1, SIZE, \2, \3, N, N, N,/' \
+    -e 's/"(size|took)":("[^"]*"|[0-9.]+)/"\1":X/g' \
+    "$1"
+}
 # One transcript: each step prints "$ command", then its output and exit status.
 transcript() {
   local at=$1
@@ -65,6 +82,27 @@ transcript() {
     echo "\$ $*"
     local status=0
     ETCDCTL_API=3 etcdctl --endpoints "$at" --command-timeout 5s "$@" 2>&1 || status=$?
+    echo "[exit $status]"
+  }
+  step_head() {  # step_head <args...>: the first line only (etcd orders the rest by member id)
+    echo "\$ $*"
+    local status=0
+    ETCDCTL_API=3 etcdctl --endpoints "$at" --command-timeout 5s "$@" > "$dir/step.out" 2>&1 || status=$?
+    head -n 1 "$dir/step.out"
+    echo "[exit $status]"
+  }
+  step_sorted() {  # step_sorted <args...>: lines sorted once ids are masked (etcd orders by id)
+    echo "\$ $* (sorted)"
+    local status=0
+    ETCDCTL_API=3 etcdctl --endpoints "$at" --command-timeout 5s "$@" > "$dir/step.out" 2>&1 || status=$?
+    normalise "$dir/step.out" | sort
+    echo "[exit $status]"
+  }
+  step_timeout() {  # step_timeout <seconds> <args...>: a command that runs until stopped
+    local seconds=$1; shift
+    echo "\$ $* (stopped after $seconds s)"
+    local status=0
+    timeout "$seconds" env ETCDCTL_API=3 etcdctl --endpoints "$at" "$@" 2>&1 || status=$?
     echo "[exit $status]"
   }
   step_in() {  # step_in <stdin text> <args...>
@@ -113,22 +151,36 @@ transcript() {
   step member promote 1234
   step put "" empty
   step get /d/ --prefix --rev 0 -w json
+  # Membership on one member: a learner that never starts, then the member moves its own peer
+  # URL (ports[4] and ports[5] are never listened on; one member needs no peers).
+  local self_id spare_id spare_url="http://127.0.0.1:${ports[4]}"
+  self_id=$(ETCDCTL_API=3 etcdctl --endpoints "$at" endpoint status -w json | python3 -c '
+import json, sys
+print("%x" % json.load(sys.stdin)[0]["Status"]["header"]["member_id"])')
+  step member update 1234 --peer-urls=http://127.0.0.1:1
+  step_head member add spare --learner --peer-urls="$spare_url"
+  spare_id=$(ETCDCTL_API=3 etcdctl --endpoints "$at" member list -w json | python3 -c '
+import json, sys
+print(*["%x" % m["ID"] for m in json.load(sys.stdin)["members"] if m.get("isLearner")])')
+  step_sorted member list
+  step member update "$self_id" --peer-urls="$spare_url"
+  step member promote "$spare_id"
+  step member remove "$spare_id"
+  step member update "$self_id" --peer-urls="http://127.0.0.1:${ports[5]}"
+  step member list -w json
+  step put /d/after-update yes
+  step defrag
+  step snapshot save "$dir/snapshot.db"
+  step lock /d/lock -- sh -c 'echo "holding $ETCD_LOCK_KEY"'
+  step_timeout 2 elect /d/e alice
+  step_timeout 1 elect -l /d/e
+  step alarm list
+  step endpoint status
 }
 
 transcript "127.0.0.1:${ports[0]}" > "$dir/etcd.out"
 transcript "127.0.0.1:${ports[2]}" > "$dir/lockstep.out"
 
-# Mask what legitimately differs (ids, terms, indexes, sizes, timings).
-normalise() {
-  sed -E \
-    -e 's/"(cluster_id|member_id|leader|raft_term|raftTerm|raftIndex|raftAppliedIndex|dbSize|dbSizeInUse|ID)":[0-9]+/"\1":N/g' \
-    -e 's/127\.0\.0\.1:[0-9]+/ENDPOINT/g' \
-    -e 's/"ts":"[^"]*"/"ts":T/g' \
-    -e 's/client-[0-9a-f-]+/client-UUID/g' \
-    -e 's/took = [0-9.]+(µs|ms|s)/took = T/g' \
-    -e 's/\b[0-9a-f]{16}\b/HEXID/g' \
-    "$1"
-}
 if ! diff -u <(normalise "$dir/etcd.out") <(normalise "$dir/lockstep.out") > "$dir/diff"; then
   cat "$dir/diff" >&2
   keep=1
