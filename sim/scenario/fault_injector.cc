@@ -238,7 +238,14 @@ void FaultInjector::fire(const FaultSpec& fault) {
       return;
     }
     case FaultAction::kHeal: {
-      record(fault, {}, "every cut and clog removed");
+      // The cuts end here, and so do their records (their own undo finds nothing left to do).
+      for (AppliedFault& cut : applied_) {
+        if (cut.end_ms < 0 && (cut.action == "partition" || cut.action == "partition_one_way")) {
+          cut.end_ms = now_ms();
+        }
+      }
+      const size_t index = record(fault, {}, "every cut and clog removed");
+      applied_[index].end_ms = applied_[index].start_ms;
       cluster_.heal();
       return;
     }

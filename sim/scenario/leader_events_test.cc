@@ -118,5 +118,27 @@ TEST(EventTriggers, LeaderCommittedAndOccurrences) {
   EXPECT_TRUE(result->passed()) << failures(*result);
 }
 
+// Figure 8's first steps: the leader cut off at 300 ms; the moment the next one wins, every
+// cut is healed and the winner cut off. The first cut's record ends at the heal.
+TEST(EventTriggers, HealAtAnElectionEndsTheCutsBeforeIt) {
+  const Scenario scenario = parse(R"(
+    {"at_ms": 300, "action": "partition", "target": "leader"},
+    {"at_ms": 300, "on": "leader_elected", "action": "heal"},
+    {"at_ms": 300, "on": "leader_elected", "action": "partition", "target": "event_member",
+     "duration_ms": 300})");
+  Result<ScenarioResult> result = run_scenario(scenario, 2);
+  ASSERT_TRUE(result.is_ok()) << result.error().to_string();
+  const std::vector<const AppliedFault*> cuts = faults_of(*result, "partition");
+  const std::vector<const AppliedFault*> heal = faults_of(*result, "heal");
+  ASSERT_EQ(cuts.size(), 2U);
+  ASSERT_EQ(heal.size(), 1U);
+  EXPECT_EQ(cuts[0]->end_ms, heal[0]->start_ms);
+  EXPECT_EQ(heal[0]->end_ms, heal[0]->start_ms);
+  EXPECT_EQ(cuts[1]->start_ms, heal[0]->start_ms) << "both fire at the election's instant";
+  EXPECT_EQ(cuts[1]->end_ms, cuts[1]->start_ms + 300);
+  EXPECT_NE(cuts[0]->targets, cuts[1]->targets);
+  EXPECT_TRUE(result->passed()) << failures(*result);
+}
+
 }  // namespace
 }  // namespace lockstep::sim::scenario
