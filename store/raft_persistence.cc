@@ -29,6 +29,7 @@ Result<std::unique_ptr<RaftPersistence>> RaftPersistence::open(env::Disk& disk,
   WalOptions wal_options;
   wal_options.directory = persistence->options_.wal_directory;
   wal_options.segment_bytes = persistence->options_.wal_segment_bytes;
+  wal_options.preallocate_bytes = persistence->options_.wal_preallocate_bytes;
   RETURN_IF_ERROR(persistence->snapshotter_.open());
   WalContents contents;
   Result<std::unique_ptr<Wal>> wal = Wal::open(disk, wal_options, contents);

@@ -23,6 +23,7 @@ struct RaftPersistenceOptions {
   std::string wal_directory = "wal";
   std::string snapshot_directory = "snap";
   uint64_t wal_segment_bytes = kWalSegmentBytesDefault;
+  uint64_t wal_preallocate_bytes = 0;  // WalOptions::preallocate_bytes (the daemon sets it)
   size_t retained_snapshots = kRetainedSnapshotsDefault;
 };
 

@@ -170,15 +170,20 @@ Status Wal::recover(WalContents& contents) {
     }
     if (!is_final) continue;
     if (scan->torn_tail_bytes > 0) {
-      contents.torn_tail_note = "cut a torn tail of " + std::to_string(scan->torn_tail_bytes) +
-                                " bytes from " + segment.path + " at offset " +
-                                std::to_string(scan->valid_end_offset);
+      const std::string_view tail = std::string_view(*bytes).substr(scan->valid_end_offset);
+      const bool preallocated =
+          options_.preallocate_bytes > 0 && tail.find_first_not_of('\0') == std::string_view::npos;
+      contents.torn_tail_note =
+          (preallocated ? "cut preallocated zeros, " : "cut a torn tail of ") +
+          std::to_string(scan->torn_tail_bytes) + " bytes from " + segment.path + " at offset " +
+          std::to_string(scan->valid_end_offset);
       RETURN_IF_ERROR((*file)->truncate(scan->valid_end_offset));
     }
     // Whatever survived is made durable before new records claim it as synced.
     RETURN_IF_ERROR((*file)->sync());
     tail_file_ = std::move(file).value();
     tail_size_ = scan->valid_end_offset;
+    tail_file_end_ = tail_size_;
     tail_prologue_end_ = scan->frames[0].next_offset;
   }
   std::optional<std::string> note = std::move(contents.torn_tail_note);
@@ -228,6 +233,7 @@ Status Wal::create_segment(uint64_t sequence, LogIndex first_index) {
   if (!file) return fail(file.error());
   tail_file_ = std::move(file).value();
   tail_size_ = prologue.size();
+  tail_file_end_ = prologue.size();
   tail_prologue_end_ = prologue.size();
   segments_.push_back(Segment{sequence, first_index, path});
   stats_.segments_created++;
@@ -293,7 +299,17 @@ void Wal::track(const PendingRecord& record) {
 
 Status Wal::write_and_sync(const std::string& batch) {
   if (!batch.empty()) {
-    Status status = tail_file_->write(tail_size_, batch);
+    const uint64_t end = tail_size_ + batch.size();
+    Status status = Status::ok();
+    if (options_.preallocate_bytes > 0 && end > tail_file_end_) {
+      std::string with_zeros = batch;
+      with_zeros.resize(batch.size() + options_.preallocate_bytes, '\0');
+      status = tail_file_->write(tail_size_, with_zeros);
+      if (status) tail_file_end_ = end + options_.preallocate_bytes;
+    } else {
+      status = tail_file_->write(tail_size_, batch);
+      if (status) tail_file_end_ = std::max(tail_file_end_, end);
+    }
     if (!status) return fail(status.error());
   }
   Status status = Status::ok();
@@ -324,6 +340,7 @@ Status Wal::sync() {
       // in a sealed segment can only be corruption (wal_segment_scan.h).
       RETURN_IF_ERROR(write_and_sync(batch));
       batch.clear();
+      RETURN_IF_ERROR(trim_preallocation());
       RETURN_IF_ERROR(cut_segment());
       batch_sequence = segments_.back().sequence;
     }
@@ -334,6 +351,15 @@ Status Wal::sync() {
   }
   pending_.clear();
   return write_and_sync(batch);
+}
+
+Status Wal::trim_preallocation() {
+  if (tail_file_end_ <= tail_size_) return Status::ok();
+  Status status = tail_file_->truncate(tail_size_);
+  if (status) status = tail_file_->sync();
+  if (!status) return fail(status.error());
+  tail_file_end_ = tail_size_;
+  return Status::ok();
 }
 
 Status Wal::release_through(LogIndex index) {

@@ -305,6 +305,83 @@ TEST(Wal, BitFlipInASealedSegmentIsCorruption) {
   EXPECT_NE(status.error().detail().find("sealed"), std::string::npos);
 }
 
+// The daemon's preallocation (WalOptions::preallocate_bytes): appends land in zeros written
+// ahead of the tail, recovery cuts the zeros like a torn tail and keeps every synced record,
+// and a segment is trimmed to its records before it is sealed (a sealed segment must end
+// with a record).
+Opened open_preallocated_wal(MemoryDisk& disk, uint64_t segment_bytes, uint64_t preallocate) {
+  Opened opened;
+  WalOptions options;
+  options.segment_bytes = segment_bytes;
+  options.preallocate_bytes = preallocate;
+  Result<std::unique_ptr<Wal>> wal = Wal::open(disk, options, opened.contents);
+  EXPECT_TRUE(wal.is_ok()) << wal.status().to_string();
+  if (wal) opened.wal = std::move(wal).value();
+  return opened;
+}
+
+TEST(Wal, PreallocatedZerosAheadOfTheTailAreWrittenOncePerChunk) {
+  MemoryDisk disk;
+  constexpr uint64_t kPreallocate = 8192;
+  Opened opened = open_preallocated_wal(disk, kWalSegmentBytesDefault, kPreallocate);
+  const std::string path = segment_paths(disk)[0];
+  const uint64_t prologue = disk.contents(path)->size();
+  opened.wal->append_entries(entries(1, 1, 1));
+  ASSERT_TRUE(opened.wal->sync().is_ok());
+  const uint64_t grown = disk.contents(path)->size();
+  EXPECT_GE(grown, prologue + kPreallocate);
+  opened.wal->append_entries(entries(2, 3, 1));
+  ASSERT_TRUE(opened.wal->sync().is_ok());
+  EXPECT_EQ(disk.contents(path)->size(), grown) << "the second batch fits in the zeros";
+  const std::string bytes = *disk.contents(path);
+  EXPECT_EQ(bytes.back(), '\0');
+}
+
+TEST(Wal, PreallocatedTailIsCutAtRecoveryAndTheSyncedRecordsStay) {
+  MemoryDisk disk;
+  Random random(7);
+  {
+    Opened opened = open_preallocated_wal(disk, kWalSegmentBytesDefault, 8192);
+    opened.wal->append_hard_state(raft::HardState{Term(1), NodeId(1), LogIndex(2)});
+    opened.wal->append_entries(entries(1, 5, 1));
+    ASSERT_TRUE(opened.wal->sync().is_ok());
+    opened.wal->append_entries(entries(6, 6, 1));  // never synced
+  }
+  disk.crash(CrashMode::kTorn, random);
+  Opened reopened = open_preallocated_wal(disk, kWalSegmentBytesDefault, 8192);
+  EXPECT_EQ(reopened.contents.entries, entries(1, 5, 1));
+  EXPECT_EQ(reopened.contents.hard_state.commit, LogIndex(2));
+  // Appending after recovery preallocates again and survives another reopen.
+  reopened.wal->append_entries(entries(6, 8, 1));
+  ASSERT_TRUE(reopened.wal->sync().is_ok());
+  reopened.wal.reset();
+  EXPECT_EQ(open_preallocated_wal(disk, kWalSegmentBytesDefault, 8192).contents.entries,
+            entries(1, 8, 1));
+}
+
+TEST(Wal, PreallocatedSegmentsAreTrimmedBeforeTheyAreSealed) {
+  MemoryDisk disk;
+  constexpr uint64_t kSmallSegmentBytes = 4096;
+  std::vector<raft::Entry> written;
+  {
+    Opened opened = open_preallocated_wal(disk, kSmallSegmentBytes, 2048);
+    for (uint64_t batch = 0; batch < 20; ++batch) {
+      std::vector<raft::Entry> batch_entries = entries(batch * 10 + 1, batch * 10 + 10, 1);
+      opened.wal->append_entries(batch_entries);
+      ASSERT_TRUE(opened.wal->sync().is_ok());
+      written.insert(written.end(), batch_entries.begin(), batch_entries.end());
+    }
+  }
+  const std::vector<std::string> paths = segment_paths(disk);
+  ASSERT_GT(paths.size(), 2u);
+  // A sealed segment holding its 2048 zeros would be corruption at the reopen below.
+  for (size_t i = 0; i + 1 < paths.size(); ++i) {
+    EXPECT_LE(disk.contents(paths[i])->size(), kSmallSegmentBytes + 1024) << paths[i];
+  }
+  // Reopened without preallocation too: the files are plain WAL segments.
+  EXPECT_EQ(open_wal(disk, kSmallSegmentBytes).contents.entries, written);
+}
+
 TEST(Wal, MissingSegmentIsCorruption) {
   MemoryDisk disk;
   {

@@ -18,6 +18,11 @@
 namespace lockstep::daemon {
 namespace {
 
+// Zeros written ahead of the WAL's tail (store::WalOptions::preallocate_bytes): appends then
+// overwrite written blocks and an fdatasync flushes data only, without a journal commit for
+// a new file size. One extension per MiB of log: about 3000 puts of 256 B values.
+constexpr uint64_t kWalPreallocateBytes = 1024 * 1024;
+
 std::string hex(uint64_t value) {
   char text[17];
   std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
@@ -27,8 +32,10 @@ std::string hex(uint64_t value) {
 // Opens the stores on the data dir and runs the member on the calling fiber until it stops.
 Status run_member(server::RealRuntime& runtime, const DaemonPlan& plan, DaemonAdminApi& admin,
                   MemberClientApi& client_api) {
+  store::RaftPersistenceOptions persistence_options;
+  persistence_options.wal_preallocate_bytes = kWalPreallocateBytes;
   Result<std::unique_ptr<store::RaftPersistence>> persistence =
-      store::RaftPersistence::open(runtime.disk());
+      store::RaftPersistence::open(runtime.disk(), std::move(persistence_options));
   if (!persistence.is_ok()) return persistence.error();
   store::RaftStorageAdapter storage(std::move(persistence).value());
   store::SqliteVfsOptions vfs_options;
