@@ -91,7 +91,7 @@ class ObserveWriter final : public grpc::ServerWriteReactor<v3electionpb::Leader
         std::lock_guard lock(self->mutex);
         if (self->writer == nullptr) return;
         if (!range.is_ok()) {
-          ended = self->writer->stop_locked(to_grpc_status(range.error()));
+          ended = self->writer->stop_locked(to_concurrency_status(range.error()));
           return;
         }
         ended = std::move(self->session);
@@ -162,15 +162,14 @@ grpc::ServerUnaryReactor* ElectionService::Campaign(grpc::CallbackServerContext*
   options.value = request->value();
   options.proclaim_existing = true;
   const std::string name = request->name();
-  return new QueuedKeyCall(api_, std::move(options),
-                           [response, name, lease = request->lease()](const QueuedKey& held) {
-                             *response->mutable_header() = to_proto(held.header);
-                             v3electionpb::LeaderKey* leader = response->mutable_leader();
-                             leader->set_name(name);
-                             leader->set_key(held.key);
-                             leader->set_rev(held.create_revision.value());
-                             leader->set_lease(lease);
-                           });
+  return new QueuedKeyCall(api_, std::move(options), [response, name](const QueuedKey& held) {
+    *response->mutable_header() = to_proto(held.header);
+    v3electionpb::LeaderKey* leader = response->mutable_leader();
+    leader->set_name(name);
+    leader->set_key(held.key);
+    leader->set_rev(held.create_revision.value());
+    leader->set_lease(held.lease.value());
+  });
 }
 
 grpc::ServerUnaryReactor* ElectionService::Proclaim(grpc::CallbackServerContext* context,
@@ -184,7 +183,7 @@ grpc::ServerUnaryReactor* ElectionService::Proclaim(grpc::CallbackServerContext*
   const v3electionpb::LeaderKey& leader = request->leader();
   proclaim(api_, leader.key(), Revision(leader.rev()), LeaseId(leader.lease()), request->value(),
            [reactor, response](Result<mvcc::TxnResponse> txn) {
-             if (!txn.is_ok()) return reactor->Finish(to_grpc_status(txn.error()));
+             if (!txn.is_ok()) return reactor->Finish(to_concurrency_status(txn.error()));
              if (!txn->succeeded) return reactor->Finish(kNotLeader);
              *response->mutable_header() = to_proto(txn->header);
              reactor->Finish(grpc::Status::OK);
@@ -198,7 +197,7 @@ grpc::ServerUnaryReactor* ElectionService::Leader(grpc::CallbackServerContext* c
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   api_.range(first_candidate(request->name()),
              [reactor, response](Result<mvcc::RangeResponse> range) {
-               if (!range.is_ok()) return reactor->Finish(to_grpc_status(range.error()));
+               if (!range.is_ok()) return reactor->Finish(to_concurrency_status(range.error()));
                if (range->kvs.empty()) return reactor->Finish(kNoLeader);
                *response->mutable_header() = to_proto(range->header);
                *response->mutable_kv() = to_proto(range->kvs.front());
@@ -230,7 +229,7 @@ grpc::ServerUnaryReactor* ElectionService::Resign(grpc::CallbackServerContext* c
   txn.compare.push_back(still_leader);
   txn.success.emplace_back().request.emplace<mvcc::DeleteRangeRequest>().key = leader.key();
   api_.txn(std::move(txn), [reactor, response](Result<mvcc::TxnResponse> resigned) {
-    if (!resigned.is_ok()) return reactor->Finish(to_grpc_status(resigned.error()));
+    if (!resigned.is_ok()) return reactor->Finish(to_concurrency_status(resigned.error()));
     *response->mutable_header() = to_proto(resigned->header);
     reactor->Finish(grpc::Status::OK);
   });

@@ -124,6 +124,10 @@ grpc::Status to_grpc_status(const Error& error) {
                       std::string(error.message()));
 }
 
+grpc::Status to_concurrency_status(const Error& error) {
+  return grpc::Status(grpc::StatusCode::UNKNOWN, std::string(error.message()));
+}
+
 // ---- KV ----
 
 grpc::ServerUnaryReactor* KvService::Range(grpc::CallbackServerContext* context,

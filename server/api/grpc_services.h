@@ -12,6 +12,12 @@ namespace lockstep::api {
 // detail is for logs, never for the client, so clientv3's error matching keeps working).
 grpc::Status to_grpc_status(const Error& error);
 
+// The same failure as etcd's Lock and Election services report it: they reach the KV through
+// an in-process client (etcd's v3client) and return its error as a plain Go error, so the
+// caller sees gRPC UNKNOWN with etcd's message (e.g. Lock on a lease that does not exist:
+// UNKNOWN "etcdserver: requested lease not found", where a Put gets NOT_FOUND).
+grpc::Status to_concurrency_status(const Error& error);
+
 // The KV, Lease and Watch services of etcd's v3 API on gRPC's callback API, translating each
 // call to the ClientApi (in core/mvcc types) and its answer back. No thread blocks waiting for
 // the member: a call's reactor is finished from the member's completion.

@@ -49,13 +49,33 @@ LeasedKeyQueue::LeasedKeyQueue(ClientApi& api, Options options,
                                std::function<void(Result<QueuedKey>)> done)
     : api_(api), options_(std::move(options)), done_(std::move(done)) {
   mine_.key = lease_key(options_.prefix, options_.lease);
+  mine_.lease = options_.lease;
 }
 
 std::shared_ptr<LeasedKeyQueue> LeasedKeyQueue::start(ClientApi& api, Options options,
                                                       std::function<void(Result<QueuedKey>)> done) {
   auto queue = std::make_shared<LeasedKeyQueue>(api, std::move(options), std::move(done));
-  queue->enqueue();
+  if (queue->options_.lease == kNoLease) {
+    queue->grant_session();
+  } else {
+    queue->enqueue();
+  }
   return queue;
+}
+
+// etcd's v3lock/v3election servers call concurrency.NewSession(WithLease(request.lease)); with
+// lease 0 that grants a new lease (default TTL), which then holds the key and, orphaned by the
+// server, outlives the call until it expires or the key is deleted.
+void LeasedKeyQueue::grant_session() {
+  mvcc::LeaseGrantRequest grant;
+  grant.ttl_seconds = kDefaultSessionTtlSeconds;
+  api_.lease_grant(grant, [self = shared_from_this()](Result<mvcc::LeaseGrantResponse> granted) {
+    if (!granted.is_ok()) return self->finish(granted.error());
+    self->options_.lease = granted->id;
+    self->mine_.key = lease_key(self->options_.prefix, granted->id);
+    self->mine_.lease = granted->id;
+    self->enqueue();
+  });
 }
 
 void LeasedKeyQueue::enqueue() {

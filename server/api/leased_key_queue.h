@@ -24,7 +24,12 @@ struct QueuedKey {
   mvcc::ResponseHeader header;
   std::string key;
   Revision create_revision;
+  LeaseId lease;  // the caller's, or the session lease granted for a caller that gave none
 };
+
+// etcd's concurrency.Session TTL: a Lock or Campaign without a lease holds its key under a
+// fresh lease of this many seconds (etcd's lock and election servers open such a session).
+inline constexpr int64_t kDefaultSessionTtlSeconds = 60;
 
 class LeasedKeyQueue : public std::enable_shared_from_this<LeasedKeyQueue> {
  public:
@@ -44,13 +49,14 @@ class LeasedKeyQueue : public std::enable_shared_from_this<LeasedKeyQueue> {
   LeasedKeyQueue(ClientApi& api, Options options, std::function<void(Result<QueuedKey>)> done);
 
  private:
+  void grant_session();
   void enqueue();
   void on_enqueued(const mvcc::TxnResponse& txn);
   void wait_turn();
   void finish(Result<QueuedKey> result);
 
   ClientApi& api_;
-  const Options options_;
+  Options options_;  // lease set once by grant_session(), before enqueue()
   QueuedKey mine_;
   std::mutex mutex_;
   bool cancelled_ = false;                       // guarded by mutex_

@@ -23,7 +23,8 @@ grpc::ServerUnaryReactor* LockService::Unlock(grpc::CallbackServerContext* conte
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   api_.delete_range(mvcc::DeleteRangeRequest{request->key()},
                     [reactor, response](Result<mvcc::DeleteRangeResponse> deleted) {
-                      if (!deleted.is_ok()) return reactor->Finish(to_grpc_status(deleted.error()));
+                      if (!deleted.is_ok())
+                        return reactor->Finish(to_concurrency_status(deleted.error()));
                       *response->mutable_header() = to_proto(deleted->header);
                       reactor->Finish(grpc::Status::OK);
                     });

@@ -24,7 +24,7 @@ class QueuedKeyCall final : public grpc::ServerUnaryReactor {
     std::shared_ptr<Shared> shared = shared_;
     std::shared_ptr<LeasedKeyQueue> queue = LeasedKeyQueue::start(
         api, std::move(options), [this, fill = std::move(fill)](Result<QueuedKey> result) {
-          if (!result.is_ok()) return Finish(to_grpc_status(result.error()));
+          if (!result.is_ok()) return Finish(to_concurrency_status(result.error()));
           fill(*result);
           Finish(grpc::Status::OK);
         });
