@@ -191,7 +191,7 @@ Result<std::string> DiskState::read(InodeId inode, uint64_t offset, size_t lengt
   return bytes.substr(offset, length);
 }
 
-void DiskState::apply(std::string& bytes, const PendingOp& op) {
+void DiskState::apply(std::string& bytes, const PendingOp& op, std::string_view data) {
   if (op.is_truncate) {
     bytes.resize(op.offset);
     return;
@@ -201,12 +201,38 @@ void DiskState::apply(std::string& bytes, const PendingOp& op) {
   // then overwriting it.
   if (op.offset >= bytes.size()) {
     bytes.resize(op.offset);  // a hole before the write reads as zeros, as in POSIX
-    bytes.append(op.bytes);
+    bytes.append(data);
     return;
   }
-  const size_t inside = std::min<size_t>(op.bytes.size(), bytes.size() - op.offset);
-  std::memcpy(bytes.data() + op.offset, op.bytes.data(), inside);
-  bytes.append(op.bytes, inside);
+  const size_t inside = std::min<size_t>(data.size(), bytes.size() - op.offset);
+  std::memcpy(bytes.data() + op.offset, data.data(), inside);
+  bytes.append(data.substr(inside));
+}
+
+std::string_view DiskState::op_bytes(const Inode& inode, const PendingOp& op) {
+  if (op.is_truncate) return {};
+  if (op.bytes_saved) return op.bytes;
+  return std::string_view(inode.current).substr(op.offset, op.length);
+}
+
+void DiskState::save_overwritten_ops(Inode& inode, uint64_t begin, uint64_t end) {
+  if (begin >= inode.unsaved_end || begin >= end) return;
+  uint64_t unsaved_end = 0;
+  for (PendingOp& op : inode.pending) {
+    if (op.is_truncate || op.bytes_saved) continue;
+    if (op.offset < end && begin < op.offset + op.length) {
+      op.bytes.assign(inode.current, op.offset, op.length);
+      op.bytes_saved = true;
+    } else {
+      unsaved_end = std::max(unsaved_end, op.offset + op.length);
+    }
+  }
+  inode.unsaved_end = unsaved_end;
+}
+
+void DiskState::clear_pending(Inode& inode) {
+  inode.pending.clear();
+  inode.unsaved_end = 0;
 }
 
 void DiskState::undo(std::string& bytes, const PendingOp& op) {
@@ -234,19 +260,24 @@ void DiskState::store_durable(Inode& inode) {
   if (!inode.durable) inode.durable = durable_bytes(inode);
 }
 
-void DiskState::apply_pending(Inode& inode, PendingOp op) {
+void DiskState::apply_pending(Inode& inode, PendingOp op, std::string_view data) {
   const uint64_t size_before = inode.current.size();
+  // The bytes this op changes: earlier pending writes there keep a copy of theirs first.
+  const uint64_t changed_end = op.is_truncate ? size_before : op.offset + data.size();
+  save_overwritten_ops(inode, op.offset, changed_end);
   if (!inode.durable) {
     op.size_before = size_before;
     if (op.offset < size_before) {
-      const uint64_t length = op.is_truncate
-                                  ? size_before - op.offset
-                                  : std::min<uint64_t>(op.bytes.size(), size_before - op.offset);
-      op.replaced.assign(inode.current, op.offset, length);
+      op.replaced.assign(inode.current, op.offset,
+                         std::min<uint64_t>(changed_end, size_before) - op.offset);
     }
   }
-  apply(inode.current, op);
+  apply(inode.current, op, data);
   used_bytes_ = used_bytes_ - size_before + inode.current.size();
+  if (!op.is_truncate) {
+    op.length = data.size();
+    inode.unsaved_end = std::max(inode.unsaved_end, op.offset + op.length);
+  }
   inode.pending.push_back(std::move(op));
 }
 
@@ -260,7 +291,9 @@ Status DiskState::write(InodeId inode_id, uint64_t offset, std::string_view byte
   if (used_bytes_ + growth > faults_.capacity_bytes) {
     return Status(ErrorCode::kDiskFull, "capacity " + std::to_string(faults_.capacity_bytes));
   }
-  apply_pending(inode, PendingOp{false, offset, std::string(bytes), false, 0, {}});
+  PendingOp op;
+  op.offset = offset;
+  apply_pending(inode, std::move(op), bytes);
   return Status::ok();
 }
 
@@ -274,7 +307,10 @@ Status DiskState::truncate(InodeId inode_id, uint64_t size, Random& random) {
     return Status(ErrorCode::kDiskFull, "capacity " + std::to_string(faults_.capacity_bytes));
   }
   // In place: a journal truncated on every commit must not cost a copy of the file.
-  apply_pending(inode, PendingOp{true, size, {}, false, 0, {}});
+  PendingOp op;
+  op.is_truncate = true;
+  op.offset = size;
+  apply_pending(inode, std::move(op), {});
   return Status::ok();
 }
 
@@ -291,7 +327,7 @@ Result<uint64_t> DiskState::sync(InodeId inode_id, Random& random) {
   if (!inode.durable) {
     // Every pending op becomes durable: the durable bytes are now `current` itself.
     const uint64_t made_durable = inode.pending.size();
-    inode.pending.clear();
+    clear_pending(inode);
     return made_durable;
   }
   uint64_t made_durable = 0;
@@ -301,7 +337,7 @@ Result<uint64_t> DiskState::sync(InodeId inode_id, Random& random) {
       still_pending.push_back(std::move(op));
       continue;
     }
-    apply(*inode.durable, op);
+    apply(*inode.durable, op, op_bytes(inode, op));
     ++made_durable;
   }
   inode.pending = std::move(still_pending);
@@ -326,20 +362,20 @@ void DiskState::release_handle(InodeId inode_id, uint64_t handle_generation) {
   collect_unreferenced_inodes();
 }
 
-void DiskState::apply_torn(std::string& bytes, const PendingOp& op, Random& random) {
+void DiskState::apply_torn(std::string& bytes, const PendingOp& op, std::string_view data,
+                           Random& random) {
   if (op.is_truncate) {
     // A truncate is one metadata update: it happens or it does not.
-    if (random.chance(0.5)) apply(bytes, op);
+    if (random.chance(0.5)) apply(bytes, op, data);
     return;
   }
   // Sector boundaries strictly inside the write: the surviving prefix ends at one of them.
-  const uint64_t end = op.offset + op.bytes.size();
+  const uint64_t end = op.offset + data.size();
   const uint64_t first_boundary = (op.offset / kSectorBytes + 1) * kSectorBytes;
   if (first_boundary >= end) return;  // fits in one sector: atomic, so torn means lost
   const uint64_t boundaries = (end - 1 - first_boundary) / kSectorBytes + 1;
   const uint64_t cut = first_boundary + random.below(boundaries) * kSectorBytes;
-  PendingOp prefix{false, op.offset, op.bytes.substr(0, cut - op.offset), false, 0, {}};
-  apply(bytes, prefix);
+  apply(bytes, op, data.substr(0, cut - op.offset));
 }
 
 void DiskState::resolve_inode(Inode& inode, CrashMode mode, Random& random) {
@@ -353,12 +389,17 @@ void DiskState::resolve_inode(Inode& inode, CrashMode mode, Random& random) {
     case CrashMode::kDropAll:
       break;
     case CrashMode::kKeepAll:
-      for (const PendingOp* op : candidates) apply(result, *op);
+      for (const PendingOp* op : candidates) apply(result, *op, op_bytes(inode, *op));
       break;
     case CrashMode::kTorn: {
       const uint64_t survivors = random.below(candidates.size() + 1);
-      for (uint64_t index = 0; index < survivors; ++index) apply(result, *candidates[index]);
-      if (survivors < candidates.size()) apply_torn(result, *candidates[survivors], random);
+      for (uint64_t index = 0; index < survivors; ++index) {
+        apply(result, *candidates[index], op_bytes(inode, *candidates[index]));
+      }
+      if (survivors < candidates.size()) {
+        const PendingOp& torn = *candidates[survivors];
+        apply_torn(result, torn, op_bytes(inode, torn), random);
+      }
       break;
     }
     case CrashMode::kRandom:
@@ -367,16 +408,16 @@ void DiskState::resolve_inode(Inode& inode, CrashMode mode, Random& random) {
           case 0:
             break;
           case 1:
-            apply(result, *op);
+            apply(result, *op, op_bytes(inode, *op));
             break;
           default:
-            apply_torn(result, *op, random);
+            apply_torn(result, *op, op_bytes(inode, *op), random);
             break;
         }
       }
       break;
   }
-  inode.pending.clear();
+  clear_pending(inode);
   inode.durable.reset();
   set_current(inode, std::move(result));
 }
@@ -477,7 +518,7 @@ Status DiskState::flip_bit(std::string_view path, uint64_t bit_index) {
   durable[bit_index / 8] = static_cast<char>(durable[bit_index / 8] ^ (1 << (bit_index % 8)));
   // The page cache re-reads the damaged sector unless a pending write covers it.
   std::string current = durable;
-  for (const PendingOp& op : inode.pending) apply(current, op);
+  for (const PendingOp& op : inode.pending) apply(current, op, op_bytes(inode, op));
   set_current(inode, std::move(current));
   return Status::ok();
 }

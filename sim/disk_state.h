@@ -101,7 +101,12 @@ class DiskState {
   struct PendingOp {
     bool is_truncate = false;
     uint64_t offset = 0;  // write offset, or the new size of a truncate
+    uint64_t length = 0;  // bytes written
+    // A write's bytes are read from `current` (where nothing later overwrote them) until a
+    // later op changes that range; only then are they copied here. Appends — nearly every
+    // write — are never copied.
     std::string bytes;
+    bool bytes_saved = false;
     bool lost_to_failed_sync = false;
     // What undoes this op on `current` (recorded while the inode's durable bytes are
     // implicit): the file size before it and the bytes it overwrote or truncated away.
@@ -117,6 +122,8 @@ class DiskState {
     std::optional<std::string> durable;
     std::string current;
     std::vector<PendingOp> pending;
+    // No pending write whose bytes live in `current` ends beyond this offset.
+    uint64_t unsaved_end = 0;
     uint32_t open_handles = 0;
   };
   struct Entry {
@@ -126,14 +133,20 @@ class DiskState {
   };
   using Namespace = std::map<std::string, Entry, std::less<>>;
 
-  static void apply(std::string& bytes, const PendingOp& op);
+  // Applies `op` whose written bytes are `data` (op_bytes(), or a torn prefix of them).
+  static void apply(std::string& bytes, const PendingOp& op, std::string_view data);
+  static std::string_view op_bytes(const Inode& inode, const PendingOp& op);
+  // Copies out the bytes of pending writes that live in `current` within [begin, end).
+  static void save_overwritten_ops(Inode& inode, uint64_t begin, uint64_t end);
+  static void clear_pending(Inode& inode);
   static void undo(std::string& bytes, const PendingOp& op);
   static std::string durable_bytes(const Inode& inode);
   static uint64_t durable_size(const Inode& inode);
   static void store_durable(Inode& inode);
   // Applies `op` to the inode's current bytes and queues it as pending.
-  void apply_pending(Inode& inode, PendingOp op);
-  static void apply_torn(std::string& bytes, const PendingOp& op, Random& random);
+  void apply_pending(Inode& inode, PendingOp op, std::string_view data);
+  static void apply_torn(std::string& bytes, const PendingOp& op, std::string_view data,
+                         Random& random);
   bool should_fail(uint32_t& next_count, double probability, Random& random);
   bool parent_is_directory(std::string_view path) const;
   void resolve_inode(Inode& inode, CrashMode mode, Random& random);
