@@ -4,7 +4,8 @@
 # default heartbeat 100 ms / election 1000 ms / snapshot-count 100000; both fsync their Raft WAL
 # before acknowledging a write), and each workload runs against etcd and then at once against
 # lockstep with the same `lockstep bench etcd` client. Each server's max VmRSS is sampled by the
-# client (--server-pid). Prints a side-by-side table with lockstep/etcd ratios on stdout (and
+# client (--server-pid) and its CPU time (all members) is read from /proc before and after each
+# run. Prints a side-by-side table with lockstep/etcd ratios on stdout (and
 # the JSON lines to $OUT if set). LOCKSTEP_SERVE_FLAGS adds flags to every `lockstep serve`.
 #
 #   scripts/bench-daemon-vs-etcd.sh LOCKSTEP_BINARY [TOTAL] [MEMBERS...]
@@ -84,17 +85,33 @@ stop_lockstep() {
   rm -rf "$work/lockstep"
 }
 
+# cpu_ticks <pid...>: user + system CPU time of the processes so far, in clock ticks. On a shared
+# machine the CPU a server spends per request is a fairer comparison than its throughput.
+cpu_ticks() {
+  local pid total=0
+  for pid in "$@"; do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+  done
+  echo "$total"
+}
+
 # run_one <server> <members> <endpoints> <pid flags> <workload>: one JSON line into $results.
 run_one() {
-  local server=$1 members=$2 endpoints=$3 pid_flags=$4 workload=$5
+  local server=$1 members=$2 endpoints=$3 pid_flags=$4 workload=$5 pids cpu_before summary
+  read -r -a pids <<< "${pid_flags//--server-pid/}"
+  cpu_before=$(cpu_ticks "${pids[@]}")
   echo "== $server, $members member(s): $workload --total $total (load: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
   # shellcheck disable=SC2086
   # A run with failed requests exits non-zero; its line (with the failure count) still counts.
-  { "$lockstep" bench etcd $workload $COMMON --total "$total" --endpoints "$endpoints" $pid_flags \
-    || true; } | tee >(cat >&2) | tail -n 1 \
+  summary=$({ "$lockstep" bench etcd $workload $COMMON --total "$total" --endpoints "$endpoints" \
+    $pid_flags || true; } | tee >(cat >&2) | tail -n 1)
+  echo "$summary" \
     | jq -c --arg server "$server" --argjson members "$members" --arg workload "$workload" \
         --arg load "$(cut -d' ' -f1 /proc/loadavg)" \
-        '. + {server: $server, members: $members, workload: $workload, load: ($load | tonumber)}' \
+        --argjson cpu_before "$cpu_before" --argjson cpu_after "$(cpu_ticks "${pids[@]}")" \
+        --argjson ticks "$(getconf CLK_TCK)" \
+        '. + {server: $server, members: $members, workload: $workload, load: ($load | tonumber),
+              server_cpu_s: (($cpu_after - $cpu_before) / $ticks)}' \
     >> "$results"
 }
 
@@ -122,15 +139,19 @@ def rss(r):  # the largest member's max VmRSS, MiB
     values = list(r.get("server_max_rss_kib", {}).values())
     return max(values) / 1024 if values else float("nan")
 print(f"total {sys.argv[2]} requests per run, key 8 B, value 256 B; ratio = lockstep / etcd")
+def cpu_per_10k(r):  # server CPU seconds (all members) per 10000 requests
+    return r["server_cpu_s"] * 10000 / r["total"] if r.get("total") else float("nan")
 print("| members | workload | etcd ops/s | lockstep ops/s | ratio | etcd p99 ms | lockstep p99 ms "
-      "| etcd max RSS MiB | lockstep max RSS MiB | failed etcd/lockstep | load etcd/lockstep |")
-print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+      "| etcd max RSS MiB | lockstep max RSS MiB | server CPU s / 10k etcd/lockstep "
+      "| failed etcd/lockstep | load etcd/lockstep |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for (members, workload), pair in by.items():
     e, l = pair.get("etcd"), pair.get("lockstep")
     if not e or not l: continue
     name = workload.split(" --key-space")[0]
     print(f"| {members} | {name} | {e['ops_per_s']:.0f} | {l['ops_per_s']:.0f} "
           f"| {l['ops_per_s'] / e['ops_per_s']:.2f}x | {e['latency_ms']['p99']:.2f} "
-          f"| {l['latency_ms']['p99']:.2f} | {rss(e):.1f} | {rss(l):.1f} | {e['failed']}/{l['failed']} "
+          f"| {l['latency_ms']['p99']:.2f} | {rss(e):.1f} | {rss(l):.1f} "
+          f"| {cpu_per_10k(e):.2f}/{cpu_per_10k(l):.2f} | {e['failed']}/{l['failed']} "
           f"| {e['load']:.1f}/{l['load']:.1f} |")
 EOF
