@@ -119,6 +119,9 @@ void add_security_flags(CLI::App& command, daemon::DaemonOptions& options) {
                      "Path to the peer server TLS trusted CA file");
   command.add_flag("--peer-client-cert-auth", options.peer_tls.client_cert_auth,
                    "Enable peer client cert authentication (needs --peer-trusted-ca-file)");
+  command.add_option("--peer-cert-allowed-cn", options.peer_tls.allowed_cn,
+                     "Allowed CommonName of the other members' peer certificates (etcd's "
+                     "--peer-cert-allowed-cn; checked when accepting and when dialling)");
 }
 
 void add_serve_command(CLI::App& parent) {

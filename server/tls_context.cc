@@ -4,10 +4,12 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 namespace lockstep::server {
 namespace {
@@ -63,6 +65,34 @@ Status use_trusted_cas(SSL_CTX* context, TlsRole role, const TlsFiles& files) {
   return Status::ok();
 }
 
+// The SSL_CTX ex_data slot that points at the context's allowed CommonName.
+int allowed_cn_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+// After OpenSSL verified the chain: the leaf's subject CN must be the allowed one (Go's
+// VerifyPeerCertificate as etcd's TLSInfo sets it, which sees chains[0].Subject.CommonName).
+int verify_allowed_cn(int preverified, X509_STORE_CTX* store) {
+  if (preverified != 1 || X509_STORE_CTX_get_error_depth(store) != 0) return preverified;
+  auto* ssl =
+      static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  if (ssl == nullptr) return preverified;
+  const auto* allowed = static_cast<const std::string*>(
+      SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), allowed_cn_index()));
+  if (allowed == nullptr || allowed->empty()) return preverified;
+  std::array<char, 256> common_name{};
+  const int length = X509_NAME_get_text_by_NID(
+      X509_get_subject_name(X509_STORE_CTX_get_current_cert(store)), NID_commonName,
+      common_name.data(), static_cast<int>(common_name.size()));
+  if (length >= 0 &&
+      std::string_view(common_name.data(), static_cast<size_t>(length)) == *allowed) {
+    return 1;
+  }
+  X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
+  return 0;
+}
+
 }  // namespace
 
 Result<std::shared_ptr<const TlsContext>> TlsContext::create(TlsRole role, const TlsFiles& files) {
@@ -78,7 +108,9 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::create(TlsRole role, const
   SSL_CTX* context =
       SSL_CTX_new(role == TlsRole::kServer ? TLS_server_method() : TLS_client_method());
   if (context == nullptr) return invalid("SSL_CTX_new: " + take_openssl_errors());
-  std::shared_ptr<const TlsContext> owned(new TlsContext(role, context));
+  std::shared_ptr<const TlsContext> owned(new TlsContext(role, context, files.allowed_cn));
+  SSL_CTX_set_ex_data(context, allowed_cn_index(),
+                      const_cast<std::string*>(&owned->allowed_cn_));  // read-only use
   SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION);
   // Non-blocking writers hand SSL_write whatever the socket can take next; after a WANT_WRITE
   // they retry with the same bytes, possibly from a reallocated buffer.
@@ -98,13 +130,15 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::create(TlsRole role, const
   }
   RETURN_IF_ERROR(use_key_pair(context, files));
   RETURN_IF_ERROR(use_trusted_cas(context, role, files));
+  const auto callback = files.allowed_cn.empty() ? nullptr : verify_allowed_cn;
   if (role == TlsRole::kClient) {
-    SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nullptr);
-  } else if (files.client_cert_auth) {
+    SSL_CTX_set_verify(context, SSL_VERIFY_PEER, callback);
+  } else if (files.client_cert_auth || !files.allowed_cn.empty()) {
+    // An allowed CN can only be checked on a verified certificate, so it asks for one.
     if (files.trusted_ca_file.empty()) {
       return invalid("client certificate authentication needs a trusted CA file to verify with");
     }
-    SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, callback);
   }
   return owned;
 }

@@ -16,6 +16,11 @@ struct TlsFiles {
   std::string key_file;
   std::string trusted_ca_file;
   bool client_cert_auth = false;
+  // etcd's TLSInfo.AllowedCN (--peer-cert-allowed-cn): when set, the other side's certificate
+  // must also carry this subject CommonName, on accepting and on dialling alike (etcd sets
+  // VerifyPeerCertificate in the config both use); etcd's error: "CommonName authentication
+  // failed".
+  std::string allowed_cn;
 
   // etcd's TLSInfo.Empty(): neither a certificate nor a key was given.
   bool empty() const { return cert_file.empty() && key_file.empty(); }
@@ -48,10 +53,12 @@ class TlsContext {
   ssl_ctx_st* native() const { return context_; }
 
  private:
-  TlsContext(TlsRole role, ssl_ctx_st* context) : role_(role), context_(context) {}
+  TlsContext(TlsRole role, ssl_ctx_st* context, std::string allowed_cn)
+      : role_(role), context_(context), allowed_cn_(std::move(allowed_cn)) {}
 
   TlsRole role_;
   ssl_ctx_st* context_;
+  const std::string allowed_cn_;  // read by the verify callback through the SSL_CTX's ex_data
 };
 
 // The whole of a PEM file, for APIs that take contents rather than paths (gRPC's). Errors are
