@@ -196,5 +196,34 @@ TEST(Swarm, NoDrawOutlastsTheHeal) {
   EXPECT_GT(backward_jumps, 0) << "the draws still step clocks back";
 }
 
+// About a quarter of the drawn faults fire on an event (an election, a first commit) instead
+// of at their time; a fault meant for the leader then hits the event's member. Every draw is
+// still a valid scenario file.
+TEST(Swarm, KeysSomeFaultsToEvents) {
+  const Scenario base = standard("swarm_mixed_faults");
+  int faults = 0;
+  int triggered = 0;
+  int on_event_member = 0;
+  for (uint64_t seed = 1; seed <= 100; ++seed) {
+    const Scenario drawn = draw_swarm_scenario(base, seed);
+    for (const FaultSpec& fault : drawn.faults) {
+      ++faults;
+      if (!fault.on) {
+        EXPECT_NE(fault.target.kind, FaultTarget::Kind::kEventMember) << "seed " << seed;
+        continue;
+      }
+      ++triggered;
+      EXPECT_NE(fault.target.kind, FaultTarget::Kind::kLeader) << "seed " << seed;
+      if (fault.target.kind == FaultTarget::Kind::kEventMember) ++on_event_member;
+    }
+    Result<Scenario> again = parse_scenario(scenario_to_json(drawn));
+    ASSERT_TRUE(again.is_ok()) << "seed " << seed << ": " << again.error().to_string();
+    EXPECT_EQ(*again, drawn) << "seed " << seed;
+  }
+  EXPECT_GT(triggered, faults / 8);
+  EXPECT_LT(triggered, faults / 2);
+  EXPECT_GT(on_event_member, 0);
+}
+
 }  // namespace
 }  // namespace lockstep::sim::scenario
