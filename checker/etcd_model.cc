@@ -1,6 +1,7 @@
 #include "checker/etcd_model.h"
 
 #include <algorithm>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,14 @@ namespace {
 
 constexpr uint32_t kAbsent = ~uint32_t{0};
 constexpr int32_t kNoKey = -1;
+
+// What the operations of one partition can tell apart beyond keys and values (see
+// observed_by): stores that differ only in what nobody observes are merged.
+enum class Observed : uint8_t {
+  kValues,     // keys and values only
+  kVersions,   // also each key's version (a txn compares one): it depends on that key alone
+  kRevisions,  // also the store's revision and every create and mod revision
+};
 
 struct KeyRecord {
   uint32_t value = kAbsent;  // interned value id; kAbsent when the key does not exist
@@ -78,8 +87,8 @@ bool compare_holds(CompareResult result, const T& actual, const T& wanted) {
 class EtcdInstance final : public ModelInstance {
  public:
   EtcdInstance(std::vector<std::string> keys, int64_t initial_revision, uint32_t operation_count,
-               bool track_revisions)
-      : keys_(std::move(keys)), transitions_(operation_count), track_revisions_(track_revisions) {
+               Observed observed)
+      : keys_(std::move(keys)), transitions_(operation_count), observed_(observed) {
     Store initial;
     initial.revision = initial_revision;
     initial.records.resize(keys_.size());
@@ -156,9 +165,9 @@ class EtcdInstance final : public ModelInstance {
   Interner<std::string> strings_;
   Interner<Store, StoreHash> stores_;
   TransitionCache transitions_;
-  // False when no operation of this instance can observe a revision, a version or a create or
-  // mod revision (see observes_revisions): the store then keeps them at their initial values.
-  bool track_revisions_;
+  // What the operations of this instance can observe (see observed_by): the store keeps
+  // what nobody observes at its initial value.
+  Observed observed_;
   StateId initial_ = 0;
   std::vector<CompiledRequest> requests_;
   std::vector<const Response*> responses_;
@@ -317,13 +326,14 @@ bool EtcdInstance::apply_top_level(const CompiledRequest& request, const Respons
   bool wrote = false;
   // Every write of one request shares the next revision (etcd: one main revision per txn).
   if (!apply(request, response, store, store.revision + 1, wrote)) return false;
-  if (!track_revisions_) {
+  if (observed_ != Observed::kRevisions) {
     // Nothing reads these, so keeping them would only split one observable store into one
-    // state per order of writes (see observes_revisions).
+    // state per order of writes (see observed_by). No response reports a revision
+    // either, so there is none to check.
     for (KeyRecord& record : store.records) {
       record.create_revision = 0;
       record.mod_revision = 0;
-      record.version = 0;
+      if (observed_ == Observed::kValues) record.version = 0;
     }
     return true;
   }
@@ -349,17 +359,20 @@ bool writes_anything(const Request& request) {
   return false;
 }
 
-bool compares_revisions(const Request& request) {
+// What the compares of `request` (and of the txns nested in it) read beyond values.
+Observed observed_by_compares(const Request& request) {
+  Observed observed = Observed::kValues;
   for (const Compare& compare : request.compares) {
-    if (compare.target != CompareTarget::kValue) return true;
+    if (compare.target == CompareTarget::kVersion) observed = Observed::kVersions;
+    if (compare.target == CompareTarget::kCreateRevision ||
+        compare.target == CompareTarget::kModRevision) {
+      return Observed::kRevisions;
+    }
   }
-  for (const Request& inner : request.success) {
-    if (compares_revisions(inner)) return true;
+  for (const auto* branch : {&request.success, &request.failure}) {
+    for (const Request& inner : *branch) observed = std::max(observed, observed_by_compares(inner));
   }
-  for (const Request& inner : request.failure) {
-    if (compares_revisions(inner)) return true;
-  }
-  return false;
+  return observed;
 }
 
 bool reports_revisions(const Response& response) {
@@ -370,18 +383,93 @@ bool reports_revisions(const Response& response) {
   return false;
 }
 
-// Whether the operation can tell two stores apart that hold the same keys and values but
-// different revisions, versions or create/mod revisions: it compares one of them, or its
-// response reports a header revision or kvs. When no operation of a partition can, stores
-// that differ only there are observationally equivalent (each operation's legality and its
-// effect on keys and values depend on keys and values alone), so the model forgets them and
-// verdicts are unchanged. This matters for indeterminate writes: n of them placed in every
-// order otherwise make up to n! distinct stores (each order leaves other mod revisions), and
-// refuting a dead end of the search has to visit them all, where keys and values alone make
-// at most 2^n.
-bool observes_revisions(const Operation& operation) {
-  if (compares_revisions(operation.request)) return true;
-  return !operation.indeterminate && reports_revisions(operation.response);
+// What the operation can tell apart in two stores that hold the same keys and values: a
+// compare of a version sees that key's version (the puts since its creation, which depend on
+// that key's own writes alone); a compare of a create or mod revision, or a response that
+// reports a header revision or kvs, sees revisions. Stores that differ only in what no
+// operation of a partition observes are observationally equivalent (each operation's legality
+// and its effect on what is observed depend on the observed part alone), so the model forgets
+// the rest and verdicts are unchanged. This matters for indeterminate writes: n of them placed
+// in every order otherwise make up to n! distinct stores (each order leaves other mod
+// revisions), and refuting a dead end of the search has to visit them all, where keys, values
+// and versions alone make at most 2^n. (Property seed 138236: a txn workload comparing
+// `version = 0` to create its keys made the model keep every revision, and eleven timed-out
+// writes on nine keys exhausted 12.6 M steps; see docs/benchmarks/checker.md.)
+Observed observed_by(const Operation& operation) {
+  const Observed by_compares = observed_by_compares(operation.request);
+  if (!operation.indeterminate && reports_revisions(operation.response)) {
+    return Observed::kRevisions;
+  }
+  return by_compares;
+}
+
+Observed observed_by(const History& history, std::span<const uint32_t> operations) {
+  Observed observed = Observed::kValues;
+  for (uint32_t index : operations) {
+    observed = std::max(observed, observed_by(history.operations[index]));
+  }
+  return observed;
+}
+
+// The sorted keys any operation of the history puts: the only keys that can ever exist.
+std::vector<std::string> written_keys(const History& history,
+                                      std::span<const uint32_t> operations) {
+  std::vector<std::string> keys;
+  for (uint32_t index : operations) collect_put_keys(history.operations[index].request, keys);
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
+// Adds to `touched` the indices (into the sorted `keys`) of the written keys whose state
+// `request` may read or change; keys nobody writes are always absent, so they are left out.
+// Over-approximates: both branches of a txn, and every key of a read's range.
+void touched_keys(const Request& request, const std::vector<std::string>& keys,
+                  std::vector<uint32_t>& touched) {
+  const auto at = [&keys](const std::string& key) {
+    return static_cast<uint32_t>(std::lower_bound(keys.begin(), keys.end(), key) - keys.begin());
+  };
+  const auto add_key = [&](const std::string& key) {
+    const uint32_t index = at(key);
+    if (index < keys.size() && keys[index] == key) touched.push_back(index);
+  };
+  for (const Compare& compare : request.compares) add_key(compare.key);
+  for (const auto* branch : {&request.success, &request.failure}) {
+    for (const Request& inner : *branch) touched_keys(inner, keys, touched);
+  }
+  if (request.kind == RequestKind::kTxn) return;
+  if (request.range_end.empty()) {
+    add_key(request.key);
+    return;
+  }
+  // etcd: range_end "\0" means every key >= key.
+  const uint32_t first = at(request.key);
+  const uint32_t last = request.range_end == std::string(1, '\0')
+                            ? static_cast<uint32_t>(keys.size())
+                            : std::max(first, at(request.range_end));
+  for (uint32_t index = first; index < last; ++index) touched.push_back(index);
+}
+
+// Whether the outcome of `operation` depends on no key at all: a range whose kvs were not
+// recorded checks nothing (EtcdInstance::check_read), and an indeterminate read observed
+// nothing anyone saw (check_linearizability drops it).
+bool depends_on_no_key(const Operation& operation, const Model& model) {
+  if (operation.indeterminate && model.is_read_only(operation)) return true;
+  return !operation.indeterminate && operation.request.kind == RequestKind::kRange &&
+         !operation.response.has_kvs;
+}
+
+// Union-find over key indices (path halving), merging keys that one operation touches.
+uint32_t find_root(std::vector<uint32_t>& parent, uint32_t key) {
+  while (parent[key] != key) key = parent[key] = parent[parent[key]];
+  return key;
+}
+
+std::string component_name(const std::vector<std::string>& keys,
+                           const std::vector<uint32_t>& members) {
+  if (members.size() == 1) return keys[members.front()];
+  return keys[members.front()] + " .. " + keys[members.back()] + " (" +
+         std::to_string(members.size()) + " keys)";
 }
 
 }  // namespace
@@ -390,18 +478,69 @@ bool EtcdModel::is_read_only(const Operation& operation) const {
   return !writes_anything(operation.request);
 }
 
+// P-compositionality (Horn & Kroening, "Faster linearizability checking via
+// P-compositionality", FORTE 2015): a history is linearizable iff each part is when the
+// object is a product of independent objects and every operation acts on one of them. etcd's
+// keys share one revision counter, so while any operation observes revisions the store is
+// one object and the history stays whole. When none does, the store (keys, values and, if
+// compared, versions) is the product of its keys: each key's record changes only through
+// writes of that key. Keys one operation touches (a txn comparing one key and writing
+// another, a range delete, a range whose kvs are checked) are merged into one part, so every
+// operation acts on exactly one part, or on none: a range whose kvs were not recorded, or a
+// read of keys nobody writes, is legal in every state or in none, and those go together into
+// a part of their own.
+std::vector<Partition> EtcdModel::partition(const History& history) const {
+  const std::vector<Partition> whole = whole_history_partition(history);
+  if (observed_by(history, whole.front().operations) == Observed::kRevisions) return whole;
+  const std::vector<std::string> keys = written_keys(history, whole.front().operations);
+  std::vector<uint32_t> parent(keys.size());
+  for (uint32_t key = 0; key < keys.size(); ++key) parent[key] = key;
+  // Per operation: one key it touches (its part's representative), or kNoPart.
+  constexpr uint32_t kNoPart = ~uint32_t{0};
+  std::vector<uint32_t> anchor(history.operations.size(), kNoPart);
+  std::vector<uint32_t> touched;
+  for (uint32_t index = 0; index < history.operations.size(); ++index) {
+    const Operation& operation = history.operations[index];
+    if (depends_on_no_key(operation, *this)) continue;
+    touched.clear();
+    touched_keys(operation.request, keys, touched);
+    if (touched.empty()) continue;
+    anchor[index] = touched.front();
+    for (uint32_t key : touched) {
+      parent[find_root(parent, key)] = find_root(parent, touched.front());
+    }
+  }
+  // Parts in the order of their smallest key, then the keyless part; operations in history
+  // order within each.
+  std::vector<std::vector<uint32_t>> members(keys.size());
+  for (uint32_t key = 0; key < keys.size(); ++key) members[find_root(parent, key)].push_back(key);
+  std::vector<uint32_t> part_of_root(keys.size(), kNoPart);
+  std::vector<Partition> parts;
+  for (uint32_t key = 0; key < keys.size(); ++key) {
+    const uint32_t root = find_root(parent, key);
+    if (part_of_root[root] != kNoPart) continue;
+    part_of_root[root] = static_cast<uint32_t>(parts.size());
+    parts.push_back(Partition{component_name(keys, members[root]), {}});
+  }
+  Partition keyless{"(no written key)", {}};
+  for (uint32_t index = 0; index < history.operations.size(); ++index) {
+    if (anchor[index] == kNoPart) {
+      keyless.operations.push_back(index);
+    } else {
+      parts[part_of_root[find_root(parent, anchor[index])]].operations.push_back(index);
+    }
+  }
+  // A put makes every written key's part non-empty; only the keyless one may be.
+  if (!keyless.operations.empty()) parts.push_back(std::move(keyless));
+  if (parts.size() <= 1) return whole;
+  return parts;
+}
+
 Result<std::unique_ptr<ModelInstance>> EtcdModel::instantiate(
     const History& history, std::span<const uint32_t> operations) const {
-  std::vector<std::string> keys;
-  for (uint32_t index : operations) collect_put_keys(history.operations[index].request, keys);
-  std::sort(keys.begin(), keys.end());
-  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-  const bool track_revisions = std::any_of(operations.begin(), operations.end(), [&](uint32_t i) {
-    return observes_revisions(history.operations[i]);
-  });
-  auto instance =
-      std::make_unique<EtcdInstance>(std::move(keys), history.initial_revision,
-                                     static_cast<uint32_t>(operations.size()), track_revisions);
+  auto instance = std::make_unique<EtcdInstance>(
+      written_keys(history, operations), history.initial_revision,
+      static_cast<uint32_t>(operations.size()), observed_by(history, operations));
   for (uint32_t index : operations) {
     const Operation& operation = history.operations[index];
     auto compiled = instance->compile(

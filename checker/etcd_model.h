@@ -17,16 +17,21 @@ namespace lockstep::checker {
 //   and revision compares read 0 for a missing key); the branch taken runs atomically under
 //   one new revision, later ops seeing earlier ones; `succeeded` and the inner responses
 //   (kvs, value, deleted) are checked.
-// Revisions form one total order over all keys, so the history is not split per key.
-// Two things the search relies on: when no operation of the history reports a revision or kvs
-// or compares a version or revision, the model keeps keys and values only (stores that differ
-// only in revisions are then indistinguishable, and merging them keeps n pending timed-out
-// writes from making n! states); and revisions never go back, so a store already past the
-// revision a pending response reports can never explain it (may_still_take_effect).
+// Revisions form one total order over all keys, so a history in which some operation observes
+// them (reports a revision or kvs, or compares a create or mod revision) is not split per key;
+// otherwise the keys are independent objects and partition() splits the history into groups
+// of keys that no operation spans (P-compositionality).
+// Two more things the search relies on: the model keeps only what some operation of the
+// partition observes (keys and values; versions if a txn compares one; revisions if anything
+// reads them), since stores that differ only in the rest are indistinguishable and merging
+// them keeps n pending timed-out writes from making n! states; and revisions never go back,
+// so a store already past the revision a pending response reports can never explain it
+// (may_still_take_effect).
 // The store is assumed empty at revision History::initial_revision when the history begins.
 class EtcdModel final : public Model {
  public:
   std::string_view name() const override { return "etcd"; }
+  std::vector<Partition> partition(const History& history) const override;
   bool is_read_only(const Operation& operation) const override;
   Result<std::unique_ptr<ModelInstance>> instantiate(
       const History& history, std::span<const uint32_t> operations) const override;
