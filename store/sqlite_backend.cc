@@ -61,7 +61,7 @@ class SqliteBackend::Statement {
 };
 
 SqliteBackend::SqliteBackend(SqliteVfs& vfs, SqliteBackendOptions options)
-    : vfs_(vfs), options_(std::move(options)) {
+    : vfs_(vfs), options_(std::move(options)), recent_revisions_(kRecentRevisionSlots) {
   ASSERT(!(options_.group_commits && options_.sync_every_commit),
          "a grouped commit is durable only at end_group: it cannot promise sync_every_commit");
 }
@@ -160,7 +160,7 @@ Status SqliteBackend::open_database() {
   // Order matters: exclusive locking before WAL mode is entered, so that SQLite keeps the WAL
   // index in heap memory (no shared memory in this VFS).
   RETURN_IF_ERROR(execute("PRAGMA locking_mode=EXCLUSIVE"));
-  RETURN_IF_ERROR(execute(("PRAGMA page_size=" + std::to_string(kSqlitePageBytes)).c_str()));
+  RETURN_IF_ERROR(execute(("PRAGMA page_size=" + std::to_string(options_.page_bytes)).c_str()));
   {
     sqlite3_stmt* statement = nullptr;
     rc = sqlite3_prepare_v2(db_, "PRAGMA journal_mode=WAL", -1, &statement, nullptr);
@@ -320,14 +320,32 @@ Status SqliteBackend::commit(const mvcc::WriteBatch& batch) {
          "the applied index only moves forward (a replayed entry must be skipped by the caller)");
   if (in_group_) {
     RETURN_IF_ERROR(in_savepoint([&] { return write_batch(batch); }));
+    // Visible to this connection's reads from now on; if the group fails to commit, the
+    // backend refuses every later call, reads included.
+    remember_revisions(batch);
     consistent_index_ = batch.consistent_index;
     commit_count_++;
     return Status::ok();  // after_commit() runs at end_group(), outside the transaction
   }
   RETURN_IF_ERROR(in_transaction([&] { return write_batch(batch); }));
+  remember_revisions(batch);
   consistent_index_ = batch.consistent_index;
   commit_count_++;
   return after_commit();
+}
+
+size_t SqliteBackend::recent_slot(mvcc::RevisionKey revision) {
+  return static_cast<size_t>(revision.main.value() * 8 + revision.sub) % kRecentRevisionSlots;
+}
+
+void SqliteBackend::remember_revisions(const mvcc::WriteBatch& batch) {
+  for (const mvcc::RevisionRecord& record : batch.revision_puts) {
+    recent_revisions_[recent_slot(record.revision)] = record;
+  }
+  for (const mvcc::RevisionKey& revision : batch.revision_removals) {
+    std::optional<mvcc::RevisionRecord>& slot = recent_revisions_[recent_slot(revision)];
+    if (slot && slot->revision == revision) slot.reset();
+  }
 }
 
 Status SqliteBackend::after_commit() {
@@ -393,6 +411,8 @@ Status SqliteBackend::sync() {
 Result<std::optional<mvcc::RevisionRecord>> SqliteBackend::read_revision(
     mvcc::RevisionKey revision) const {
   RETURN_IF_ERROR(check_usable());
+  const std::optional<mvcc::RevisionRecord>& recent = recent_revisions_[recent_slot(revision)];
+  if (recent && recent->revision == revision) return recent;
   sqlite3_stmt* statement = select_revision_->start();
   sqlite3_bind_int64(statement, 1, revision.main.value());
   sqlite3_bind_int64(statement, 2, revision.sub);
@@ -540,6 +560,7 @@ Status SqliteBackend::load(std::string_view image_bytes) {
   // Decode (and checksum) everything before touching the database: a bad image loses nothing.
   Result<mvcc::BackendImage> image = mvcc::decode_backend_image(image_bytes);
   RETURN_IF_ERROR(image.status());
+  for (std::optional<mvcc::RevisionRecord>& slot : recent_revisions_) slot.reset();
   RETURN_IF_ERROR(in_transaction([&] { return replace_contents(*image); }));
   consistent_index_ = image->consistent_index;
   commit_count_++;

@@ -174,6 +174,37 @@ TEST_F(SqliteBackendTest, CorruptImageIsRejectedAndLosesNothing) {
   EXPECT_EQ(*backend->dump(), before);
 }
 
+// read_revision answers recently committed revisions from memory: it must never answer one
+// that a compaction removed, a failed commit never wrote, or a loaded image replaced.
+TEST_F(SqliteBackendTest, RecentRevisionReadsFollowRemovalFailureAndLoad) {
+  std::unique_ptr<SqliteBackend> backend = open_backend();
+  WriteBatch put;
+  put.consistent_index = LogIndex(1);
+  put.revision_puts = {record(5, 0, "five"), record(5, 1, "five.1")};
+  ASSERT_TRUE(backend->commit(put).is_ok());
+  EXPECT_EQ(backend->read_revision(rev(5, 1))->value().data, "five.1");
+  const std::string image = *backend->dump();
+  WriteBatch removal;
+  removal.consistent_index = LogIndex(2);
+  removal.revision_removals = {rev(5, 0)};
+  ASSERT_TRUE(backend->commit(removal).is_ok());
+  EXPECT_FALSE(backend->read_revision(rev(5, 0))->has_value());
+  EXPECT_TRUE(backend->read_revision(rev(5, 1))->has_value());
+  WriteBatch failed;
+  failed.consistent_index = LogIndex(3);
+  failed.revision_puts = {record(7, 0, std::string(5000, 'x'))};
+  disk_.fail_next_writes(1);
+  ASSERT_FALSE(backend->commit(failed).is_ok());
+  EXPECT_FALSE(backend->read_revision(rev(7, 0))->has_value()) << "never committed";
+  WriteBatch later;
+  later.consistent_index = LogIndex(3);
+  later.revision_puts = {record(9, 0, "nine")};
+  ASSERT_TRUE(backend->commit(later).is_ok());
+  ASSERT_TRUE(backend->load(image).is_ok());
+  EXPECT_FALSE(backend->read_revision(rev(9, 0))->has_value()) << "not in the loaded image";
+  EXPECT_EQ(backend->read_revision(rev(5, 0))->value().data, "five");
+}
+
 TEST_F(SqliteBackendTest, FailedWriteLeavesTheBackendAsItWas) {
   std::unique_ptr<SqliteBackend> backend = open_backend();
   ASSERT_TRUE(backend->commit(sample_batch(3)).is_ok());
