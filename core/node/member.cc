@@ -566,15 +566,18 @@ void Member::take_read_states(std::vector<raft::ReadState>& read_states) {
 
 void Member::serve_ready_reads() {
   // Thesis §6.4 step 4: serve once the state machine has applied up to the read index.
-  std::deque<PendingRead> waiting;
-  for (PendingRead& read : reads_confirmed_) {
-    if (read.read_index <= applied_) {
-      serve_read(read);
+  // Compacted in place, keeping the waiting reads' order: this runs after every Ready, and
+  // a fresh std::deque allocates even when it stays empty.
+  auto kept = reads_confirmed_.begin();
+  for (auto read = reads_confirmed_.begin(); read != reads_confirmed_.end(); ++read) {
+    if (read->read_index <= applied_) {
+      serve_read(*read);
     } else {
-      waiting.push_back(std::move(read));
+      if (kept != read) *kept = std::move(*read);
+      ++kept;
     }
   }
-  reads_confirmed_ = std::move(waiting);
+  reads_confirmed_.erase(kept, reads_confirmed_.end());
 }
 
 Status Member::maybe_snapshot() {
