@@ -349,8 +349,10 @@ bool oracle_apply(const Request& request, const Response* response, OracleStore&
       const bool holds = oracle_compare(request.compares.at(0), store);
       if (response != nullptr && response->succeeded != holds) return false;
       const std::vector<Request>& branch = holds ? request.success : request.failure;
-      if (branch.empty()) return true;
+      // A recorded response has one inner response per operation of the branch taken.
       const bool check_inner = response != nullptr && !response->responses.empty();
+      if (check_inner && response->responses.size() != branch.size()) return false;
+      if (branch.empty()) return true;
       return oracle_apply(branch[0], check_inner ? &response->responses[0] : nullptr, store, wrote);
     }
     default: {  // get
