@@ -86,7 +86,15 @@ target_id=$(ctl_at "$(endpoint "$target")" endpoint status -w json | json_field 
 target_hex=$(printf '%x' "$target_id")
 expect_eq "move-leader" "Leadership transferred from $(printf '%x' "$(ctl_at "$(endpoint "$leader")" endpoint status -w json | json_field "[0]['Status']['header']['member_id']")") to $target_hex" \
   "$(ctl_at "$(all_endpoints)" move-leader "$target_hex")"
-expect_eq "new leader after move-leader" "$target" "$(leader_name)"
+# move-leader returns once the old leader handed over; the other members learn the new leader
+# only from its first message (a voter reports leader 0 until then), so wait for them to agree.
+new_leader=""
+for _ in $(seq 50); do
+  new_leader=$(leader_name)
+  [[ "$new_leader" == "$target" ]] && break
+  sleep 0.1
+done
+expect_eq "new leader after move-leader" "$target" "$new_leader"
 
 # Lock: the second holder runs only after the first released.
 (ctl_at "$at" lock /locks/a -- sh -c "echo first-in >> $dir/lock.out; sleep 1; echo first-out >> $dir/lock.out") &
@@ -99,14 +107,16 @@ expect_eq "lock is exclusive" "$(printf 'first-in\nfirst-out\nsecond-in')" "$(ca
 # Election: a campaigner leads; an observer sees its proposal.
 ETCDCTL_API=3 etcdctl --endpoints "$at" elect /elections/e alice > "$dir/elect.out" 2>&1 &
 campaigner=$!
-for _ in $(seq 150); do [[ -s "$dir/elect.out" ]] && break; sleep 0.1; done
+# etcdctl prints the leader key and then the proposal as two writes: wait for the second line.
+for _ in $(seq 150); do [[ -n "$(sed -n 2p "$dir/elect.out")" ]] && break; sleep 0.1; done
 expect_eq "elected" alice "$(sed -n 2p "$dir/elect.out")"
 observed=$(timeout 4 env ETCDCTL_API=3 etcdctl --endpoints "$(endpoint m3)" elect -l /elections/e || true)
 expect_eq "observed leader" alice "$(echo "$observed" | sed -n 2p)"
 kill "$campaigner"; wait "$campaigner" 2> /dev/null || true
 
 # 4. Membership: a learner joins, catches up, is promoted, and is removed again.
-client_port[m4]=$(free_ports 1); peer_port[m4]=$(free_ports 1)
+# One call: two separate calls each close their socket, so they may return the same port.
+read -r "client_port[m4]" "peer_port[m4]" <<< "$(free_ports 2)"
 added=$(ctl_at "$at" member add m4 --learner --peer-urls "http://127.0.0.1:${peer_port[m4]}")
 expect_eq "member add --learner" yes "$(grep -q 'added to cluster' <<< "$added" && echo yes)"
 initial=$(sed -n 's/^ETCD_INITIAL_CLUSTER="\(.*\)"$/\1/p' <<< "$added")
