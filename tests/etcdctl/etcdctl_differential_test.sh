@@ -30,11 +30,20 @@ cleanup() {
   [[ "${keep:-0}" == 1 ]] && echo "kept $dir" >&2 || rm -rf "$dir"
 }
 trap cleanup EXIT
+# Free ports below the kernel's ephemeral range: a bind(0) port could be handed to any outgoing
+# connection (e.g. a concurrently running daemon test) before etcd or lockstep binds it.
 read -r -a ports <<< "$(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(6)]
-for s in socks: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))')"
+import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+chosen, held = [], []
+while len(chosen) < 6:
+    port = random.randrange(10000, low)
+    if port in chosen: continue
+    s = socket.socket()
+    try: s.bind(("127.0.0.1", port))
+    except OSError: s.close(); continue
+    held.append(s); chosen.append(port)
+print(" ".join(map(str, chosen)))')"
 
 flags() {  # flags <client port> <peer port> <data dir>
   echo --name solo --data-dir "$3" \
