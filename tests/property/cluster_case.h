@@ -14,8 +14,9 @@ namespace lockstep::property {
 // One generated simulated run: a scenario (cluster size and Raft knobs, network, workloads,
 // an explicit fault schedule) and the seed it runs with. The case is an ordinary scenario
 // file, so a failure replays with `lockstep sim run FILE --seed N` as well as with
-// RapidCheck's reproduce string. Shrinking drops faults, lowers the knobs and the duration
-// toward the smallest run that still fails.
+// RapidCheck's reproduce string. Shrinking drops faults, turns event-triggered faults back
+// into timed ones (or toward the first event, occurrence 1, no delay), lowers the knobs and
+// the duration toward the smallest run that still fails.
 struct ClusterCase {
   uint64_t seed = 1;
   sim::scenario::Scenario scenario;

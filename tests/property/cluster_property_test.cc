@@ -1,12 +1,17 @@
 // The cluster property: for any generated scenario — cluster (3-5 members, Raft knobs),
 // network loss, workloads and a fault schedule (crashes with torn writes and restarts,
-// pauses, partitions, clogs, lossy windows, on the leader, a follower, a minority or anyone)
-// — every check of the run holds: linearizability, Raft safety, liveness and convergence
-// after healing, and each workload's own guarantees. A failure shrinks to the smallest such
-// scenario and is printed as a scenario file with its seed (`lockstep sim run` replays it).
+// pauses, partitions, clogs, lossy windows, on the leader, a follower, a minority, anyone or
+// the deposed leader; a third of them fired by an election or a leader's first commit instead
+// of at their time) — every check of the run holds: linearizability, Raft safety, liveness and
+// convergence after healing, and each workload's own guarantees. A failure shrinks to the smallest
+// such scenario and is printed as a scenario file with its seed (`lockstep sim run` replays it).
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
 
 #include "sim/scenario/run_report.h"
 #include "tests/property/cluster_case.h"
@@ -31,19 +36,98 @@ RC_GTEST_PROP(ClusterProperty, every_check_holds, (const ClusterCase& run_case))
   }
 }
 
+// The printed case parses back to the very scenario that ran and names its seed.
+void expect_printed_scenario_replays(const ClusterCase& run_case) {
+  const std::string printed = describe_case(run_case);
+  Result<sim::scenario::Scenario> parsed = printed_scenario(printed);
+  ASSERT_TRUE(parsed.is_ok()) << parsed.error().to_string() << "\n" << printed;
+  EXPECT_EQ(*parsed, run_case.scenario) << printed;
+  EXPECT_NE(printed.find("--seed " + std::to_string(run_case.seed)), std::string::npos);
+}
+
+ClusterCase drawn_case(uint64_t random_seed, int size) {
+  return rc::gen::arbitrary<ClusterCase>()(rc::Random(random_seed), size).value();
+}
+
 // What RapidCheck prints for a counterexample is a scenario file: it parses back to the very
 // scenario that ran, and names the seed, so `lockstep sim run` replays the case.
 TEST(ClusterProperty, printed_counterexample_is_the_scenario_file) {
   for (int size = 0; size <= 100; size += 25) {
-    const ClusterCase run_case =
-        rc::gen::arbitrary<ClusterCase>()(rc::Random(static_cast<uint64_t>(size) + 1), size)
-            .value();
-    const std::string printed = describe_case(run_case);
-    Result<sim::scenario::Scenario> parsed = printed_scenario(printed);
-    ASSERT_TRUE(parsed.is_ok()) << parsed.error().to_string() << "\n" << printed;
-    EXPECT_EQ(*parsed, run_case.scenario) << printed;
-    EXPECT_NE(printed.find("--seed " + std::to_string(run_case.seed)), std::string::npos);
+    expect_printed_scenario_replays(drawn_case(static_cast<uint64_t>(size) + 1, size));
   }
+}
+
+// About a third of the drawn faults fire on an event (an election, a leader's first commit),
+// with every trigger field and the event-only targets in use; event_member only with a
+// trigger. Each such case prints as a scenario file that parses back with its event fields.
+TEST(ClusterProperty, generator_draws_event_triggered_faults) {
+  using sim::scenario::FaultEvent;
+  using Kind = sim::scenario::FaultTarget::Kind;
+  std::map<std::string, int> seen;
+  int faults = 0;
+  for (uint64_t random_seed = 1; random_seed <= 200; ++random_seed) {
+    const ClusterCase run_case = drawn_case(random_seed, 100);
+    for (const sim::scenario::FaultSpec& fault : run_case.scenario.faults) {
+      ++faults;
+      if (fault.target.kind == Kind::kPreviousLeader) ++seen["previous_leader"];
+      if (!fault.on) {
+        EXPECT_NE(fault.target.kind, Kind::kEventMember) << "case " << random_seed;
+        continue;
+      }
+      ++seen["triggered"];
+      ++seen[*fault.on == FaultEvent::kLeaderElected ? "leader_elected" : "leader_committed"];
+      if (fault.occurrence > 1) ++seen["occurrence"];
+      if (fault.delay_ms > 0) ++seen["delay"];
+      if (fault.delay_ms == 0) ++seen["no delay"];
+      if (fault.target.kind == Kind::kEventMember) ++seen["event_member"];
+    }
+    expect_printed_scenario_replays(run_case);
+  }
+  EXPECT_GT(seen["triggered"], faults / 5);
+  EXPECT_LT(seen["triggered"], faults / 2);
+  for (const char* what : {"leader_elected", "leader_committed", "occurrence", "delay", "no delay",
+                           "event_member", "previous_leader"}) {
+    EXPECT_GT(seen[what], 0) << what;
+  }
+}
+
+// RapidCheck shrinks an event-triggered schedule as it shrinks any other (the same search
+// RapidCheck runs on a failure: take the first smaller case that still fails, repeat). With
+// "fails" = "some fault fires on the 2nd leader_committed", the minimum is that one fault with
+// every other number at its smallest, and it still prints as a scenario file that parses back.
+TEST(ClusterProperty, event_triggered_schedule_shrinks_to_its_trigger) {
+  using sim::scenario::FaultEvent;
+  auto needs_trigger = [](const ClusterCase& run_case) {
+    return std::ranges::any_of(run_case.scenario.faults, [](const sim::scenario::FaultSpec& f) {
+      return f.on == FaultEvent::kLeaderCommitted && f.occurrence >= 2;
+    });
+  };
+  std::optional<rc::Shrinkable<ClusterCase>> failing;
+  for (uint64_t random_seed = 1; random_seed <= 100 && !failing; ++random_seed) {
+    rc::Shrinkable<ClusterCase> drawn =
+        rc::gen::arbitrary<ClusterCase>()(rc::Random(random_seed), 100);
+    if (needs_trigger(drawn.value()) && drawn.value().scenario.faults.size() > 1) failing = drawn;
+  }
+  ASSERT_TRUE(failing.has_value()) << "no drawn case has such a fault";
+  const auto [shrunk, steps] = rc::shrinkable::findLocalMin(*failing, needs_trigger);
+  EXPECT_GT(steps, 0u);
+  const sim::scenario::Scenario& scenario = shrunk.scenario;
+  ASSERT_EQ(scenario.faults.size(), 1u) << describe_case(shrunk);
+  const sim::scenario::FaultSpec& fault = scenario.faults.front();
+  EXPECT_EQ(fault.on, FaultEvent::kLeaderCommitted);
+  EXPECT_EQ(fault.occurrence, 2u);
+  EXPECT_EQ(fault.delay_ms, 0);
+  EXPECT_EQ(fault.at_ms, 0);
+  EXPECT_EQ(fault.duration_ms, 200);
+  EXPECT_EQ(fault.action, sim::scenario::FaultAction::kCrash);
+  EXPECT_EQ(fault.target.kind, sim::scenario::FaultTarget::Kind::kLeader);
+  EXPECT_EQ(scenario.cluster.members, 3);
+  EXPECT_EQ(scenario.duration_ms, 1000);
+  EXPECT_EQ(scenario.workloads.size(), 1u);
+  EXPECT_EQ(shrunk.seed, 1u);
+  expect_printed_scenario_replays(shrunk);
+  EXPECT_NE(describe_case(shrunk).find("\"on\": \"leader_committed\""), std::string::npos)
+      << describe_case(shrunk);
 }
 
 }  // namespace
