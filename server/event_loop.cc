@@ -102,6 +102,14 @@ void EventLoop::post(std::function<void()> task) {
   if (was_empty) interrupt();
 }
 
+bool EventLoop::has_pending_work() {
+  for (const FlushHandler* handler : flush_handlers_) {
+    if (handler->has_pending_flush()) return true;
+  }
+  std::lock_guard lock(posted_mutex_);
+  return !posted_.empty();
+}
+
 void EventLoop::run_posted_tasks() {
   std::vector<std::function<void()>> tasks;
   {

@@ -27,6 +27,8 @@ class IoHandler {
 class FlushHandler {
  public:
   virtual void on_flush() = 0;
+  // True when the next on_flush() has something to do (queued output, deferred answers).
+  virtual bool has_pending_flush() const = 0;
 
  protected:
   virtual ~FlushHandler() = default;
@@ -71,6 +73,10 @@ class EventLoop : private IoHandler {
   // not park. Only the first post into an empty queue writes the eventfd, so a burst of posts
   // from a busy thread costs one wake-up.
   void post(std::function<void()> task);
+
+  // True when the next poll() has work queued already: a posted task or a flush handler with
+  // something to write. SyncWorker asks before it blocks the loop's thread in an fdatasync.
+  bool has_pending_work();
 
   // One iteration: runs flush handlers, waits for I/O up to the next timer deadline (or not at
   // all when `may_block` is false), dispatches I/O handlers, then fires due timers.

@@ -28,8 +28,13 @@ struct PipeReader : IoHandler {
 
 struct Log : TimerHandler, FlushHandler {
   void on_timer(uint64_t cookie) override { entries.push_back("timer " + std::to_string(cookie)); }
-  void on_flush() override { entries.push_back("flush"); }
+  void on_flush() override {
+    entries.push_back("flush");
+    pending = false;
+  }
+  bool has_pending_flush() const override { return pending; }
   std::vector<std::string> entries;
+  bool pending = false;
 };
 
 class Pipe {
@@ -139,6 +144,24 @@ TEST(EventLoop, TasksPostedFromOtherThreadsRunOnTheLoopThreadInOrder) {
       previous = task;
     }
   }
+}
+
+TEST(EventLoop, PendingWorkIsAPostedTaskOrAFlushHandlerWithOutput) {
+  EventLoop loop;
+  Log log;
+  loop.add_flush_handler(&log);
+  EXPECT_FALSE(loop.has_pending_work());
+  log.pending = true;
+  EXPECT_TRUE(loop.has_pending_work()) << "a flush handler has output queued";
+  loop.poll(/*may_block=*/false);
+  EXPECT_FALSE(loop.has_pending_work()) << "the poll flushed it";
+  bool ran = false;
+  loop.post([&] { ran = true; });
+  EXPECT_TRUE(loop.has_pending_work()) << "a posted task waits for the next poll";
+  loop.poll(/*may_block=*/false);
+  EXPECT_TRUE(ran);
+  EXPECT_FALSE(loop.has_pending_work());
+  loop.remove_flush_handler(&log);
 }
 
 }  // namespace

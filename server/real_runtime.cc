@@ -41,7 +41,11 @@ void RealRuntime::set_network(std::unique_ptr<env::Network> network) {
 }
 
 SyncWorker& RealRuntime::sync_worker() {
-  if (sync_worker_ == nullptr) sync_worker_ = std::make_unique<SyncWorker>(loop_, *this);
+  if (sync_worker_ == nullptr) {
+    // The calling fiber is running, so ready_ holds only the others.
+    sync_worker_ = std::make_unique<SyncWorker>(
+        loop_, *this, [this] { return !ready_.empty() || loop_.has_pending_work(); });
+  }
   return *sync_worker_;
 }
 

@@ -37,7 +37,8 @@ struct RealRuntimeOptions {
 // Blocking system calls made by a fiber block the whole loop for their duration. PosixDisk's
 // pread/pwrite hit the page cache and are short; its fdatasync, the slow one, runs on the
 // SyncWorker's helper thread when the disk was opened with sync_worker(), parking only the
-// calling fiber while the loop keeps serving sockets and other fibers.
+// calling fiber while the loop keeps serving sockets and other fibers (or on the loop's own
+// thread when no other fiber, posted task or queued output would use the time: sync_worker.h).
 //
 // Stopping: request_stop() (or SIGTERM/SIGINT after stop_on_signals()) makes run() return
 // after killing every fiber with env::FiberKilled, so their stacks unwind and destructors

@@ -13,7 +13,9 @@
 
 namespace lockstep::server {
 
-SyncWorker::SyncWorker(EventLoop& loop, env::Runtime& runtime) : loop_(loop), runtime_(runtime) {
+SyncWorker::SyncWorker(EventLoop& loop, env::Runtime& runtime,
+                       std::function<bool()> other_work_pending)
+    : loop_(loop), runtime_(runtime), other_work_pending_(std::move(other_work_pending)) {
   completion_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   ASSERT(completion_fd_ >= 0, "eventfd failed: out of descriptors at startup");
   const Status watched = loop_.watch(completion_fd_, EPOLLIN, this);
@@ -33,6 +35,15 @@ SyncWorker::~SyncWorker() {
 }
 
 Status SyncWorker::sync(int fd, const std::string& path) {
+  if (!other_work_pending_()) {
+    int result;
+    do {
+      result = ::fdatasync(fd);
+    } while (result != 0 && errno == EINTR);
+    if (result != 0) return disk_error_from_errno(errno, "fdatasync", path);
+    ++inline_syncs_;
+    return Status::ok();
+  }
   auto request = std::make_shared<Request>();
   request->fd = ::dup(fd);
   if (request->fd < 0) return disk_error_from_errno(errno, "dup for fdatasync", path);

@@ -58,6 +58,40 @@ TEST_F(SyncWorkerTest, SyncOnTheHelperThreadLetsOtherFibersRunMeanwhile) {
   EXPECT_TRUE(sync_ok);
   EXPECT_GE(other_fiber_turns_during_sync, 1);
   EXPECT_EQ(runtime_.sync_worker().completed_syncs(), 1u);
+  EXPECT_EQ(runtime_.sync_worker().inline_syncs(), 0u);
+}
+
+TEST_F(SyncWorkerTest, SyncWithNothingElseToDoRunsOnTheLoopThread) {
+  bool sync_ok = false;
+  runtime_.spawn("writer", [&] {
+    auto file = runtime_.disk().open("wal", env::OpenMode::kCreateReadWrite);
+    ASSERT_TRUE(file.is_ok());
+    ASSERT_TRUE((*file)->write(0, "record").is_ok());
+    sync_ok = (*file)->sync().is_ok();
+  });
+  runtime_.run();
+  EXPECT_TRUE(sync_ok);
+  EXPECT_EQ(runtime_.sync_worker().inline_syncs(), 1u);
+  EXPECT_EQ(runtime_.sync_worker().completed_syncs(), 0u) << "no hand-off to the helper";
+}
+
+TEST_F(SyncWorkerTest, APostedTaskOrQueuedOutputSendsTheSyncToTheHelper) {
+  bool task_ran_during_sync = false;
+  bool syncing = false;
+  runtime_.spawn("writer", [&] {
+    auto file = runtime_.disk().open("wal", env::OpenMode::kCreateReadWrite);
+    ASSERT_TRUE(file.is_ok());
+    ASSERT_TRUE((*file)->write(0, "record").is_ok());
+    // As a gRPC thread posts a request while the member is about to flush its WAL.
+    runtime_.loop().post([&] { task_ran_during_sync = syncing; });
+    syncing = true;
+    ASSERT_TRUE((*file)->sync().is_ok());
+    syncing = false;
+  });
+  runtime_.run();
+  EXPECT_TRUE(task_ran_during_sync) << "the loop ran the task while the helper flushed";
+  EXPECT_EQ(runtime_.sync_worker().completed_syncs(), 1u);
+  EXPECT_EQ(runtime_.sync_worker().inline_syncs(), 0u);
 }
 
 TEST_F(SyncWorkerTest, ManyFibersSyncingConcurrentlyAllComplete) {
@@ -82,7 +116,8 @@ TEST_F(SyncWorkerTest, FiberKilledWhileSyncingUnwindsAndTheWorkerSurvives) {
     auto file = runtime_.disk().open("wal", env::OpenMode::kCreateReadWrite);
     ASSERT_TRUE(file.is_ok());
     ASSERT_TRUE((*file)->write(0, "x").is_ok());
-    runtime_.request_stop();  // the stop lands while this fiber is parked in sync()
+    runtime_.request_stop();      // the stop lands while this fiber is parked in sync()
+    runtime_.loop().post([] {});  // other work pending: the flush goes to the helper
     (void)(*file)->sync();
   });
   runtime_.run();
@@ -94,18 +129,25 @@ TEST_F(SyncWorkerTest, FiberKilledWhileSyncingUnwindsAndTheWorkerSurvives) {
 TEST(SyncWorkerErrors, FdatasyncFailureIsAnIoErrorNamingThePath) {
   RealRuntime runtime({NodeId(1), 3, nullptr});
   Status synced;
+  Status synced_by_helper;
   runtime.spawn("syncer", [&] {
     // fdatasync of a pipe fails with EINVAL: a real errno from the helper thread.
     int pipe_fds[2];
     ASSERT_EQ(::pipe(pipe_fds), 0);
     synced = runtime.sync_worker().sync(pipe_fds[0], "pipe");
+    runtime.loop().post([] {});  // the same failure from the helper thread
+    synced_by_helper = runtime.sync_worker().sync(pipe_fds[0], "pipe");
     ::close(pipe_fds[0]);
     ::close(pipe_fds[1]);
   });
   runtime.run();
-  EXPECT_EQ(synced.code(), ErrorCode::kIoError);
-  EXPECT_NE(synced.error().detail().find("fdatasync pipe"), std::string::npos)
-      << synced.to_string();
+  for (const Status& status : {synced, synced_by_helper}) {
+    EXPECT_EQ(status.code(), ErrorCode::kIoError);
+    EXPECT_NE(status.error().detail().find("fdatasync pipe"), std::string::npos)
+        << status.to_string();
+  }
+  EXPECT_EQ(runtime.sync_worker().inline_syncs(), 0u) << "failures are not counted as syncs";
+  EXPECT_EQ(runtime.sync_worker().completed_syncs(), 1u);
 }
 
 }  // namespace

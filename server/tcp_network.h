@@ -114,6 +114,7 @@ class TcpNetwork : public env::Network,
 
   void on_io(uint32_t events) override;  // the listener
   void on_flush() override;
+  bool has_pending_flush() const override { return !dirty_.empty(); }
   // A peer's reconnect backoff ended, or (cookie 0) accepting may resume.
   void on_timer(uint64_t peer_id) override;
 

@@ -120,10 +120,24 @@ MemberClientApi::MemberClientApi(env::Runtime& runtime, server::EventLoop& loop,
   network_.set_client_handler([this](NodeId from, NodeId to, std::string payload) {
     on_frame(from, to, std::move(payload));
   });
+  loop_.add_flush_handler(this);
 }
 
 MemberClientApi::~MemberClientApi() {
+  loop_.remove_flush_handler(this);
   network_.set_client_handler(nullptr);
+}
+
+void MemberClientApi::defer(std::function<void()> delivery) {
+  deferred_.push_back(std::move(delivery));
+}
+
+void MemberClientApi::on_flush() {
+  // Swapped out first: a completion may start another request, whose answer waits for the
+  // next flush.
+  std::vector<std::function<void()>> deliveries;
+  deliveries.swap(deferred_);
+  for (std::function<void()>& delivery : deliveries) delivery();
 }
 
 void MemberClientApi::start() {
@@ -184,7 +198,11 @@ void MemberClientApi::on_frame(NodeId /*from*/, NodeId to, std::string payload) 
   }
   if (auto* message = std::get_if<node::WatchStreamMessage>(&*frame)) {
     auto session = sessions_.find(to);
-    if (session != sessions_.end()) session->second->deliver(std::move(message->response));
+    if (session == sessions_.end()) return;
+    // Through the same queue as answers, so a watch's events never overtake its creation.
+    defer([state = session->second, response = std::move(message->response)]() mutable {
+      state->deliver(std::move(response));
+    });
   }
 }
 
@@ -207,9 +225,15 @@ void MemberClientApi::on_response(node::ClientResponse response) {
     waiting_.emplace(id, std::move(waiting));
     return;
   }
-  if (!response.ok()) return waiting.done(Error(response.error, response.error_detail));
-  if (!response.body) return waiting.done(Error(ErrorCode::kInternal, "answer without a body"));
-  waiting.done(std::move(*response.body));
+  Result<node::ClientResponseBody> result =
+      !response.ok()
+          ? Result<node::ClientResponseBody>(Error(response.error, response.error_detail))
+      : !response.body
+          ? Result<node::ClientResponseBody>(Error(ErrorCode::kInternal, "answer without a body"))
+          : Result<node::ClientResponseBody>(std::move(*response.body));
+  defer([done = std::move(waiting.done), result = std::move(result)]() mutable {
+    done(std::move(result));
+  });
 }
 
 void MemberClientApi::sweep() {
