@@ -376,6 +376,7 @@ void Member::on_soft_state(const raft::SoftState& soft_state) {
 }
 
 void Member::send_raft_messages(std::vector<raft::Message>& messages, SendPhase phase) {
+  bool sent = false;
   for (raft::Message& message : messages) {
     if (raft::may_send_before_persist(message) != (phase == SendPhase::kBeforePersist)) {
       continue;
@@ -383,10 +384,18 @@ void Member::send_raft_messages(std::vector<raft::Message>& messages, SendPhase 
     const NodeId to = message.to;
     const bool is_snapshot = message.type == raft::MessageType::kSnapshot;
     runtime_.network().send(to, encode_frame(RaftFrame{raft::encode_message(message)}));
+    sent = true;
     // The network gives no delivery receipt; reporting the snapshot as sent lets the leader
     // probe the follower again, and a lost snapshot is simply sent once more.
     if (is_snapshot) raft_->report_snapshot(to, raft::SnapshotStatus::kFinished);
   }
+  // What follows is long: the leader's apply of the durable prefix and its fsync, a
+  // follower's apply of the committed entries. The daemon's network writes queued frames
+  // when its loop polls, so without a turn here a follower would wait for those before it
+  // could start its own fsync (appends) or count this one (acknowledgements): etcd hands
+  // messages to its transport goroutines at once for the same reason. Other fibers may run
+  // meanwhile, as they already do while this one is parked in persist().
+  if (sent) runtime_.yield();
 }
 
 Status Member::install_snapshot(const raft::Snapshot& snapshot) {

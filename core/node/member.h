@@ -110,7 +110,8 @@ class Member {
   Status persist(const raft::Ready& ready);
   void on_soft_state(const raft::SoftState& soft_state);
   enum class SendPhase : uint8_t { kBeforePersist, kAfterPersist };
-  // Sends the messages that raft::may_send_before_persist() allows in `phase`.
+  // Sends the messages that raft::may_send_before_persist() allows in `phase`; if any left,
+  // yields once so that the host puts them on the wire before this fiber's next long step.
   void send_raft_messages(std::vector<raft::Message>& messages, SendPhase phase);
   // Moves out of `committed` the entries already durable in the stable log.
   std::vector<raft::Entry> take_durable_prefix(std::vector<raft::Entry>& committed,
