@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "sim/cluster/cluster_checks.h"
-#include "sim/cluster/recorded_client.h"
+#include "sim/cluster/liveness_probe.h"
 
 namespace lockstep::sim {
 namespace {
@@ -217,23 +217,10 @@ Result<RunResult> run_workloads(const RunOptions& options) {
 
   // Liveness: once the faults heal, a write must succeed within kLivenessBound.
   const Instant heal_at = start + fraction_of(options.duration, options.faults.window_end_fraction);
-  std::optional<Instant> live_again;
   WorkloadEnvironment& probe_environment = environments.emplace_back(
       WorkloadEnvironment{cluster, recorder, stop_at, end_at, 1, ClientOptions{},
                           static_cast<int64_t>(workloads.size()) * kHistoryIdsPerWorkload});
-  cluster.add_client("liveness-probe", ClientOptions{}, [&](ClusterClient& client) {
-    client.runtime().sleep_until(client.runtime().now() + (heal_at - cluster.world().now()));
-    RecordedClient recorded(client, recorder, cluster.world(), probe_environment.first_history_id);
-    while (cluster.world().now() < end_at) {
-      mvcc::PutRequest put;
-      put.key = "liveness/probe";
-      put.value = std::to_string(cluster.world().now().nanoseconds());
-      if (recorded.put(put).ok()) {
-        live_again = cluster.world().now();
-        return;
-      }
-    }
-  });
+  start_liveness_probe(probe_environment, heal_at, kLivenessBound);
 
   Nemesis nemesis(cluster, options.faults,
                   start + fraction_of(options.duration, options.faults.window_start_fraction),
@@ -244,9 +231,10 @@ Result<RunResult> run_workloads(const RunOptions& options) {
   RunResult result;
   result.seed = options.cluster.seed;
   result.checks.push_back(check_convergence(cluster, {}, kConvergenceGrace));
-  result.checks.push_back(check_liveness(live_again, heal_at, kLivenessBound));
-  result.checks.push_back(check_raft_safety(cluster));
   result.history = recorder.history();
+  result.checks.push_back(check_liveness(first_write_acknowledged_after(result.history, heal_at),
+                                         heal_at, kLivenessBound));
+  result.checks.push_back(check_raft_safety(cluster));
   result.checks.push_back(
       check_linearizability(result.history, {options.max_check_steps, options.checker_should_stop})
           .outcome);

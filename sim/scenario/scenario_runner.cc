@@ -5,7 +5,7 @@
 
 #include "sim/cluster/cluster_checks.h"
 #include "sim/cluster/history_recorder.h"
-#include "sim/cluster/recorded_client.h"
+#include "sim/cluster/liveness_probe.h"
 #include "sim/scenario/fault_injector.h"
 #include "sim/scenario/scenario_network.h"
 #include "sim/scenario/swarm.h"
@@ -136,7 +136,6 @@ Result<ScenarioResult> run_scenario(const Scenario& input, uint64_t seed,
   HistoryRecorder recorder(strict ? RevisionRecording::kStrict : RevisionRecording::kValuesOnly);
   // Declared before the cluster so that they outlive every client fiber that uses them.
   std::deque<WorkloadEnvironment> environments;
-  std::optional<Instant> live_again;
   // Also before the cluster: remove-member clients and timeline callbacks reference them.
   std::optional<FaultInjector> injector;
   std::optional<TimelineRecorder> timeline;
@@ -160,23 +159,13 @@ Result<ScenarioResult> run_scenario(const Scenario& input, uint64_t seed,
     workloads[i]->start(environment);
   }
 
-  // Liveness: from the heal on, a write must succeed within liveness_bound_ms.
+  // Liveness: from the heal on, a write must succeed within liveness_bound_ms
+  // (sim/cluster/liveness_probe.h).
+  const Duration liveness_bound = std::chrono::milliseconds(scenario.liveness_bound_ms);
   WorkloadEnvironment& probe_environment = environments.emplace_back(
       WorkloadEnvironment{cluster, recorder, stop_at, end_at, 1, client_options,
                           static_cast<int64_t>(workloads.size()) * kHistoryIdsPerWorkload});
-  cluster.add_client("liveness-probe", client_options, [&](ClusterClient& client) {
-    client.runtime().sleep_until(client.runtime().now() + (heal_at - cluster.world().now()));
-    RecordedClient recorded(client, recorder, cluster.world(), probe_environment.first_history_id);
-    while (cluster.world().now() < end_at) {
-      mvcc::PutRequest put;
-      put.key = "liveness/probe";
-      put.value = std::to_string(cluster.world().now().nanoseconds());
-      if (recorded.put(put).ok()) {
-        live_again = cluster.world().now();
-        return;
-      }
-    }
-  });
+  start_liveness_probe(probe_environment, heal_at, liveness_bound);
 
   injector.emplace(cluster, scenario, start, heal_at);
   injector->schedule(scenario.faults);
@@ -193,7 +182,7 @@ Result<ScenarioResult> run_scenario(const Scenario& input, uint64_t seed,
   }
   if (scenario.requires_check(kCheckLiveness)) {
     result.checks.push_back(to_report(check_liveness(
-        live_again, heal_at, std::chrono::milliseconds(scenario.liveness_bound_ms))));
+        first_write_acknowledged_after(recorder.history(), heal_at), heal_at, liveness_bound)));
   }
   if (scenario.requires_check(kCheckRaftSafety))
     result.checks.push_back(to_report(check_raft_safety(cluster)));
