@@ -34,9 +34,11 @@ struct LockHold {
   int64_t acquire_return = 0;
   int64_t key_create_revision = 0;        // the ownership key's create revision: the fencing token
   std::optional<int64_t> release_invoke;  // nullopt = still held when the history ends
-  // When the client's session lease was known to be gone (a failed keep-alive, the store's
-  // lease revocation); from then on another client may legitimately acquire, and only
-  // fencing protects the resource.
+  // When the client's session lease was known to be gone (a failed keep-alive, a fenced
+  // write refused), or may have been: its last renewal's invoke plus the TTL, since the
+  // store can expire the lease then and the client must assume it did (nullopt = no such
+  // bound, the client believes until its release). From then on another client may
+  // legitimately acquire, and only fencing protects the resource.
   std::optional<int64_t> lease_lost_time;
 };
 

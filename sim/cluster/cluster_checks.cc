@@ -1,5 +1,6 @@
 #include "sim/cluster/cluster_checks.h"
 
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -195,7 +196,12 @@ std::vector<CheckOutcome> check_lock_guarantees(const HistoryRecorder& recorder)
   size_t accepted = 0;
   size_t lost = 0;
   for (const checker::FencedWrite& write : recorder.fenced_writes()) accepted += write.accepted;
-  for (const checker::LockHold& hold : recorder.lock_holds()) lost += hold.lease_lost_time ? 1 : 0;
+  // Holds whose lease ran out (or was learned lost) before the client released them.
+  for (const checker::LockHold& hold : recorder.lock_holds()) {
+    lost +=
+        hold.lease_lost_time &&
+        *hold.lease_lost_time < hold.release_invoke.value_or(std::numeric_limits<int64_t>::max());
+  }
   const std::string detail = std::to_string(recorder.lock_holds().size()) + " holds (" +
                              std::to_string(lost) + " ended by a lost lease), " +
                              std::to_string(recorder.fenced_writes().size()) + " fenced writes (" +

@@ -13,6 +13,7 @@
 #include <map>
 #include <set>
 
+#include "sim/cluster/lock_session.h"
 #include "sim/cluster/recorded_client.h"
 #include "sim/cluster/workload.h"
 
@@ -90,30 +91,19 @@ class LockWorkload final : public Workload {
   void run_client(ClusterClient& client, WorkloadEnvironment& environment, int index) {
     World& world = environment.cluster.world();
     uint64_t round = 0;
-    Holder holder{environment.recorder, environment.first_history_id + index, {}};
+    LockSession holder(environment.recorder, environment.first_history_id + index,
+                       std::chrono::seconds(kSessionTtlSeconds));
     while (world.now() < environment.stop_at) {
       ++round;
-      holder.lease_renewed = world.now();
+      holder.granting(world.now());
       std::optional<LeaseId> lease = grant(client);
       if (!lease) continue;
       const std::string session =
           std::string(name()) + std::to_string(index) + "-" + std::to_string(round);
       const std::string my_key = prefix_ + session;
-      std::optional<size_t> held = hold(client, world, *lease, session, my_key, holder);
-      // The client stops believing it holds the lock when it starts releasing; if it held on
-      // past the point where its lease may have run out, it must assume it lost the lock
-      // there (clientv3's session ends when keep-alives stop: etcd API guarantees, "lock").
-      if (held) {
-        checker::LockHold& recorded = environment.recorder.lock_hold(*held);
-        recorded.release_invoke = world.now().nanoseconds();
-        const Instant lease_may_end =
-            holder.lease_renewed + std::chrono::seconds(kSessionTtlSeconds);
-        if (lease_may_end < world.now() &&
-            (!recorded.lease_lost_time ||
-             lease_may_end.nanoseconds() < *recorded.lease_lost_time)) {
-          recorded.lease_lost_time = lease_may_end.nanoseconds();
-        }
-      }
+      // The client stops believing it holds the lock when it starts releasing, or earlier
+      // when its lease may have run out (LockSession records that deadline with the hold).
+      if (hold(client, world, *lease, session, my_key, holder)) holder.releasing(world.now());
       // Release: delete the key and end the session (errors are fine: expiry cleans up).
       mvcc::DeleteRangeRequest release;
       release.key = my_key;
@@ -122,26 +112,17 @@ class LockWorkload final : public Workload {
     }
   }
 
-  // One lock client's identity in the history and when it last renewed its lease (the
-  // invoke of the grant or of a successful keep-alive: the lease cannot end before that plus
-  // its TTL).
-  struct Holder {
-    HistoryRecorder& recorder;
-    int64_t client = 0;
-    Instant lease_renewed;
-  };
-
-  bool keep_alive(ClusterClient& client, World& world, LeaseId lease, Holder& holder) {
+  // A keep-alive; a lease the store no longer has is an error (kLeaseNotFound), not a renewal.
+  bool keep_alive(ClusterClient& client, World& world, LeaseId lease, LockSession& holder) {
     const Instant invoked = world.now();
     if (!client.call(mvcc::LeaseKeepAliveRequest{lease}).ok()) return false;
-    holder.lease_renewed = invoked;
+    holder.renewed(invoked);
     return true;
   }
 
-  // Acquires the lock and does the fenced work; returns the recorded hold if it acquired.
-  std::optional<size_t> hold(ClusterClient& client, World& world, LeaseId lease,
-                             const std::string& session, const std::string& my_key,
-                             Holder& holder) {
+  // Acquires the lock and does the fenced work; returns whether it acquired.
+  bool hold(ClusterClient& client, World& world, LeaseId lease, const std::string& session,
+            const std::string& my_key, LockSession& holder) {
     const Instant acquire_invoke = world.now();
     mvcc::TxnRequest create;
     mvcc::Compare absent;
@@ -155,32 +136,26 @@ class LockWorkload final : public Workload {
     put.lease = lease;
     create.success.push_back(mvcc::put_op(put));
     CallResult created = client.call(create);
-    if (!created.ok() || !created.as<mvcc::TxnResponse>().succeeded) return std::nullopt;
+    if (!created.ok() || !created.as<mvcc::TxnResponse>().succeeded) return false;
     const Revision my_revision = created.as<mvcc::TxnResponse>().header.revision;
 
     // Wait to become the owner, keeping the session alive.
     const Instant give_up = world.now() + kAcquireTimeout;
     Instant next_keep_alive = world.now() + kKeepAliveInterval;
     while (true) {
-      if (world.now() >= give_up) return std::nullopt;
+      if (world.now() >= give_up) return false;
       bool ok = false;
       std::optional<mvcc::KeyValue> current = owner(client, ok);
       if (ok && current && current->key == my_key) break;
-      if (ok && !current) return std::nullopt;  // my key is gone: the session expired
+      if (ok && !current) return false;  // my key is gone: the session expired
       client.runtime().sleep_for(kPollInterval);
       if (world.now() >= next_keep_alive) {
-        if (!keep_alive(client, world, lease, holder)) return std::nullopt;
+        if (!keep_alive(client, world, lease, holder)) return false;
         next_keep_alive = world.now() + kKeepAliveInterval;
       }
     }
     ++acquisitions_;
-    checker::LockHold acquired;
-    acquired.client = holder.client;
-    acquired.lock_name = prefix_;
-    acquired.acquire_invoke = acquire_invoke.nanoseconds();
-    acquired.acquire_return = world.now().nanoseconds();
-    acquired.key_create_revision = my_revision.value();
-    const size_t recorded = holder.recorder.record_lock_hold(std::move(acquired));
+    holder.acquired(prefix_, acquire_invoke, world.now(), my_revision.value());
     for (int j = 1; j <= kFencedWritesPerHold; ++j) {
       mvcc::TxnRequest fenced;
       mvcc::Compare still_mine;
@@ -194,7 +169,7 @@ class LockWorkload final : public Workload {
       write.value = session + ":" + std::to_string(j);
       fenced.success.push_back(mvcc::put_op(write));
       checker::FencedWrite attempt;
-      attempt.client = holder.client;
+      attempt.client = holder.client();
       attempt.lock_name = prefix_;
       attempt.invoke_time = world.now().nanoseconds();
       attempt.fencing_revision = my_revision.value();
@@ -202,20 +177,20 @@ class LockWorkload final : public Workload {
       attempt.return_time = world.now().nanoseconds();
       attempt.indeterminate = result.outcome == CallOutcome::kIndeterminate;
       attempt.accepted = result.ok() && result.as<mvcc::TxnResponse>().succeeded;
-      holder.recorder.record_fenced_write(attempt);
-      if (!result.ok()) return recorded;
+      holder.recorder().record_fenced_write(attempt);
+      if (!result.ok()) return true;
       const auto& response = result.as<mvcc::TxnResponse>();
       if (!response.succeeded) {
         ++fenced_out_;
         // Lost the lock (session expired): fencing stopped the write, and the client knows.
-        holder.recorder.lock_hold(recorded).lease_lost_time = attempt.return_time;
-        return recorded;
+        holder.lost(world.now());
+        return true;
       }
       fenced_writes_.push_back(FencedWrite{session, response.header.revision.value()});
       client.runtime().sleep_for(kPollInterval);
       (void)keep_alive(client, world, lease, holder);
     }
-    return recorded;
+    return true;
   }
 
   void observe(ClusterClient& client, WorkloadEnvironment& environment, int index) {
