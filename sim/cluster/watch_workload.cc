@@ -10,6 +10,7 @@
 #include <set>
 
 #include "sim/cluster/recorded_client.h"
+#include "sim/cluster/watch_stream.h"
 #include "sim/cluster/workload.h"
 
 namespace lockstep::sim {
@@ -155,6 +156,7 @@ class WatchWorkload final : public Workload {
     const bool prev_kv = index == 1;
     const bool progress_notify = index == kPeriodicProgressWatcher;
     const Instant watch_until = environment.end_at - std::chrono::milliseconds(500);
+    WatchStream stream(kWatcherIdleCheck);
     while (environment.cluster.world().now() < watch_until) {
       const NodeId member = members[member_index];
       mvcc::WatchCreateRequest create;
@@ -184,36 +186,21 @@ class WatchWorkload final : public Workload {
       record.resumes_watch_id = resumes;
       const size_t recorded_watch = environment.recorder.begin_watch(
           history_id, environment.cluster.world().now(), std::move(record));
+      stream.start(member, watch_id, client.runtime().now());
       bool alive = true;
       bool switch_member = true;
-      uint64_t expected_sequence = 1;
       uint64_t event_responses = 0;
       bool compacted_here = false;
       while (alive && environment.cluster.world().now() < watch_until) {
-        std::vector<node::WatchStreamMessage> messages =
-            client.take_watch_messages(client.runtime().now() + kWatcherIdleCheck);
-        if (messages.empty()) {
-          // Silence: is the member still there? (A real client has its TCP connection.)
-          // Silence: the watch may be gone (the member restarted and lost it) or the member
-          // may be unreachable. Cancel it and start over from the last revision seen: on
-          // the same member if it answered, on the next one otherwise.
-          const CallResult canceled =
-              client.call_member(member, mvcc::WatchCancelRequest{watch_id});
-          alive = false;
-          switch_member = canceled.error == ErrorCode::kTimeoutDueToConnectionLost;
-          continue;
-        }
+        const std::vector<node::WatchStreamMessage> messages =
+            client.take_watch_messages(stream.silent_at());
         for (const node::WatchStreamMessage& message : messages) {
-          // Watch ids are per member: a late message from a member this client left
-          // behind may carry the same id, so the sender must match too.
-          if (message.response.watch_id != watch_id ||
-              message.response.header.member_id != member) {
-            continue;
-          }
+          const WatchStream::Kind kind = stream.classify(message, client.runtime().now());
+          if (kind == WatchStream::Kind::kStray) continue;
           // A lost stream message is a broken stream: start over from the last revision,
           // and close this watch as a client closes its stream (left open, it would keep
           // streaming to this client, progress notifications every interval).
-          if (message.sequence != expected_sequence++) {
+          if (kind == WatchStream::Kind::kBroken) {
             (void)client.call_member(member, mvcc::WatchCancelRequest{watch_id});
             alive = false;
             switch_member = false;
@@ -254,6 +241,21 @@ class WatchWorkload final : public Workload {
             if (compacted_here) resumes.reset();
           }
         }
+        for (const auto& [stray_member, stray_id] : stream.stray_cancels(client.runtime().now())) {
+          (void)client.call_member(stray_member, mvcc::WatchCancelRequest{stray_id});
+        }
+        if (alive && stream.silent(client.runtime().now())) {
+          // Silence from this watch (strays do not count): the watch may be gone (the member
+          // restarted and lost it, or its cancel notice was lost) or the member may be
+          // unreachable. (A real client has its TCP connection.) Cancel it and start over
+          // from the last revision seen: on the same member if it answered, on the next one
+          // otherwise.
+          const CallResult canceled =
+              client.call_member(member, mvcc::WatchCancelRequest{watch_id});
+          alive = false;
+          switch_member = canceled.error == ErrorCode::kTimeoutDueToConnectionLost;
+          continue;
+        }
         if (alive && index == kOnDemandProgressWatcher &&
             event_responses >= kResponsesPerProgressRequest) {
           // The answer only acknowledges; the notification follows on the watch's stream
@@ -262,6 +264,7 @@ class WatchWorkload final : public Workload {
           (void)client.call_member(member, mvcc::WatchProgressRequest{});
         }
       }
+      stream.stop();
       if (!alive && !compacted_here && switch_member)
         member_index = (member_index + 1) % members.size();
     }
