@@ -1,18 +1,22 @@
 // `lockstep sim explore FILE|DIR --seeds A..B [--jobs J] [--swarm] [--junit FILE]
 // [--shard I/N] [--report DIR]`: runs every scenario with every seed of the range (or this
-// shard's slice of them) in forked worker processes, shows a progress bar on stderr, prints a
-// results table and, for each failure, the exact command that replays it. With --report,
-// every run writes its report into DIR/<scenario>-<seed>/, a failing run is re-run with its
-// full trace (deterministic, so it is the same run) into the same place, and DIR/index.json
-// lists every run and the coverage probes no run hit. Exit codes: 0 every run passed, 1 a run
-// failed, 2 bad input.
+// shard's slice of them) in forked worker processes (each runs many runs), shows a progress bar
+// on stderr, prints a results table (per-run speed and overall throughput) and, for each failure,
+// the exact command that replays it. With --report, every run writes its report into
+// DIR/<scenario>-<seed>/, a failing run is re-run with its full trace (deterministic, so it is the
+// same run) into the same place, and DIR/index.json lists every run and the coverage probes no run
+// hit. Exit codes: 0 every run passed, 1 a run failed, 2 bad input.
 //
 //   lockstep sim explore scenarios --seeds 1..20 --jobs 2 --junit explore.xml --report out
-#include <fcntl.h>
+#include <poll.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -145,10 +149,22 @@ void write_run_report(const RunSpec& run, const sim::scenario::ScenarioResult& r
 #endif
 }
 
-// Runs one scenario in this (forked) process and writes its row to `row_path`.
-[[noreturn]] void run_in_worker(const RunSpec& run, const std::string& row_path,
-                                int check_timeout_s, const std::string& report_directory) {
+double cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& value) {
+    return static_cast<double>(value.tv_sec) + static_cast<double>(value.tv_usec) / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+// Runs one scenario in this worker process and returns its row. wall_ms and cpu_ms cover
+// exactly what `lockstep bench sim` times as a whole run: run_scenario (cluster boot, both
+// phases, every check), not the fork, the report files or the row's trip to the parent.
+// cpu_ms (user + system of this process) does not count the time the run waited for a core.
+Json run_one(const RunSpec& run, int check_timeout_s, const std::string& report_directory) {
   const auto wall_start = std::chrono::steady_clock::now();
+  const double cpu_start = cpu_seconds();
   sim::scenario::RunScenarioOptions options;
   const auto deadline = wall_start + std::chrono::seconds(check_timeout_s);
   options.checker_should_stop = [deadline] { return std::chrono::steady_clock::now() > deadline; };
@@ -157,14 +173,123 @@ void write_run_report(const RunSpec& run, const sim::scenario::ScenarioResult& r
   const int64_t wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                               std::chrono::steady_clock::now() - wall_start)
                               .count();
+  const auto cpu_ms = static_cast<int64_t>((cpu_seconds() - cpu_start) * 1000.0);
   Json row = result.is_ok() ? run_row(run, *result, wall_ms)
                             : crashed_row(run, result.error().to_string());
+  row["cpu_ms"] = cpu_ms;
   if (result.is_ok() && !report_directory.empty()) {
     write_run_report(run, *result, wall_ms, report_directory, row);
   }
-  const bool written = sim::scenario::write_text_file(row_path, row.dump()).is_ok();
+  return row;
+}
+
+bool read_exactly(int fd, void* data, size_t size) {
+  auto* bytes = static_cast<char*>(data);
+  while (size > 0) {
+    const ssize_t got = read(fd, bytes, size);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return false;
+    bytes += got;
+    size -= static_cast<size_t>(got);
+  }
+  return true;
+}
+
+bool write_exactly(int fd, const void* data, size_t size) {
+  const auto* bytes = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t put = write(fd, bytes, size);
+    if (put < 0 && errno == EINTR) continue;
+    if (put <= 0) return false;
+    bytes += put;
+    size -= static_cast<size_t>(put);
+  }
+  return true;
+}
+
+// A forked worker process that runs many runs, one at a time: the parent writes a run's
+// index into `to_worker`, the worker answers on `from_worker` with the row's length and
+// bytes. One process per run (the earlier design) paid, on every run, a cold heap (each
+// page of the cluster's memory faulted in and zeroed anew), SQLite's and the dynamic
+// linker's first-use work, and the fork; a long-lived worker pays them once. A run that
+// kills its worker (an ASSERT, a signal) still yields a failing row, and a new worker
+// takes the next run, so one bad run cannot hide the others.
+struct Worker {
+  pid_t pid = -1;
+  int to_worker = -1;
+  int from_worker = -1;
+  size_t run = 0;  // the run it is doing, when busy
+  bool busy = false;
+};
+
+[[noreturn]] void worker_loop(const std::vector<RunSpec>& runs, const ExploreFlags& flags,
+                              int commands, int answers) {
+  uint64_t index = 0;
+  while (read_exactly(commands, &index, sizeof index)) {
+    if (index >= runs.size()) break;
+    const std::string row =
+        run_one(runs[index], flags.check_timeout_s, flags.report_directory).dump();
+    const uint64_t size = row.size();
+    std::fflush(nullptr);
+    if (!write_exactly(answers, &size, sizeof size) ||
+        !write_exactly(answers, row.data(), row.size())) {
+      _exit(3);
+    }
+  }
   std::fflush(nullptr);
-  _exit(written ? 0 : 3);
+  _exit(0);
+}
+
+// Starts a worker; the child closes the pipe ends of every other worker, so that closing a
+// worker's command pipe in the parent is an end of input that worker sees.
+bool start_worker(Worker& worker, const std::vector<Worker>& workers,
+                  const std::vector<RunSpec>& runs, const ExploreFlags& flags) {
+  int commands[2];
+  int answers[2];
+  if (pipe(commands) != 0) return false;
+  if (pipe(answers) != 0) {
+    close(commands[0]);
+    close(commands[1]);
+    return false;
+  }
+  std::fflush(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    for (const Worker& other : workers) {
+      if (other.pid <= 0) continue;
+      close(other.to_worker);
+      close(other.from_worker);
+    }
+    close(commands[1]);
+    close(answers[0]);
+    worker_loop(runs, flags, commands[0], answers[1]);
+  }
+  close(commands[0]);
+  close(answers[1]);
+  if (pid < 0) {
+    close(commands[1]);
+    close(answers[0]);
+    return false;
+  }
+  worker = Worker{pid, commands[1], answers[0], 0, false};
+  return true;
+}
+
+void stop_worker(Worker& worker) {
+  close(worker.to_worker);
+  close(worker.from_worker);
+  worker.pid = -1;
+  worker.busy = false;
+}
+
+// Reaps a worker that closed its answer pipe mid-run and describes how it ended.
+std::string reap_dead_worker(Worker& worker) {
+  int status = 0;
+  while (waitpid(worker.pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  stop_worker(worker);
+  return WIFSIGNALED(status) ? "worker killed by signal " + std::to_string(WTERMSIG(status))
+                             : "worker exited with status " + std::to_string(WEXITSTATUS(status));
 }
 
 void draw_progress(size_t done, size_t total, size_t failed) {
@@ -175,52 +300,74 @@ void draw_progress(size_t done, size_t total, size_t failed) {
   std::fflush(stderr);
 }
 
-// Forks up to `jobs` workers at a time, one per run; a worker that dies (an ASSERT, a
-// signal) yields a failing row rather than losing the run.
-std::vector<Json> run_all(const std::vector<RunSpec>& runs, const ExploreFlags& flags,
-                          const std::string& scratch) {
+// Hands the runs, in order, to up to `jobs` long-lived workers and collects their rows.
+std::vector<Json> run_all(const std::vector<RunSpec>& runs, const ExploreFlags& flags) {
   std::vector<Json> rows(runs.size());
-  std::map<pid_t, size_t> running;
+  std::vector<Worker> workers(std::min(runs.size(), static_cast<size_t>(flags.jobs)));
   size_t next = 0;
   size_t done = 0;
   size_t failed = 0;
-  auto row_path = [&](size_t index) { return scratch + "/row-" + std::to_string(index) + ".json"; };
-  draw_progress(0, runs.size(), 0);
-  while (done < runs.size()) {
-    while (next < runs.size() && running.size() < static_cast<size_t>(flags.jobs)) {
-      std::fflush(nullptr);
-      const pid_t pid = fork();
-      if (pid == 0)
-        run_in_worker(runs[next], row_path(next), flags.check_timeout_s, flags.report_directory);
-      if (pid < 0) {
-        rows[next] = crashed_row(runs[next], "fork failed");
-        ++done;
-        ++failed;
-        ++next;
-        continue;
-      }
-      running[pid] = next++;
-    }
-    int status = 0;
-    const pid_t pid = waitpid(-1, &status, 0);
-    if (pid < 0) break;
-    auto it = running.find(pid);
-    if (it == running.end()) continue;
-    const size_t index = it->second;
-    running.erase(it);
-    Result<std::string> text = sim::scenario::read_text_file(row_path(index));
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && text.is_ok()) {
-      rows[index] = Json::parse(*text);
-    } else {
-      rows[index] = crashed_row(
-          runs[index], WIFSIGNALED(status)
-                           ? "worker killed by signal " + std::to_string(WTERMSIG(status))
-                           : "worker exited with status " + std::to_string(WEXITSTATUS(status)));
-    }
-    std::filesystem::remove(row_path(index));
+  auto finish = [&](size_t index, Json row) {
+    rows[index] = std::move(row);
     ++done;
     if (rows[index]["verdict"] != "pass") ++failed;
     draw_progress(done, runs.size(), failed);
+  };
+  draw_progress(0, runs.size(), 0);
+  while (done < runs.size()) {
+    for (Worker& worker : workers) {
+      if (worker.busy || next >= runs.size()) continue;
+      if (worker.pid <= 0 && !start_worker(worker, workers, runs, flags)) {
+        finish(next, crashed_row(runs[next], "fork failed"));
+        ++next;
+        continue;
+      }
+      const uint64_t index = next;
+      if (!write_exactly(worker.to_worker, &index, sizeof index)) {
+        // The idle worker died (it cannot: it was waiting); start over with a new one.
+        (void)reap_dead_worker(worker);
+        continue;
+      }
+      worker.run = next++;
+      worker.busy = true;
+    }
+    std::vector<pollfd> waiting;
+    std::vector<Worker*> owners;
+    for (Worker& worker : workers) {
+      if (!worker.busy) continue;
+      waiting.push_back({worker.from_worker, POLLIN, 0});
+      owners.push_back(&worker);
+    }
+    if (waiting.empty()) continue;
+    if (poll(waiting.data(), waiting.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (size_t i = 0; i < waiting.size(); ++i) {
+      if (waiting[i].revents == 0) continue;
+      Worker& worker = *owners[i];
+      uint64_t size = 0;
+      std::string text;
+      bool complete = read_exactly(worker.from_worker, &size, sizeof size);
+      if (complete) {
+        text.resize(size);
+        complete = read_exactly(worker.from_worker, text.data(), text.size());
+      }
+      worker.busy = false;
+      if (complete) {
+        finish(worker.run, Json::parse(text));
+      } else {
+        finish(worker.run, crashed_row(runs[worker.run], reap_dead_worker(worker)));
+      }
+    }
+  }
+  for (Worker& worker : workers) {
+    if (worker.pid <= 0) continue;
+    const pid_t pid = worker.pid;
+    stop_worker(worker);  // end of input: the worker exits
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
   }
   std::fprintf(stderr, "\n");
   return rows;
@@ -256,24 +403,50 @@ std::string junit_xml(const std::vector<Json>& rows) {
   return out.str();
 }
 
-void print_table(const std::vector<Json>& rows) {
-  std::map<std::string, std::tuple<size_t, size_t, uint64_t, int64_t, int64_t>> totals;
+// Per scenario: the runs' simulated seconds per second of their own wall time and of their
+// own CPU time (what `lockstep bench sim` reports for whole runs; the wall rate also counts
+// the time a run waited for a core, which --jobs equal to the core count on a shared machine
+// makes large), then the exploration's throughput: all simulated seconds over the explorer's
+// wall time from the first fork to the last row, the number that says how many seeds an hour
+// of this machine covers.
+void print_table(const std::vector<Json>& rows, double explore_wall_s) {
+  struct Total {
+    size_t runs = 0;
+    size_t failed = 0;
+    uint64_t ops = 0;
+    int64_t sim_ms = 0;
+    int64_t wall_ms = 0;
+    int64_t cpu_ms = 0;
+  };
+  auto rate = [](int64_t sim_ms, int64_t ms) {
+    return ms > 0 ? static_cast<double>(sim_ms) / static_cast<double>(ms) : 0.0;
+  };
+  std::map<std::string, Total> totals;
+  Total all;
   for (const Json& row : rows) {
-    auto& [runs, failed, ops, sim_ms, wall_ms] = totals[row["scenario"].get<std::string>()];
-    ++runs;
-    failed += row["verdict"] != "pass";
-    ops += row["ops"].get<uint64_t>();
-    sim_ms += row["sim_time_ms"].get<int64_t>();
-    wall_ms += row["wall_ms"].get<int64_t>();
+    for (Total* total : {&totals[row["scenario"].get<std::string>()], &all}) {
+      ++total->runs;
+      total->failed += row["verdict"] != "pass";
+      total->ops += row["ops"].get<uint64_t>();
+      total->sim_ms += row["sim_time_ms"].get<int64_t>();
+      total->wall_ms += row["wall_ms"].get<int64_t>();
+      total->cpu_ms += row.value("cpu_ms", int64_t{0});
+    }
   }
-  std::printf("%-44s %6s %6s %10s %10s %9s\n", "scenario", "runs", "failed", "ops", "sim_s",
-              "sim/wall");
+  std::printf("%-44s %6s %6s %10s %10s %9s %9s\n", "scenario", "runs", "failed", "ops", "sim_s",
+              "sim/wall", "sim/cpu");
   for (const auto& [scenario, total] : totals) {
-    const auto& [runs, failed, ops, sim_ms, wall_ms] = total;
-    std::printf("%-44s %6zu %6zu %10llu %10.1f %8.1fx\n", scenario.c_str(), runs, failed,
-                static_cast<unsigned long long>(ops), static_cast<double>(sim_ms) / 1000.0,
-                wall_ms > 0 ? static_cast<double>(sim_ms) / static_cast<double>(wall_ms) : 0.0);
+    std::printf("%-44s %6zu %6zu %10llu %10.1f %8.1fx %8.1fx\n", scenario.c_str(), total.runs,
+                total.failed, static_cast<unsigned long long>(total.ops),
+                static_cast<double>(total.sim_ms) / 1000.0, rate(total.sim_ms, total.wall_ms),
+                rate(total.sim_ms, total.cpu_ms));
   }
+  const double sim_s = static_cast<double>(all.sim_ms) / 1000.0;
+  std::printf(
+      "per run: %.1fx real time per wall s, %.1fx per cpu s (run_scenario only, as bench sim); "
+      "throughput: %.1f simulated s in %.1f s wall = %.1fx\n",
+      rate(all.sim_ms, all.wall_ms), rate(all.sim_ms, all.cpu_ms), sim_s, explore_wall_s,
+      explore_wall_s > 0 ? sim_s / explore_wall_s : 0.0);
 }
 
 // Every PROBE(runtime, "name") site of the store's sources (core/, store/), so the index can
@@ -394,22 +567,13 @@ void explore(const ExploreFlags& flags) {
     return;
   }
   std::error_code error;
-  const std::string scratch = (std::filesystem::temp_directory_path(error) /
-                               ("lockstep-explore-" + std::to_string(getpid())))
-                                  .string();
-  std::filesystem::create_directories(scratch, error);
-  if (error) {
-    std::fprintf(stderr, "lockstep sim explore: %s: %s\n", scratch.c_str(),
-                 error.message().c_str());
-    set_exit_code(2);
-    return;
-  }
+  // A write to a worker that just died must fail with EPIPE, not kill the explorer.
+  std::signal(SIGPIPE, SIG_IGN);
   const auto wall_start = std::chrono::steady_clock::now();
-  std::vector<Json> rows = run_all(*runs, flags, scratch);
-  std::filesystem::remove_all(scratch, error);
+  std::vector<Json> rows = run_all(*runs, flags);
   const double wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-  print_table(rows);
+  print_table(rows, wall_s);
   size_t failed = 0;
   for (const Json& row : rows) {
     if (row["verdict"] == "pass") continue;
