@@ -95,8 +95,8 @@ void add_tuning_flags(CLI::App& command, daemon::DaemonOptions& options) {
   command
       .add_option("--gateway-port", options.gateway_port,
                   "Separate port for the JSON gateway, /health, /version and /metrics "
-                  "(lockstep's own flag); -1 serves them on the client port like etcd "
-                  "(plain HTTP client URLs only)")
+                  "(lockstep's own flag); -1 serves them on the client port only, like etcd "
+                  "(over TLS too with https client URLs)")
       ->capture_default_str();
 }
 
@@ -119,6 +119,17 @@ void add_security_flags(CLI::App& command, daemon::DaemonOptions& options) {
                      "Path to the peer server TLS trusted CA file");
   command.add_flag("--peer-client-cert-auth", options.peer_tls.client_cert_auth,
                    "Enable peer client cert authentication (needs --peer-trusted-ca-file)");
+  command.add_option("--cipher-suites", options.cipher_suites,
+                     "Comma-separated list of supported TLS 1.2 cipher suites, Go's names "
+                     "(e.g. TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256), for client and peer TLS; "
+                     "empty: the defaults");
+  command.add_flag("--auto-tls", options.client_auto_tls,
+                   "Client TLS using a generated self-signed certificate (in "
+                   "<data-dir>/fixtures/client) when --cert-file/--key-file are not given");
+  command.add_flag("--peer-auto-tls", options.peer_auto_tls,
+                   "Peer TLS using a generated self-signed certificate (in "
+                   "<data-dir>/fixtures/peer) when --peer-cert-file/--peer-key-file are not "
+                   "given; members then do not verify each other's certificates");
   command.add_option("--peer-cert-allowed-cn", options.peer_tls.allowed_cn,
                      "Allowed CommonName of the other members' peer certificates (etcd's "
                      "--peer-cert-allowed-cn; checked when accepting and when dialling)");
@@ -148,7 +159,10 @@ void add_serve_command(CLI::App& parent) {
       "--client-cert-auth to require client certificates); https peer URLs need --peer-cert-file\n"
       "and --peer-key-file (--peer-trusted-ca-file, --peer-client-cert-auth). Then:\n"
       "  etcdctl --endpoints https://127.0.0.1:12379 --cacert ca.pem --cert client.pem "
-      "--key client-key.pem get greeting");
+      "--key client-key.pem get greeting\n"
+      "--auto-tls (--peer-auto-tls) makes a self-signed certificate instead; then:\n"
+      "  etcdctl --endpoints https://127.0.0.1:12379 --insecure-skip-tls-verify "
+      "--insecure-transport=false get greeting");
   command->callback([options] { run_serve(*options); });
 }
 

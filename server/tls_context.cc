@@ -4,12 +4,14 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string_view>
+#include <utility>
 
 namespace lockstep::server {
 namespace {
@@ -64,6 +66,33 @@ Status use_trusted_cas(SSL_CTX* context, TlsRole role, const TlsFiles& files) {
   }
   return Status::ok();
 }
+
+// The TLS 1.2 cipher suites etcd 3.4's --cipher-suites accepts (pkg/tlsutil: Go's crypto/tls
+// constants by name) and OpenSSL's names for them.
+constexpr std::pair<std::string_view, std::string_view> kGoCipherSuites[] = {
+    {"TLS_RSA_WITH_RC4_128_SHA", "RC4-SHA"},
+    {"TLS_RSA_WITH_3DES_EDE_CBC_SHA", "DES-CBC3-SHA"},
+    {"TLS_RSA_WITH_AES_128_CBC_SHA", "AES128-SHA"},
+    {"TLS_RSA_WITH_AES_256_CBC_SHA", "AES256-SHA"},
+    {"TLS_RSA_WITH_AES_128_CBC_SHA256", "AES128-SHA256"},
+    {"TLS_RSA_WITH_AES_128_GCM_SHA256", "AES128-GCM-SHA256"},
+    {"TLS_RSA_WITH_AES_256_GCM_SHA384", "AES256-GCM-SHA384"},
+    {"TLS_ECDHE_ECDSA_WITH_RC4_128_SHA", "ECDHE-ECDSA-RC4-SHA"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "ECDHE-ECDSA-AES128-SHA"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "ECDHE-ECDSA-AES256-SHA"},
+    {"TLS_ECDHE_RSA_WITH_RC4_128_SHA", "ECDHE-RSA-RC4-SHA"},
+    {"TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA", "ECDHE-RSA-DES-CBC3-SHA"},
+    {"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "ECDHE-RSA-AES128-SHA"},
+    {"TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "ECDHE-RSA-AES256-SHA"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", "ECDHE-ECDSA-AES128-SHA256"},
+    {"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", "ECDHE-RSA-AES128-SHA256"},
+    {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256"},
+    {"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA-AES256-GCM-SHA384"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES256-GCM-SHA384"},
+    {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305", "ECDHE-RSA-CHACHA20-POLY1305"},
+    {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305", "ECDHE-ECDSA-CHACHA20-POLY1305"},
+};
 
 // The SSL_CTX ex_data slot that points at the context's allowed CommonName.
 int allowed_cn_index() {
@@ -128,10 +157,18 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::create(TlsRole role, const
     SSL_CTX_set_num_tickets(context, 0);
     SSL_CTX_set_options(context, SSL_OP_NO_TICKET);
   }
+  if (!files.cipher_list.empty() &&
+      SSL_CTX_set_cipher_list(context, files.cipher_list.c_str()) != 1) {
+    return invalid("no usable TLS cipher suite in " + files.cipher_list + ": " +
+                   take_openssl_errors());
+  }
   RETURN_IF_ERROR(use_key_pair(context, files));
   RETURN_IF_ERROR(use_trusted_cas(context, role, files));
   const auto callback = files.allowed_cn.empty() ? nullptr : verify_allowed_cn;
-  if (role == TlsRole::kClient) {
+  if (role == TlsRole::kClient && files.insecure_skip_verify) {
+    // The handshake still runs (and encrypts); only the server's certificate is not judged.
+    SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nullptr);
+  } else if (role == TlsRole::kClient) {
     SSL_CTX_set_verify(context, SSL_VERIFY_PEER, callback);
   } else if (files.client_cert_auth || !files.allowed_cn.empty()) {
     // An allowed CN can only be checked on a verified certificate, so it asks for one.
@@ -145,6 +182,26 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::create(TlsRole role, const
 
 TlsContext::~TlsContext() {
   SSL_CTX_free(context_);
+}
+
+Result<std::string> go_cipher_suites_to_openssl(const std::string& names) {
+  std::string list;
+  size_t start = 0;
+  while (start <= names.size()) {
+    size_t end = names.find(',', start);
+    if (end == std::string::npos) end = names.size();
+    const std::string_view name = std::string_view(names).substr(start, end - start);
+    start = end + 1;
+    if (name.empty()) continue;
+    const auto* found = std::find_if(std::begin(kGoCipherSuites), std::end(kGoCipherSuites),
+                                     [&](const auto& suite) { return suite.first == name; });
+    if (found == std::end(kGoCipherSuites)) {
+      return invalid("unexpected TLS cipher suite \"" + std::string(name) + "\"");
+    }
+    if (!list.empty()) list += ':';
+    list += found->second;
+  }
+  return list;
 }
 
 Result<std::string> read_pem_file(const std::string& path) {

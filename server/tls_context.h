@@ -21,6 +21,12 @@ struct TlsFiles {
   // VerifyPeerCertificate in the config both use); etcd's error: "CommonName authentication
   // failed".
   std::string allowed_cn;
+  // etcd's --cipher-suites, as an OpenSSL cipher list (go_cipher_suites_to_openssl): the TLS 1.2
+  // suites offered; empty keeps OpenSSL's defaults. Like Go's, it leaves TLS 1.3 alone.
+  std::string cipher_list;
+  // etcd's TLSInfo.InsecureSkipVerify, which etcd sets for a self-signed certificate
+  // (--peer-auto-tls): a dialling side accepts any server certificate. No effect on servers.
+  bool insecure_skip_verify = false;
 
   // etcd's TLSInfo.Empty(): neither a certificate nor a key was given.
   bool empty() const { return cert_file.empty() && key_file.empty(); }
@@ -60,6 +66,11 @@ class TlsContext {
   ssl_ctx_st* context_;
   const std::string allowed_cn_;  // read by the verify callback through the SSL_CTX's ex_data
 };
+
+// etcd's --cipher-suites value (Go's names, comma-separated, e.g.
+// "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256") as an OpenSSL cipher list; etcd's error for a
+// name Go does not know: unexpected TLS cipher suite "NAME" (kInvalidInput).
+Result<std::string> go_cipher_suites_to_openssl(const std::string& names);
 
 // The whole of a PEM file, for APIs that take contents rather than paths (gRPC's). Errors are
 // kInvalidInput naming the path, like Go's "open ca.pem: no such file or directory".

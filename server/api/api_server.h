@@ -37,9 +37,10 @@ struct ApiServerOptions {
   // etcd's Cluster and Maintenance services; not served when null. Must outlive the server.
   AdminApi* admin = nullptr;
   // etcd's --cert-file, --key-file, --trusted-ca-file, --client-cert-auth: when not empty,
-  // gRPC and the HTTP port are served over TLS only (etcd's https client URLs), and with
-  // client_cert_auth a client must present a certificate trusted_ca_file signed. Not with
-  // share_grpc_port (gRPC cannot adopt a socket inside TLS).
+  // the client port and the HTTP port are served over TLS only (etcd's https client URLs),
+  // and with client_cert_auth a client must present a certificate trusted_ca_file signed. The
+  // client port then serves the gateway too (as with share_grpc_port), relaying gRPC's
+  // connections out of TLS (HttpServer, tls_relay.h).
   server::TlsFiles tls;
 };
 
@@ -53,7 +54,11 @@ class ApiServer {
   ~ApiServer();
 
   int grpc_port() const { return grpc_port_; }
-  int http_port() const { return http_server_ ? http_server_->port() : -1; }
+  // A port serving the gateway: its own, else the client port when that serves it; -1 if none.
+  int http_port() const {
+    if (http_server_) return http_server_->port();
+    return client_port_server_ ? client_port_server_->port() : -1;
+  }
   // Stops both listeners; in-flight gRPC calls are cancelled (idempotent).
   void shutdown();
 
@@ -71,7 +76,8 @@ class ApiServer {
   JsonGateway gateway_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int grpc_port_ = 0;
-  std::unique_ptr<HttpServer> http_server_;
+  std::unique_ptr<HttpServer> client_port_server_;  // the client port, when not gRPC's own
+  std::unique_ptr<HttpServer> http_server_;         // the gateway's own port
   bool stopped_ = false;
 };
 

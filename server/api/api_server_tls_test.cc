@@ -1,6 +1,7 @@
 // The client endpoints over TLS (etcd's https client URLs with --cert-file, --key-file,
-// --trusted-ca-file, --client-cert-auth): gRPC through SslServerCredentials and the gateway
-// through HttpServer's TLS sessions, each refusing a client without a certificate.
+// --trusted-ca-file, --client-cert-auth): gRPC and the gateway through HttpServer's TLS
+// sessions (gRPC's connections relayed out of TLS), each refusing a client without a
+// certificate.
 #include <arpa/inet.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
@@ -138,6 +139,17 @@ TEST_F(ApiServerTlsTest, GatewayServesHttpsToClientsWithACertificateOnly) {
   no_certificate.trusted_ca_file = pki_->ca_file();
   const std::string refused = https_exchange(server_->http_port(), no_certificate, request);
   EXPECT_EQ(refused.rfind("refused: ", 0), 0u) << refused;
+}
+
+// etcd serves the gateway on its TLS client port next to gRPC; so does lockstep, choosing by
+// the first decrypted bytes (this client offers no ALPN protocol).
+TEST_F(ApiServerTlsTest, ClientPortServesGrpcAndTheGatewayInsideTls) {
+  ASSERT_TRUE(put(*kv_stub(false), "foo").ok());
+  const std::string request = "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  const std::string reply = https_exchange(server_->grpc_port(), client_, request);
+  EXPECT_NE(reply.find("HTTP/1.1 200 OK"), std::string::npos) << reply;
+  EXPECT_NE(reply.find(R"({"health":"true"})"), std::string::npos) << reply;
+  EXPECT_TRUE(put(*kv_stub(false), "after").ok());  // gRPC still served on the same port
 }
 
 TEST(ApiServerTlsOptions, MissingFilesFailStartupNamingThem) {

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -15,6 +16,9 @@
 #include <chrono>
 #include <cstring>
 #include <future>
+#include <span>
+
+#include "server/api/tls_relay.h"
 
 namespace lockstep::api {
 namespace {
@@ -40,16 +44,6 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
-bool send_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    const ssize_t sent = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (sent < 0 && errno == EINTR) continue;
-    if (sent <= 0) return false;
-    bytes.remove_prefix(static_cast<size_t>(sent));
-  }
-  return true;
-}
-
 std::string render(const HttpResponse& response, bool keep_alive) {
   std::string text = "HTTP/1.1 " + std::to_string(response.status) + " " +
                      std::string(http_reason_phrase(response.status)) + "\r\n";
@@ -67,6 +61,42 @@ HttpResponse plain(int status, std::string body) {
   response.content_type = "text/plain; charset=utf-8";
   response.body = std::move(body);
   return response;
+}
+
+// ALPN (RFC 7301) on a port that serves gRPC and HTTP/1.1 inside TLS. gRPC clients offer only
+// "h2" (gRPC's own clients fail a handshake in which the server chose no protocol); curl and
+// browsers offer "h2" and "http/1.1" and get "http/1.1", which this server speaks (etcd, whose
+// Go server speaks both, would choose "h2"). A client offering neither chooses by its first
+// bytes, as on a plain port.
+int select_http1_or_h2(SSL*, const unsigned char** selected, unsigned char* selected_length,
+                       const unsigned char* offered, unsigned int offered_length, void*) {
+  bool offers_h2 = false;
+  const unsigned char* h2 = nullptr;
+  for (unsigned int at = 0; at < offered_length;) {
+    const unsigned int length = offered[at];
+    if (at + 1 + length > offered_length) return SSL_TLSEXT_ERR_NOACK;  // malformed list
+    const std::string_view name(reinterpret_cast<const char*>(offered + at + 1), length);
+    if (name == "http/1.1") {
+      *selected = offered + at + 1;
+      *selected_length = static_cast<unsigned char>(length);
+      return SSL_TLSEXT_ERR_OK;
+    }
+    if (name == "h2") {
+      offers_h2 = true;
+      h2 = offered + at + 1;
+    }
+    at += 1 + length;
+  }
+  if (!offers_h2) return SSL_TLSEXT_ERR_NOACK;
+  *selected = h2;
+  *selected_length = 2;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+// The context is built for this listener alone (ApiServer), so setting its callback here
+// changes no other user of it.
+void offer_http1_or_h2(const server::TlsContext& tls) {
+  SSL_CTX_set_alpn_select_cb(tls.native(), select_http1_or_h2, nullptr);
 }
 
 }  // namespace
@@ -158,9 +188,7 @@ Result<HttpRequestHead> parse_http_request_head(std::string_view head) {
 Result<std::unique_ptr<HttpServer>> HttpServer::start(
     const std::string& host, int port, Handler handler, Http2Handoff http2,
     std::shared_ptr<const server::TlsContext> tls) {
-  if (tls != nullptr && http2 != nullptr) {
-    return Error(ErrorCode::kInvalidInput, "HTTPS cannot hand connections over to HTTP/2");
-  }
+  if (tls != nullptr && http2 != nullptr) offer_http1_or_h2(*tls);
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<uint16_t>(port));
@@ -247,7 +275,9 @@ void HttpServer::accept_loop() {
     Connection& added = *connection;
     connections_.push_back(std::move(connection));
     added.thread = std::thread([this, &added] {
-      const Protocol protocol = http2_ ? sniff(added.fd) : Protocol::kHttp1;
+      const Protocol protocol = tls_     ? Protocol::kNone
+                                : http2_ ? sniff(added.fd)
+                                         : Protocol::kHttp1;
       if (protocol == Protocol::kHttp2) {
         std::lock_guard handoff_lock(mutex_);
         if (!stopping_) {
@@ -261,7 +291,7 @@ void HttpServer::accept_loop() {
           http2_(added.fd);  // the fd is gRPC's now
           added.fd = -1;
         }
-      } else if (protocol == Protocol::kHttp1 && tls_) {
+      } else if (tls_) {
         serve_tls_connection(added);
       } else if (protocol == Protocol::kHttp1) {
         serve_connection(added, nullptr);
@@ -314,14 +344,56 @@ void HttpServer::serve_tls_connection(Connection& connection) {
   ::setsockopt(connection.fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   const server::TlsResult handshake = (*session)->handshake();
   if (handshake.status != server::TlsStatus::kDone) return;  // e.g. no client certificate
+  std::string first;
+  const Protocol protocol = http2_ ? sniff_tls(**session, first) : Protocol::kHttp1;
+  if (protocol == Protocol::kNone) return;
   timeval no_timeout{};
   ::setsockopt(connection.fd, SOL_SOCKET, SO_RCVTIMEO, &no_timeout, sizeof no_timeout);
-  serve_connection(connection, session->get());
+  if (protocol == Protocol::kHttp2) {
+    relay_http2(connection, **session, first);
+  } else {
+    serve_connection(connection, session->get(), std::move(first));
+  }
   (*session)->close_notify();
 }
 
-void HttpServer::serve_connection(Connection& connection, server::TlsSession* tls) {
-  std::string buffer;
+HttpServer::Protocol HttpServer::sniff_tls(server::TlsSession& tls, std::string& first) const {
+  std::array<char, kSniffBytes> chunk{};
+  while (!stopping_ && first.size() < kSniffBytes) {
+    // Blocking, under the handshake's receive timeout: a silent client ends in kFailed.
+    const server::TlsResult received =
+        tls.read(std::span<char>(chunk.data(), kSniffBytes - first.size()));
+    if (received.status != server::TlsStatus::kDone) return Protocol::kNone;
+    first.append(chunk.data(), received.bytes);
+    if (!kHttp2Preface.starts_with(first)) return Protocol::kHttp1;
+  }
+  return first.size() == kSniffBytes ? Protocol::kHttp2 : Protocol::kNone;
+}
+
+void HttpServer::relay_http2(Connection& connection, server::TlsSession& tls,
+                             std::string_view first) {
+  std::array<int, 2> pair{-1, -1};
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair.data()) != 0) return;
+  {
+    std::lock_guard handoff_lock(mutex_);
+    if (stopping_) {
+      ::close(pair[0]);
+      ::close(pair[1]);
+      return;
+    }
+    // gRPC's pollers need a non-blocking descriptor (see the plain handoff in accept_loop).
+    const int flags = ::fcntl(pair[1], F_GETFL, 0);
+    ::fcntl(pair[1], F_SETFL, flags | O_NONBLOCK);
+    http2_(pair[1]);  // gRPC's now
+  }
+  const int no_delay = 1;  // small responses (a put's) go out at once, as gRPC sets on its own
+  ::setsockopt(connection.fd, IPPROTO_TCP, TCP_NODELAY, &no_delay, sizeof no_delay);
+  relay_tls_to_socket(tls, connection.fd, pair[0], first, stopping_);
+  ::close(pair[0]);  // gRPC sees EOF and drops the connection
+}
+
+void HttpServer::serve_connection(Connection& connection, server::TlsSession* tls,
+                                  std::string buffer) {
   std::array<char, 16 * 1024> chunk{};
   auto fill = [&]() {
     if (tls != nullptr) {

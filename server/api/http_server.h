@@ -41,8 +41,9 @@ class HttpServer {
   // Listens on host:port (port 0 picks a free one; see port()). With `http2`, one port serves
   // both, as etcd's cmux does: each connection's first bytes are peeked at, the HTTP/2 preface
   // goes to `http2`, anything else is served here as HTTP/1.1. With `tls` (a kServer context,
-  // etcd's https client URLs), every connection is HTTPS; `http2` must then be null (gRPC
-  // cannot take over a socket inside TLS).
+  // etcd's https client URLs), every connection is HTTPS and the first decrypted bytes decide;
+  // `http2` is then given one end of a socketpair and a thread relays between the other end
+  // and the TLS session (tls_relay.h), since gRPC cannot adopt a socket inside TLS.
   static Result<std::unique_ptr<HttpServer>> start(
       const std::string& host, int port, Handler handler, Http2Handoff http2 = nullptr,
       std::shared_ptr<const server::TlsContext> tls = nullptr);
@@ -68,8 +69,14 @@ class HttpServer {
   Protocol sniff(int fd) const;
   void accept_loop();
   // `tls`: the connection's session once its handshake is done; null for plain HTTP.
-  void serve_connection(Connection& connection, server::TlsSession* tls);
+  // `buffer`: bytes of the first request already read (while choosing the protocol).
+  void serve_connection(Connection& connection, server::TlsSession* tls, std::string buffer = {});
   void serve_tls_connection(Connection& connection);
+  // Reads (decrypts) until the first bytes match or leave the HTTP/2 preface; kNone on EOF,
+  // an error or the socket's receive timeout. The bytes read are left in `first`.
+  Protocol sniff_tls(server::TlsSession& tls, std::string& first) const;
+  // Hands a socketpair's end to `http2_` and relays the TLS session to the other end.
+  void relay_http2(Connection& connection, server::TlsSession& tls, std::string_view first);
   void reap_finished_locked();
 
   int listen_fd_;

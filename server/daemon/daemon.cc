@@ -66,6 +66,17 @@ Status run_member(server::RealRuntime& runtime, const DaemonPlan& plan, DaemonAd
   return stopped;
 }
 
+// --auto-tls, --peer-auto-tls: the self-signed certificates, made before anything serves.
+Status make_self_signed_certificates(const DaemonPlan& plan) {
+  if (plan.client_self_signed) {
+    RETURN_IF_ERROR(server::ensure_self_signed_certificate(*plan.client_self_signed));
+  }
+  if (plan.peer_self_signed) {
+    RETURN_IF_ERROR(server::ensure_self_signed_certificate(*plan.peer_self_signed));
+  }
+  return Status::ok();
+}
+
 // The peer transport's TLS (--peer-* flags): one context to accept with, one to dial with.
 // The dialling side presents the same certificate as its client certificate, as etcd's peers do.
 Status add_peer_tls(const DaemonPlan& plan, server::TcpNetworkOptions& options) {
@@ -110,6 +121,7 @@ Status run_daemon(const DaemonPlan& plan) {
       server::PosixDisk::open_root(plan.data_dir, &runtime.sync_worker());
   if (!disk.is_ok()) return disk.error();
   runtime.set_disk(std::move(disk).value());
+  RETURN_IF_ERROR(make_self_signed_certificates(plan));
 
   server::TcpNetworkOptions network_options;
   network_options.self = plan.self;
@@ -132,9 +144,9 @@ Status run_daemon(const DaemonPlan& plan) {
   server_options.grpc_port = plan.listen_client.port;
   // etcd 3.4 serves the JSON gateway, /health, /version and /metrics on the client port,
   // telling HTTP/1.1 from gRPC's HTTP/2 per connection (cmux); so does lockstep unless
-  // --gateway-port gives them a port of their own. gRPC cannot adopt a connection that is
-  // inside TLS, so https client URLs need --gateway-port for the gateway.
-  server_options.share_grpc_port = plan.gateway_port < 0 && plan.client_tls.empty();
+  // --gateway-port gives them a port of their own. An https client port serves them in any
+  // case, inside TLS (ApiServerOptions::tls).
+  server_options.share_grpc_port = plan.gateway_port < 0;
   server_options.http_port = plan.gateway_port;
   server_options.max_request_bytes = plan.max_request_bytes;
   server_options.admin = &admin;

@@ -126,11 +126,39 @@ Result<server::PeerAddress> first_url(const std::string& flag, const std::string
   return parse_http_url(parts.front());
 }
 
+// etcd embed/config.go ClientSelfCert/PeerSelfCert: with --auto-tls (--peer-auto-tls) and no
+// key pair, a self-signed certificate for the hosts of the listen URLs, under
+// <data-dir>/fixtures/<kind>. Only for https URLs: on http ones it would be ignored anyway.
+std::optional<server::SelfSignedCertificate> plan_self_signed(bool auto_tls,
+                                                              const std::vector<std::string>& urls,
+                                                              server::TlsFiles& files,
+                                                              const std::string& kind,
+                                                              DaemonPlan& plan) {
+  if (!auto_tls) return std::nullopt;
+  if (!files.empty()) {
+    plan.warnings.push_back("ignoring " + kind + " auto TLS since certs given");
+    return std::nullopt;
+  }
+  if (urls.empty() || !is_https_url(urls.front())) return std::nullopt;
+  server::SelfSignedCertificate wanted;
+  const std::string directory = plan.data_dir + "/fixtures/" + kind;
+  wanted.cert_file = directory + "/cert.pem";
+  wanted.key_file = directory + "/key.pem";
+  for (const std::string& url : urls) {
+    Result<server::PeerAddress> address = parse_http_url(url);
+    if (address.is_ok()) wanted.hosts.push_back(address->host);
+  }
+  files.cert_file = wanted.cert_file;
+  files.key_file = wanted.key_file;
+  return wanted;
+}
+
 // etcd embed/etcd.go configureClientListeners: an https client URL needs a key pair; the
 // files are ignored, with a warning, for an http one. lockstep serves the first URL only.
 Status plan_client_tls(const DaemonOptions& options, DaemonPlan& plan) {
   const std::vector<std::string> urls = split(options.listen_client_urls, ',');
-  const server::TlsFiles& files = options.client_tls;
+  server::TlsFiles files = options.client_tls;
+  plan.client_self_signed = plan_self_signed(options.client_auto_tls, urls, files, "client", plan);
   for (const std::string& url : urls) {
     if (!is_https_url(url)) {
       if (!files.empty()) {
@@ -178,7 +206,12 @@ Status plan_peer_tls(const DaemonOptions& options, DaemonPlan& plan) {
                      "); lockstep's peer transport is all TLS or all plain");
     }
   }
-  const server::TlsFiles& files = options.peer_tls;
+  server::TlsFiles files = options.peer_tls;
+  plan.peer_self_signed = plan_self_signed(
+      options.peer_auto_tls, split(options.listen_peer_urls, ','), files, "peer", plan);
+  // etcd's TLSInfo.ClientConfig for a self-signed certificate: the other members' are
+  // self-signed too, so nothing can vouch for them (InsecureSkipVerify).
+  if (plan.peer_self_signed) files.insecure_skip_verify = true;
   if (!https) {
     const std::string url = split(options.listen_peer_urls, ',').front();
     if (!files.empty()) {
@@ -302,6 +335,11 @@ Result<DaemonPlan> plan_daemon(const DaemonOptions& options) {
   plan.max_request_bytes = options.max_request_bytes;
   RETURN_IF_ERROR(plan_client_tls(options, plan));
   RETURN_IF_ERROR(plan_peer_tls(options, plan));
+  // etcd embed/config.go updateCipherSuites: one list for the client and the peer TLS.
+  Result<std::string> ciphers = server::go_cipher_suites_to_openssl(options.cipher_suites);
+  if (!ciphers.is_ok()) return ciphers.error();
+  if (!plan.client_tls.empty()) plan.client_tls.cipher_list = *ciphers;
+  if (!plan.peer_tls.empty()) plan.peer_tls.cipher_list = *ciphers;
   return plan;
 }
 

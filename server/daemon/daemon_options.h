@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "core/base/ids.h"
 #include "core/node/member_config.h"
 #include "server/peer_address.h"
+#include "server/self_signed_certificate.h"
 #include "server/tls_context.h"
 
 namespace lockstep::daemon {
@@ -45,6 +47,12 @@ struct DaemonOptions {
   // --peer-cert-file, --peer-key-file, --peer-trusted-ca-file, --peer-client-cert-auth: TLS
   // between members when the peer URLs are https.
   server::TlsFiles peer_tls;
+  // --cipher-suites: Go's TLS 1.2 suite names, comma-separated, for client and peer TLS alike.
+  std::string cipher_suites;
+  // --auto-tls, --peer-auto-tls: with https URLs and no --cert-file/--key-file (--peer-*), a
+  // self-signed certificate made at startup under <data-dir>/fixtures/{client,peer}.
+  bool client_auto_tls = false;
+  bool peer_auto_tls = false;
 };
 
 // One member of --initial-cluster.
@@ -72,6 +80,10 @@ struct DaemonPlan {
   // The TLS files in force: empty for http URLs (etcd ignores the files there, with a warning).
   server::TlsFiles client_tls;
   server::TlsFiles peer_tls;
+  // --auto-tls, --peer-auto-tls in force: the certificates to make (if missing) before serving;
+  // client_tls / peer_tls name their files.
+  std::optional<server::SelfSignedCertificate> client_self_signed;
+  std::optional<server::SelfSignedCertificate> peer_self_signed;
   // etcd's startup warnings for flags that have no effect (printed by `lockstep serve`).
   std::vector<std::string> warnings;
 };

@@ -131,5 +131,78 @@ TEST(DaemonOptionsTest, TlsFlagsFollowEtcdRules) {
   EXPECT_TRUE(plan->warnings.empty());
 }
 
+// m1 of three_members() with https peer URLs everywhere.
+DaemonOptions https_peers(DaemonOptions options) {
+  options.initial_cluster =
+      "m1=https://127.0.0.1:12380,m2=https://127.0.0.1:22380,m3=https://127.0.0.1:32380";
+  options.initial_advertise_peer_urls = "https://127.0.0.1:12380";
+  options.listen_peer_urls = "https://127.0.0.1:12380";
+  return options;
+}
+
+// etcd's --auto-tls and --peer-auto-tls: with https URLs and no key pair, a self-signed
+// certificate under <data-dir>/fixtures/{client,peer} for the listen URLs' hosts; members skip
+// verifying each other's. Given files win, with etcd's warning.
+TEST(DaemonOptionsTest, AutoTlsPlansSelfSignedCertificates) {
+  DaemonOptions options = https_peers(three_members("m1", 1));
+  options.data_dir = "/data/m1";
+  options.listen_client_urls = "https://127.0.0.1:12379,https://localhost:12379";
+  options.client_auto_tls = true;
+  options.peer_auto_tls = true;
+  Result<DaemonPlan> plan = plan_daemon(options);
+  ASSERT_TRUE(plan.is_ok()) << plan.error();
+  ASSERT_TRUE(plan->client_self_signed.has_value());
+  EXPECT_EQ(plan->client_tls.cert_file, "/data/m1/fixtures/client/cert.pem");
+  EXPECT_EQ(plan->client_tls.key_file, "/data/m1/fixtures/client/key.pem");
+  EXPECT_EQ(plan->client_self_signed->cert_file, plan->client_tls.cert_file);
+  EXPECT_EQ(plan->client_self_signed->hosts, (std::vector<std::string>{"127.0.0.1", "localhost"}));
+  EXPECT_FALSE(plan->client_tls.insecure_skip_verify);
+  ASSERT_TRUE(plan->peer_self_signed.has_value());
+  EXPECT_EQ(plan->peer_tls.cert_file, "/data/m1/fixtures/peer/cert.pem");
+  EXPECT_EQ(plan->peer_self_signed->hosts, std::vector<std::string>{"127.0.0.1"});
+  EXPECT_TRUE(plan->peer_tls.insecure_skip_verify);
+  EXPECT_TRUE(plan->warnings.empty());
+
+  options.client_tls.cert_file = "server.pem";
+  options.client_tls.key_file = "server-key.pem";
+  plan = plan_daemon(options);
+  ASSERT_TRUE(plan.is_ok()) << plan.error();
+  EXPECT_FALSE(plan->client_self_signed.has_value());
+  EXPECT_EQ(plan->client_tls.cert_file, "server.pem");
+  EXPECT_EQ(plan->warnings, std::vector<std::string>{"ignoring client auto TLS since certs given"});
+
+  // On http URLs there is nothing to make.
+  options = three_members("m1", 1);
+  options.client_auto_tls = true;
+  options.peer_auto_tls = true;
+  plan = plan_daemon(options);
+  ASSERT_TRUE(plan.is_ok()) << plan.error();
+  EXPECT_FALSE(plan->client_self_signed.has_value());
+  EXPECT_FALSE(plan->peer_self_signed.has_value());
+  EXPECT_TRUE(plan->client_tls.empty());
+}
+
+// etcd's --cipher-suites: Go's names for client and peer TLS alike; an unknown name (TLS 1.3
+// suites included: Go does not let them be chosen) fails startup with etcd's message, even
+// without TLS.
+TEST(DaemonOptionsTest, CipherSuitesApplyToClientAndPeerTls) {
+  DaemonOptions options = three_members("m1", 1);
+  options.cipher_suites = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_AES_128_GCM_SHA256";
+  EXPECT_EQ(error_of(options), "unexpected TLS cipher suite \"TLS_AES_128_GCM_SHA256\"");
+  options.cipher_suites = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256";
+  Result<DaemonPlan> plan = plan_daemon(options);
+  ASSERT_TRUE(plan.is_ok()) << plan.error();
+  EXPECT_EQ(plan->client_tls.cipher_list, "");  // no TLS, nothing to restrict
+
+  options = https_peers(options);
+  options.listen_client_urls = "https://127.0.0.1:12379";
+  options.client_auto_tls = true;
+  options.peer_auto_tls = true;
+  plan = plan_daemon(options);
+  ASSERT_TRUE(plan.is_ok()) << plan.error();
+  EXPECT_EQ(plan->client_tls.cipher_list, "ECDHE-RSA-AES128-GCM-SHA256");
+  EXPECT_EQ(plan->peer_tls.cipher_list, "ECDHE-RSA-AES128-GCM-SHA256");
+}
+
 }  // namespace
 }  // namespace lockstep::daemon

@@ -4,7 +4,8 @@
 #      and a client certificate; a second, rogue CA issues an impostor's certificate;
 #   2. three members on https client and peer URLs with --client-cert-auth and
 #      --peer-client-cert-auth: etcdctl --cacert --cert --key put/get, member list, endpoint
-#      health of all three; /health and the JSON gateway over https with curl;
+#      health of all three; /health, /version, /metrics and the JSON gateway over https with
+#      curl, on the client port (as etcd) and on --gateway-port;
 #   3. refusals: etcdctl without a client certificate, plain http to the https port, curl
 #      without a client certificate;
 #   4. a fourth member added with `member add` but holding the rogue CA's certificate cannot
@@ -113,6 +114,28 @@ key64=$(printf /tls/greeting | base64)
 ranged=$(curl_tls m2 /v3/kv/range "${client_cert[@]}" -X POST -d "{\"key\": \"$key64\"}")
 expect_eq "JSON gateway range over TLS" hello \
   "$(echo "$ranged" | json_field "['kvs'][0]['value']" | base64 -d)"
+
+# etcd serves the gateway, /health, /version and /metrics on its TLS client port too (curl
+# offers ALPN h2 and http/1.1 and is answered in HTTP/1.1 next to etcdctl's gRPC).
+curl_client_port() {  # curl_client_port <name> <path> [curl args...]
+  local name=$1 path=$2
+  shift 2
+  curl -sS --max-time 5 --cacert "$pki/ca.pem" "${client_cert[@]}" "$@" \
+    "$(https_endpoint "$name")$path"
+}
+expect_eq "curl /health on the TLS client port" true \
+  "$(curl_client_port m3 /health | json_field "['health']")"
+expect_eq "curl /version on the TLS client port" 3.4.0 \
+  "$(curl_client_port m3 /version | json_field "['etcdcluster']")"
+expect_eq "curl /metrics on the TLS client port" yes \
+  "$(curl_client_port m3 /metrics | grep -q '^# TYPE lockstep_gateway_requests_total counter' && echo yes)"
+ranged=$(curl_client_port m1 /v3/kv/range -X POST -d "{\"key\": \"$key64\"}")
+expect_eq "JSON gateway range on the TLS client port" hello \
+  "$(echo "$ranged" | json_field "['kvs'][0]['value']" | base64 -d)"
+value64=$(printf via-gateway | base64)
+curl_client_port m2 /v3/kv/put -X POST -d "{\"key\": \"$key64\", \"value\": \"$value64\"}" > /dev/null
+expect_eq "a put through the TLS gateway, read with etcdctl" via-gateway \
+  "$(tls_ctl m1 get /tls/greeting --print-value-only)"
 
 # ---- 3. refusals ----
 if ETCDCTL_API=3 etcdctl --endpoints "$(https_endpoint m1)" --dial-timeout 1s --command-timeout 2s \
