@@ -6,54 +6,23 @@
 //
 // etcd and etcdctl must be installed (Debian: etcd-server, etcd-client); without them every
 // test fails in SetUp, on purpose.
-#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include <array>
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
 
 #include "core/base/error.h"
 #include "server/api/proto/rpc.grpc.pb.h"
+#include "server/test_process.h"
 
 namespace lockstep::api {
 namespace {
 
 constexpr int kRequestTimeoutSeconds = 10;
-
-// A port the kernel just handed out and released: free now, and out of the way of fixed
-// ports, so parallel ctest processes do not collide.
-int pick_free_port() {
-  const int socket_fd = socket(AF_INET, SOCK_STREAM, 0);
-  EXPECT_GE(socket_fd, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  EXPECT_EQ(bind(socket_fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  socklen_t length = sizeof address;
-  EXPECT_EQ(getsockname(socket_fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
-  close(socket_fd);
-  return ntohs(address.sin_port);
-}
-
-// Runs a shell command; returns its exit status and stdout.
-std::pair<int, std::string> run_command(const std::string& command) {
-  std::string output;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return {-1, ""};
-  std::array<char, 256> buffer{};
-  while (fgets(buffer.data(), buffer.size(), pipe) != nullptr) output += buffer.data();
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
 
 std::unique_ptr<grpc::ClientContext> context_with_deadline() {
   auto context = std::make_unique<grpc::ClientContext>();
@@ -75,27 +44,18 @@ class EtcdCompatibility : public ::testing::Test {
     ASSERT_NE(mkdtemp(directory_template), nullptr);
     directory_ = directory_template;
     cluster_directory_ = directory_ + "/cluster";
-    const std::string command =
-        std::string(LOCKSTEP_SOURCE_DIR) + "/scripts/etcd-reference.sh start --members 1 --dir " +
-        cluster_directory_ + " --client-port " + std::to_string(pick_free_port()) +
-        " --peer-port " + std::to_string(pick_free_port());
-    const auto [exit_status, output] = run_command(command);
-    ASSERT_EQ(exit_status, 0) << "could not start etcd 3.4 (is etcd-server installed?): "
-                              << command;
+    const Result<std::string> endpoint = server::start_reference_etcd(cluster_directory_);
+    ASSERT_TRUE(endpoint.is_ok()) << endpoint.error();
     started_ = true;
-    std::string endpoint = output.substr(0, output.find_first_of(",\n"));
-    channel_ = grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials());
+    channel_ = grpc::CreateChannel(*endpoint, grpc::InsecureChannelCredentials());
     kv_ = etcdserverpb::KV::NewStub(channel_);
     lease_ = etcdserverpb::Lease::NewStub(channel_);
     watch_ = etcdserverpb::Watch::NewStub(channel_);
   }
 
   void TearDown() override {
-    if (started_) {
-      run_command(std::string(LOCKSTEP_SOURCE_DIR) + "/scripts/etcd-reference.sh stop --dir " +
-                  cluster_directory_);
-    }
-    if (!directory_.empty()) run_command("rm -rf " + directory_);
+    if (started_) server::stop_reference_etcd(cluster_directory_);
+    if (!directory_.empty()) server::run_command("rm -rf " + directory_);
   }
 
   etcdserverpb::PutResponse put(const std::string& key, const std::string& value,

@@ -32,18 +32,8 @@ cleanup() {
 trap cleanup EXIT
 # Free ports below the kernel's ephemeral range: a bind(0) port could be handed to any outgoing
 # connection (e.g. a concurrently running daemon test) before etcd or lockstep binds it.
-read -r -a ports <<< "$(python3 -c '
-import random, socket
-low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-chosen, held = [], []
-while len(chosen) < 6:
-    port = random.randrange(10000, low)
-    if port in chosen: continue
-    s = socket.socket()
-    try: s.bind(("127.0.0.1", port))
-    except OSError: s.close(); continue
-    held.append(s); chosen.append(port)
-print(" ".join(map(str, chosen)))')"
+source "$(dirname "$0")/../lib/free_ports.sh"
+read -r -a ports <<< "$(free_ports 6)"
 
 flags() {  # flags <client port> <peer port> <data dir>
   echo --name solo --data-dir "$3" \
