@@ -14,6 +14,13 @@ require_etcdctl() {
   [[ -x "$lockstep" ]] || { echo "FAIL: $lockstep is not executable" >&2; exit 1; }
 }
 
+require_tools() {  # require_tools <tool...>: exit 77 (skip) naming the first one not installed
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" > /dev/null || { echo "SKIP: $tool is not installed" >&2; exit 77; }
+  done
+}
+
 # free_ports <count>: free TCP ports below the kernel's ephemeral range (tests/lib).
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/free_ports.sh"
 

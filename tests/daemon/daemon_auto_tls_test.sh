@@ -18,9 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 lockstep=${1:?usage: daemon_auto_tls_test.sh <lockstep binary>}
 source "$here/cluster_lib.sh"
 require_etcdctl
-for tool in openssl curl; do
-  command -v "$tool" > /dev/null || { echo "SKIP: $tool is not installed" >&2; exit 77; }
-done
+require_tools openssl curl
 cluster_init m1 m2 m3
 cluster=${cluster//http:\/\//https://}
 

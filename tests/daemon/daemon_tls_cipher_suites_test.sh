@@ -15,7 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 lockstep=${1:?usage: daemon_tls_cipher_suites_test.sh <lockstep binary>}
 source "$here/cluster_lib.sh"
 require_etcdctl
-command -v openssl > /dev/null || { echo "SKIP: openssl is not installed" >&2; exit 77; }
+require_tools openssl
 cluster_init m1
 pki="$dir/pki"
 mkdir -p "$pki"

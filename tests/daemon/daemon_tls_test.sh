@@ -22,12 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 lockstep=${1:?usage: daemon_tls_test.sh <lockstep binary>}
 source "$here/cluster_lib.sh"
 require_etcdctl
-for tool in openssl curl; do
-  if ! command -v "$tool" > /dev/null; then
-    echo "SKIP: $tool is not installed" >&2
-    exit 77
-  fi
-done
+require_tools openssl curl
 cluster_init m1 m2 m3
 cluster=${cluster//http:\/\//https://}
 pki="$dir/pki"
