@@ -38,7 +38,8 @@ struct SessionState {
   bool closed = false;  // guarded by mutex
   api::WatchSink sink;
   NodeId client;
-  std::vector<mvcc::WatchId> watch_ids;  // loop thread only
+  // Written by the create answer, which may run on the AnswerThread: guarded by mutex.
+  std::vector<mvcc::WatchId> watch_ids;
 
   void deliver(mvcc::WatchResponse response) {
     std::lock_guard lock(mutex);
@@ -57,9 +58,15 @@ class MemberClientApi::Session final : public api::WatchSession {
       state_->closed = true;
     }
     api_.post([&api = api_, state = state_] {
-      for (mvcc::WatchId id : state->watch_ids) {
-        api.start_request(state->client, mvcc::WatchCancelRequest{.watch_id = id},
-                          [](Result<node::ClientResponseBody>) {});
+      std::vector<mvcc::WatchId> ids;
+      {
+        std::lock_guard lock(state->mutex);
+        ids = state->watch_ids;
+      }
+      for (mvcc::WatchId id : ids) {
+        api.start_request(
+            state->client, mvcc::WatchCancelRequest{.watch_id = id},
+            [](Result<node::ClientResponseBody>) {}, /*any_thread=*/true);
       }
       auto registered = api.sessions_.find(state->client);
       if (registered != api.sessions_.end() && registered->second == state) {
@@ -70,25 +77,33 @@ class MemberClientApi::Session final : public api::WatchSession {
 
   void create(mvcc::WatchCreateRequest request) override {
     api_.post([&api = api_, state = state_, request = std::move(request)] {
-      api.start_request(state->client, request, [state](Result<node::ClientResponseBody> result) {
-        if (!result.is_ok())
-          return state->deliver(canceled_watch(mvcc::kAutoWatchId, result.error()));
-        auto& created = std::get<mvcc::WatchResponse>(*result);
-        if (created.created && !created.canceled) state->watch_ids.push_back(created.watch_id);
-        state->deliver(std::move(created));
-      });
+      api.start_request(
+          state->client, request,
+          [state](Result<node::ClientResponseBody> result) {
+            if (!result.is_ok())
+              return state->deliver(canceled_watch(mvcc::kAutoWatchId, result.error()));
+            auto& created = std::get<mvcc::WatchResponse>(*result);
+            std::lock_guard lock(state->mutex);
+            if (created.created && !created.canceled) state->watch_ids.push_back(created.watch_id);
+            state->deliver(std::move(created));
+          },
+          /*any_thread=*/true);
     });
   }
 
   void cancel(mvcc::WatchCancelRequest request) override {
     api_.post([&api = api_, state = state_, request] {
-      std::erase(state->watch_ids, request.watch_id);
-      api.start_request(state->client, request,
-                        [state, id = request.watch_id](Result<node::ClientResponseBody> result) {
-                          if (!result.is_ok())
-                            return state->deliver(canceled_watch(id, result.error()));
-                          state->deliver(std::get<mvcc::WatchResponse>(std::move(*result)));
-                        });
+      {
+        std::lock_guard lock(state->mutex);
+        std::erase(state->watch_ids, request.watch_id);
+      }
+      api.start_request(
+          state->client, request,
+          [state, id = request.watch_id](Result<node::ClientResponseBody> result) {
+            if (!result.is_ok()) return state->deliver(canceled_watch(id, result.error()));
+            state->deliver(std::get<mvcc::WatchResponse>(std::move(*result)));
+          },
+          /*any_thread=*/true);
     });
   }
 
@@ -98,8 +113,9 @@ class MemberClientApi::Session final : public api::WatchSession {
   // hands each watcher for a stream-wide (-1) notification. The answer only acknowledges.
   void request_progress() override {
     api_.post([&api = api_, state = state_] {
-      api.start_request(state->client, mvcc::WatchProgressRequest{},
-                        [](Result<node::ClientResponseBody>) {});
+      api.start_request(
+          state->client, mvcc::WatchProgressRequest{}, [](Result<node::ClientResponseBody>) {},
+          /*any_thread=*/true);
     });
   }
 
@@ -135,9 +151,15 @@ void MemberClientApi::defer(std::function<void()> delivery) {
 void MemberClientApi::on_flush() {
   // Swapped out first: a completion may start another request, whose answer waits for the
   // next flush.
-  std::vector<std::function<void()>> deliveries;
+  AnswerThread::Batch deliveries;
   deliveries.swap(deferred_);
-  for (std::function<void()>& delivery : deliveries) delivery();
+  // On the loop only when the answer thread has finished every earlier batch, so that
+  // answers and watch messages keep their order.
+  if (deliveries.size() < kAnswerThreadMinBatch && answers_.idle()) {
+    for (std::function<void()>& delivery : deliveries) delivery();
+    return;
+  }
+  answers_.run(std::move(deliveries));
 }
 
 void MemberClientApi::start() {
@@ -160,6 +182,17 @@ void MemberClientApi::submit(node::ClientRequestBody body, AnyCompletion done) {
   });
 }
 
+void MemberClientApi::submit_answered_anywhere(node::ClientRequestBody body, AnyCompletion done) {
+  std::unique_lock lock(post_mutex_);
+  if (closed_) {
+    lock.unlock();
+    return done(Error(ErrorCode::kStopped));
+  }
+  loop_.post([this, body = std::move(body), done = std::move(done)]() mutable {
+    start_request(kUnaryClient, std::move(body), std::move(done), /*any_thread=*/true);
+  });
+}
+
 bool MemberClientApi::post(std::function<void()> task) {
   std::lock_guard lock(post_mutex_);
   if (closed_) return false;
@@ -175,16 +208,18 @@ void MemberClientApi::close_and_drain() {
   fail_all(ErrorCode::kStopped);
   // Tasks posted before closed_ was set run in this poll (stopped_ fails their requests).
   loop_.poll(false);
+  answers_.drain();
 }
 
-void MemberClientApi::start_request(NodeId client, node::ClientRequestBody body,
-                                    AnyCompletion done) {
+void MemberClientApi::start_request(NodeId client, node::ClientRequestBody body, AnyCompletion done,
+                                    bool any_thread) {
   if (stopped_) return done(Error(ErrorCode::kStopped));
   const uint64_t id = next_request_id_++;
   std::string frame = node::encode_frame(node::ClientRequest{id, body});
   if (!network_.inject(client, std::move(frame))) return done(Error(ErrorCode::kTooManyRequests));
   waiting_.emplace(id, Waiting{std::move(done), std::move(body),
-                               runtime_.now() + request_timeout_ + kBridgeAnswerGrace});
+                               runtime_.now() + request_timeout_ + kBridgeAnswerGrace,
+                               /*forwarded=*/false, any_thread});
 }
 
 void MemberClientApi::on_frame(NodeId /*from*/, NodeId to, std::string payload) {
@@ -225,6 +260,12 @@ void MemberClientApi::on_response(node::ClientResponse response) {
     waiting_.emplace(id, std::move(waiting));
     return;
   }
+  if (!waiting.any_thread) {
+    // The admin API's completions touch loop-thread state: answered here, at once.
+    if (!response.ok()) return waiting.done(Error(response.error, response.error_detail));
+    if (!response.body) return waiting.done(Error(ErrorCode::kInternal, "answer without a body"));
+    return waiting.done(std::move(*response.body));
+  }
   Result<node::ClientResponseBody> result =
       !response.ok()
           ? Result<node::ClientResponseBody>(Error(response.error, response.error_detail))
@@ -258,37 +299,37 @@ void MemberClientApi::fail_all(ErrorCode code) {
 }
 
 void MemberClientApi::range(mvcc::RangeRequest request, api::Completion<mvcc::RangeResponse> done) {
-  submit(std::move(request), typed(std::move(done)));
+  submit_answered_anywhere(std::move(request), typed(std::move(done)));
 }
 void MemberClientApi::put(mvcc::PutRequest request, api::Completion<mvcc::PutResponse> done) {
-  submit(std::move(request), typed(std::move(done)));
+  submit_answered_anywhere(std::move(request), typed(std::move(done)));
 }
 void MemberClientApi::delete_range(mvcc::DeleteRangeRequest request,
                                    api::Completion<mvcc::DeleteRangeResponse> done) {
-  submit(std::move(request), typed(std::move(done)));
+  submit_answered_anywhere(std::move(request), typed(std::move(done)));
 }
 void MemberClientApi::txn(mvcc::TxnRequest request, api::Completion<mvcc::TxnResponse> done) {
-  submit(std::move(request), typed(std::move(done)));
+  submit_answered_anywhere(std::move(request), typed(std::move(done)));
 }
 void MemberClientApi::compact(mvcc::CompactionRequest request,
                               api::Completion<mvcc::CompactionResponse> done) {
-  submit(std::move(request), typed(std::move(done)));
+  submit_answered_anywhere(std::move(request), typed(std::move(done)));
 }
 void MemberClientApi::lease_grant(mvcc::LeaseGrantRequest request,
                                   api::Completion<mvcc::LeaseGrantResponse> done) {
-  submit(std::move(request), typed(std::move(done)));
+  submit_answered_anywhere(std::move(request), typed(std::move(done)));
 }
 void MemberClientApi::lease_revoke(mvcc::LeaseRevokeRequest request,
                                    api::Completion<mvcc::LeaseRevokeResponse> done) {
-  submit(std::move(request), typed(std::move(done)));
+  submit_answered_anywhere(std::move(request), typed(std::move(done)));
 }
 void MemberClientApi::lease_keep_alive(mvcc::LeaseKeepAliveRequest request,
                                        api::Completion<mvcc::LeaseKeepAliveResponse> done) {
-  submit(std::move(request), typed(std::move(done)));
+  submit_answered_anywhere(std::move(request), typed(std::move(done)));
 }
 void MemberClientApi::lease_time_to_live(mvcc::LeaseTimeToLiveRequest request,
                                          api::Completion<mvcc::LeaseTimeToLiveResponse> done) {
-  submit(std::move(request), typed(std::move(done)));
+  submit_answered_anywhere(std::move(request), typed(std::move(done)));
 }
 
 void MemberClientApi::lease_leases(mvcc::LeaseLeasesRequest,

@@ -12,6 +12,7 @@
 #include "core/node/client_protocol.h"
 #include "core/node/member.h"
 #include "server/api/client_api.h"
+#include "server/daemon/answer_thread.h"
 #include "server/daemon/local_client_network.h"
 #include "server/event_loop.h"
 
@@ -37,7 +38,8 @@ inline constexpr Duration kBridgeSweepInterval = std::chrono::milliseconds(100);
 // middle of its Ready, but queued and handed over together by the loop's flush hook, in the
 // order given. gRPC's Finish writes to the socket and wakes a completion thread (about half
 // of the loop thread's CPU at 100 clients), so done in the Ready it delayed the WAL write
-// behind it; deferred, it runs while the SyncWorker's helper flushes the WAL (sync_worker.h).
+// behind it; deferred, it runs while the SyncWorker's helper flushes the WAL (sync_worker.h),
+// and a batch of several runs on the AnswerThread, in parallel with the loop.
 class MemberClientApi final : public api::ClientApi, private server::FlushHandler {
  public:
   MemberClientApi(env::Runtime& runtime, server::EventLoop& loop, LocalClientNetwork& network,
@@ -75,6 +77,7 @@ class MemberClientApi final : public api::ClientApi, private server::FlushHandle
   // Cluster and maintenance requests (member list/add/remove/promote, status) for the
   // daemon's AdminApi (daemon_admin_api.h).
   using AnyCompletion = std::function<void(Result<node::ClientResponseBody>)>;
+  // `done` runs on the loop thread (the admin API relies on it).
   void submit(node::ClientRequestBody body, AnyCompletion done);
 
   // Loop thread: the running member, for what it serves from local state without a request
@@ -92,13 +95,23 @@ class MemberClientApi final : public api::ClientApi, private server::FlushHandle
     node::ClientRequestBody body;  // kept for a forward to the leader
     Instant deadline;
     bool forwarded = false;
+    // The answer may be delivered by the AnswerThread (ClientApi's and WatchSink's contracts
+    // allow any thread); false: at once, on the loop thread.
+    bool any_thread = false;
   };
+  // Batches of at least this many deferred answers go to the AnswerThread; smaller ones
+  // (a single client's answer) are delivered on the loop, without a thread wake-up.
+  static constexpr size_t kAnswerThreadMinBatch = 4;
+
+  // submit() for the ClientApi calls, whose completions may run on any thread.
+  void submit_answered_anywhere(node::ClientRequestBody body, AnyCompletion done);
 
   // Queues `task` on the loop unless closed (false then). Any thread.
   bool post(std::function<void()> task);
 
   // Loop thread only from here on.
-  void start_request(NodeId client, node::ClientRequestBody body, AnyCompletion done);
+  void start_request(NodeId client, node::ClientRequestBody body, AnyCompletion done,
+                     bool any_thread = false);
   void on_frame(NodeId from, NodeId to, std::string payload);
   void on_response(node::ClientResponse response);
   void sweep();
@@ -114,12 +127,13 @@ class MemberClientApi final : public api::ClientApi, private server::FlushHandle
   uint64_t next_request_id_ = 1;
   std::map<uint64_t, Waiting> waiting_;                       // by request id
   std::map<NodeId, std::shared_ptr<SessionState>> sessions_;  // by session client id
-  std::vector<std::function<void()>> deferred_;               // answers for the next flush
+  AnswerThread::Batch deferred_;                              // answers for the next flush
   std::atomic<uint64_t> next_session_{0};  // open_watch_session runs on gRPC threads
   bool stopped_ = false;
   const node::Member* member_ = nullptr;  // loop thread only
   std::mutex post_mutex_;
-  bool closed_ = false;  // guarded by post_mutex_
+  bool closed_ = false;   // guarded by post_mutex_
+  AnswerThread answers_;  // last: joined before the rest is destroyed
 };
 
 }  // namespace lockstep::daemon
