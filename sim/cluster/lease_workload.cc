@@ -101,11 +101,19 @@ class LeaseWorkload final : public Workload {
       ++round;
       mvcc::LeaseGrantRequest grant;
       grant.ttl_seconds = kLeaseTtlSeconds;
+      // The TTL starts when the leader applies the grant: no earlier than its send, but
+      // possibly long before its answer (a follower that forwarded it and was then paused
+      // answers once it applies the grant itself). So the lease is only known to live
+      // until the send plus the TTL.
+      const Instant grant_sent = world.now();
       CallResult granted = client.call(grant);
       if (!granted.ok()) continue;
       const LeaseId lease = granted.as<mvcc::LeaseGrantResponse>().id;
       const Duration ttl = std::chrono::seconds(granted.as<mvcc::LeaseGrantResponse>().ttl_seconds);
-      Instant renewed_at = world.now();  // a grant starts the TTL no earlier than its send
+      Instant renewed_at = grant_sent;
+      // ...and it started no later than the answer: the latest it can expire is counted
+      // from here.
+      const Instant grant_answered = world.now();
       mvcc::PutRequest put;
       put.key = std::string(kPrefix) + std::to_string(index) + "/" + std::to_string(round);
       put.value = "x";
@@ -118,7 +126,7 @@ class LeaseWorkload final : public Workload {
       deadlines_[put.key] = kInstantMax;
       const CallResult stored = client.call(put);
       if (!stored.ok()) {
-        deadlines_[put.key] = renewed_at + expiry_bound;
+        deadlines_[put.key] = grant_answered + expiry_bound;
         continue;
       }
       Instant last_possible_renewal = world.now();
