@@ -112,6 +112,7 @@ class LinearizationSearch::Impl {
   std::vector<uint64_t> zobrist_;
   std::vector<Frame> stack_;
   std::vector<uint32_t> longest_;      // local op indices
+  size_t longest_agrees_ = 0;          // stack_[0, n) linearized longest_[0, n)
   std::vector<int64_t> return_order_;  // per op: position of its return entry, or max
   size_t determinate_remaining_ = 0;
   uint64_t steps_ = 0;
@@ -190,8 +191,14 @@ bool LinearizationSearch::Impl::charge_step(SearchBudget& budget) {
 
 void LinearizationSearch::Impl::record_if_longest() {
   if (stack_.size() <= longest_.size()) return;
-  longest_.clear();
-  for (const Frame& frame : stack_) longest_.push_back(entries_[frame.call_entry].op);
+  // Only the frames above the prefix the stack shares with the recorded path are copied: a
+  // search that mostly extends its deepest path (every linearizable history) copied the whole
+  // stack at each step, quadratic in the history's length.
+  longest_.resize(longest_agrees_);
+  for (size_t i = longest_agrees_; i < stack_.size(); ++i) {
+    longest_.push_back(entries_[stack_[i].call_entry].op);
+  }
+  longest_agrees_ = stack_.size();
 }
 
 std::vector<uint32_t> LinearizationSearch::Impl::longest_prefix() const {
@@ -323,6 +330,7 @@ void LinearizationSearch::Impl::backtrack() {
   }
   const Frame frame = stack_.back();
   stack_.pop_back();
+  longest_agrees_ = std::min(longest_agrees_, stack_.size());
   const uint32_t op = entries_[frame.call_entry].op;
   bits_[op / 64] &= ~(uint64_t{1} << (op % 64));
   bits_hash_ ^= zobrist_[op];
