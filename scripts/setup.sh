@@ -9,7 +9,7 @@ packages=(
   cmake make g++ pkg-config
   libboost-context-dev librapidcheck-dev libsqlite3-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev
-  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libssl-dev
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libssl-dev libabsl-dev
   etcd-server etcd-client chromium openssl curl
 )
 missing=()
