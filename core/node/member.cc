@@ -755,18 +755,31 @@ void Member::serve_read(const PendingRead& read) {
     if (!response.is_ok()) return reply_error(read.reply, response.code());
     return reply_ok(read.reply, std::move(*response));
   }
-  UNREACHABLE("only ranges are served outside the log");
+  if (const auto* renew = std::get_if<mvcc::LeaseKeepAliveRequest>(&read.request)) {
+    return renew_confirmed(read.reply, *renew);
+  }
+  if (const auto* ttl = std::get_if<mvcc::LeaseTimeToLiveRequest>(&read.request)) {
+    return time_to_live_confirmed(read.reply, *ttl);
+  }
+  UNREACHABLE("only ranges and lease queries are served outside the log");
 }
 
 void Member::keep_alive(const ReplyTo& reply, const mvcc::LeaseKeepAliveRequest& request) {
   // Only the primary lessor (the leader's) knows deadlines (etcd forwards keep-alives to
   // the leader; here the client follows the hint).
   if (!is_leader()) return reply_error(reply, ErrorCode::kNotLeader);
-  // A new leader may not have applied the grant yet; answering "not found" then would be
-  // wrong, so it declines until it has applied everything committed.
-  if (applied_ < raft_->raft().log().committed()) {
-    return reply_error(reply, ErrorCode::kNotCapable);
-  }
+  // A member that believes it leads may have been deposed while it was paused or cut off:
+  // its lessor then lacks leases granted since, and its renewals do not reach the real
+  // leader's. A new leader may also not have applied a grant the client saw acknowledged.
+  // Either way "lease not found" or "renewed" would be a stale answer (the cluster property,
+  // seed 99968: a leader paused 600 ms answered a keep-alive "not found" on waking). So a
+  // keep-alive waits for a ReadIndex round, as a linearizable read does (thesis §6.4): the
+  // leader is confirmed and has applied everything committed before the request arrived.
+  start_read(reply, request);
+}
+
+void Member::renew_confirmed(const ReplyTo& reply, const mvcc::LeaseKeepAliveRequest& request) {
+  if (!is_leader()) return reply_error(reply, ErrorCode::kNotLeader);
   Result<mvcc::Lessor::Renewal> renewal = state_.lessor().renew(request.id, lease_now());
   if (!renewal.is_ok()) return reply_error(reply, renewal.code());
   if (renewal->clear_checkpoint) {
@@ -783,9 +796,12 @@ void Member::keep_alive(const ReplyTo& reply, const mvcc::LeaseKeepAliveRequest&
 
 void Member::time_to_live(const ReplyTo& reply, const mvcc::LeaseTimeToLiveRequest& request) {
   if (!is_leader()) return reply_error(reply, ErrorCode::kNotLeader);
-  if (applied_ < raft_->raft().log().committed()) {
-    return reply_error(reply, ErrorCode::kNotCapable);
-  }
+  start_read(reply, request);  // for the reasons keep_alive gives
+}
+
+void Member::time_to_live_confirmed(const ReplyTo& reply,
+                                    const mvcc::LeaseTimeToLiveRequest& request) {
+  if (!is_leader()) return reply_error(reply, ErrorCode::kNotLeader);
   Result<mvcc::LeaseTimeToLiveResponse> response =
       state_.lessor().time_to_live(request.id, request.keys, lease_now());
   if (!response.is_ok()) return reply_error(reply, response.code());

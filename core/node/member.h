@@ -90,7 +90,7 @@ class Member {
   };
   struct PendingRead {
     ReplyTo reply;
-    ClientRequestBody request;  // a RangeRequest or a read-only TxnRequest
+    ClientRequestBody request;  // a RangeRequest, a lease keep-alive or a lease time-to-live
     LogIndex read_index;        // known once Raft confirmed leadership
   };
 
@@ -138,6 +138,10 @@ class Member {
   void serve_read(const PendingRead& read);
   void keep_alive(const ReplyTo& reply, const mvcc::LeaseKeepAliveRequest& request);
   void time_to_live(const ReplyTo& reply, const mvcc::LeaseTimeToLiveRequest& request);
+  // The lease answers, once a ReadIndex round confirmed this member still leads and it has
+  // applied everything committed before the request arrived.
+  void renew_confirmed(const ReplyTo& reply, const mvcc::LeaseKeepAliveRequest& request);
+  void time_to_live_confirmed(const ReplyTo& reply, const mvcc::LeaseTimeToLiveRequest& request);
   void create_watch(const ReplyTo& reply, mvcc::WatchCreateRequest request);
   void cancel_watch(const ReplyTo& reply, const mvcc::WatchCancelRequest& request);
   void request_watch_progress(const ReplyTo& reply);
