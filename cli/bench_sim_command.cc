@@ -7,7 +7,6 @@
 // docs/benchmarks/scenarios.md. The wall and CPU clocks are read here, never inside sim/.
 //
 //   lockstep bench sim --scenarios scenarios --seeds 3
-#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
@@ -15,6 +14,7 @@
 #include <string>
 
 #include "cli/command_registry.h"
+#include "cli/process_cpu_time.h"
 #include "sim/scenario/scenario_files.h"
 #include "sim/scenario/scenario_runner.h"
 
@@ -30,15 +30,6 @@ struct BenchSimFlags {
 #endif
   int seeds = 2;
 };
-
-double cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& value) {
-    return static_cast<double>(value.tv_sec) + static_cast<double>(value.tv_usec) / 1e6;
-  };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
 
 double wall_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -71,18 +62,18 @@ Totals run_seeds(const sim::scenario::Scenario& scenario, int seeds) {
   Totals totals;
   for (int seed = 1; seed <= seeds; ++seed) {
     const double wall_start = wall_seconds();
-    const double cpu_start = cpu_seconds();
+    const double cpu_start = process_cpu_seconds();
     double simulation_wall_end = 0;
     double simulation_cpu_end = 0;
     sim::scenario::RunScenarioOptions options;
     options.on_simulation_end = [&] {
       simulation_wall_end = wall_seconds();
-      simulation_cpu_end = cpu_seconds();
+      simulation_cpu_end = process_cpu_seconds();
     };
     Result<sim::scenario::ScenarioResult> result =
         sim::scenario::run_scenario(scenario, static_cast<uint64_t>(seed), options);
     const double wall_end = wall_seconds();
-    const double cpu_end = cpu_seconds();
+    const double cpu_end = process_cpu_seconds();
     if (simulation_wall_end == 0) {  // the run stopped early: all of it was simulation
       simulation_wall_end = wall_end;
       simulation_cpu_end = cpu_end;

@@ -9,7 +9,6 @@
 //
 //   lockstep sim explore scenarios --seeds 1..20 --jobs 2 --junit explore.xml --report out
 #include <poll.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,6 +28,7 @@
 #include <vector>
 
 #include "cli/command_registry.h"
+#include "cli/process_cpu_time.h"
 #include "core/base/html_escape.h"
 #include "sim/scenario/run_report.h"
 #include "sim/scenario/scenario_files.h"
@@ -149,22 +149,13 @@ void write_run_report(const RunSpec& run, const sim::scenario::ScenarioResult& r
 #endif
 }
 
-double cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& value) {
-    return static_cast<double>(value.tv_sec) + static_cast<double>(value.tv_usec) / 1e6;
-  };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
-
 // Runs one scenario in this worker process and returns its row. wall_ms and cpu_ms cover
 // exactly what `lockstep bench sim` times as a whole run: run_scenario (cluster boot, both
 // phases, every check), not the fork, the report files or the row's trip to the parent.
 // cpu_ms (user + system of this process) does not count the time the run waited for a core.
 Json run_one(const RunSpec& run, int check_timeout_s, const std::string& report_directory) {
   const auto wall_start = std::chrono::steady_clock::now();
-  const double cpu_start = cpu_seconds();
+  const double cpu_start = process_cpu_seconds();
   sim::scenario::RunScenarioOptions options;
   const auto deadline = wall_start + std::chrono::seconds(check_timeout_s);
   options.checker_should_stop = [deadline] { return std::chrono::steady_clock::now() > deadline; };
@@ -173,7 +164,7 @@ Json run_one(const RunSpec& run, int check_timeout_s, const std::string& report_
   const int64_t wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                               std::chrono::steady_clock::now() - wall_start)
                               .count();
-  const auto cpu_ms = static_cast<int64_t>((cpu_seconds() - cpu_start) * 1000.0);
+  const auto cpu_ms = static_cast<int64_t>((process_cpu_seconds() - cpu_start) * 1000.0);
   Json row = result.is_ok() ? run_row(run, *result, wall_ms)
                             : crashed_row(run, result.error().to_string());
   row["cpu_ms"] = cpu_ms;
