@@ -289,6 +289,23 @@ TEST(EtcdModelTest, AVersionCompareKeepsVersionsInTheModel) {
   EXPECT_EQ(check(history), Verdict::kNotLinearizable);
 }
 
+// `pending` timed-out puts of other keys, then `puts` acknowledged puts of "a" at revisions
+// 2, 3, ..., then a get of "a" that reports a value no put wrote: not linearizable.
+History pending_puts_then_an_impossible_get(int pending, int puts) {
+  History history;
+  for (int i = 0; i < pending; ++i) {
+    history.operations.push_back(
+        indeterminate(make_operation(100 + i, 0, 0, put("other/" + std::to_string(i), "x"))));
+  }
+  for (int i = 0; i < puts; ++i) {
+    history.operations.push_back(
+        make_operation(1, 10 * i + 1, 10 * i + 2, put("a", std::to_string(i)), at(2 + i)));
+  }
+  history.operations.push_back(make_operation(1, 10 * puts + 1, 10 * puts + 2, get("a"),
+                                              kvs(1 + puts, {{"a", "never-written", 2, 2, 1}})));
+  return history;
+}
+
 // Revisions only grow: once indeterminate puts have pushed the store's revision past the
 // revision a pending operation reports, the search gives up on that configuration at once.
 // Otherwise each of the 30 nodes below is refuted only after every order of the eight pending
@@ -297,17 +314,7 @@ TEST(EtcdModelTest, AVersionCompareKeepsVersionsInTheModel) {
 TEST(EtcdModelTest, ARevisionAlreadyPassedEndsTheSearchOfAConfiguration) {
   constexpr int kPendingPuts = 8;
   constexpr int kPuts = 30;
-  History history;
-  for (int i = 0; i < kPendingPuts; ++i) {
-    history.operations.push_back(
-        indeterminate(make_operation(100 + i, 0, 0, put("other/" + std::to_string(i), "x"))));
-  }
-  for (int i = 0; i < kPuts; ++i) {
-    history.operations.push_back(
-        make_operation(1, 10 * i + 1, 10 * i + 2, put("a", std::to_string(i)), at(2 + i)));
-  }
-  history.operations.push_back(make_operation(1, 10 * kPuts + 1, 10 * kPuts + 2, get("a"),
-                                              kvs(1 + kPuts, {{"a", "never-written", 2, 2, 1}})));
+  History history = pending_puts_then_an_impossible_get(kPendingPuts, kPuts);
   CheckOptions options;
   options.max_steps = 100'000;
   Result<CheckResult> result = check_linearizability(history, EtcdModel(), options);
@@ -439,17 +446,7 @@ TEST(EtcdModelTest, PartitionedHistoriesKeepTheirViolations) {
 TEST(EtcdModelTest, AnIndeterminateWriteCannotTakeARevisionAWriteReports) {
   constexpr int kPendingPuts = 10;
   constexpr int kPuts = 30;
-  History history;
-  for (int i = 0; i < kPendingPuts; ++i) {
-    history.operations.push_back(
-        indeterminate(make_operation(100 + i, 0, 0, put("other/" + std::to_string(i), "x"))));
-  }
-  for (int i = 0; i < kPuts; ++i) {
-    history.operations.push_back(
-        make_operation(1, 10 * i + 1, 10 * i + 2, put("a", std::to_string(i)), at(2 + i)));
-  }
-  history.operations.push_back(make_operation(1, 10 * kPuts + 1, 10 * kPuts + 2, get("a"),
-                                              kvs(1 + kPuts, {{"a", "never-written", 2, 2, 1}})));
+  History history = pending_puts_then_an_impossible_get(kPendingPuts, kPuts);
   CheckOptions options;
   options.max_steps = 2'000;
   Result<CheckResult> result = check_linearizability(history, EtcdModel(), options);
