@@ -181,6 +181,7 @@ NodeId Cluster::add_client(std::string name, ClientOptions options,
   Status added = world_.add_process(id, std::move(name),
                                     [this, options, body = std::move(body)](env::Runtime& runtime) {
                                       ClusterClient client(runtime, member_ids_, options);
+                                      client.count_requests_in(client_requests_);
                                       body(client);
                                     });
   ASSERT(added.is_ok(), "client ids are unique");

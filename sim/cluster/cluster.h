@@ -75,6 +75,8 @@ class Cluster {
   World& world() { return world_; }
   const ClusterConfig& config() const { return config_; }
   const std::vector<NodeId>& member_ids() const { return member_ids_; }
+  // Requests the clients of add_client sent so far (every workload's, checked or not).
+  uint64_t client_requests() const { return client_requests_; }
   bool is_up(NodeId member) const;
   // The running member objects (nullptr when crashed), for observation only.
   const node::Member* member(NodeId id) const;
@@ -119,6 +121,7 @@ class Cluster {
   // set (configuration, not disk state), whatever joined or left since.
   std::vector<NodeId> founding_ids_;
   uint64_t next_client_id_ = kFirstClientId;
+  uint64_t client_requests_ = 0;
   SafetyMonitor safety_;
   ObserverFanout observers_;  // safety_, then add_observer()'s
   std::map<NodeId, node::Member*> running_;

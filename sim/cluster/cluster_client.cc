@@ -79,6 +79,7 @@ void ClusterClient::next_member() {
 }
 
 CallResult ClusterClient::call(const node::ClientRequestBody& request) {
+  if (request_counter_ != nullptr) ++*request_counter_;
   const bool read_only = node::is_read_only(request);
   const Instant give_up = runtime_.now() + options_.operation_timeout;
   CallResult result;
@@ -131,6 +132,7 @@ CallResult ClusterClient::call(const node::ClientRequestBody& request) {
 }
 
 CallResult ClusterClient::call_member(NodeId member, const node::ClientRequestBody& request) {
+  if (request_counter_ != nullptr) ++*request_counter_;
   node::ClientResponse response;
   CallResult result;
   if (attempt(member, request, response, runtime_.now() + options_.attempt_timeout) ==

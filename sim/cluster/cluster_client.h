@@ -63,6 +63,8 @@ class ClusterClient {
   std::vector<node::WatchStreamMessage> take_watch_messages(Instant deadline);
 
   env::Runtime& runtime() { return runtime_; }
+  // Adds every request this client sends (each operation, not each retry) to `counter`.
+  void count_requests_in(uint64_t& counter) { request_counter_ = &counter; }
   NodeId preferred_member() const { return members_[target_]; }
   const std::vector<NodeId>& members() const { return members_; }
 
@@ -79,6 +81,7 @@ class ClusterClient {
   size_t target_ = 0;
   uint64_t next_request_id_;
   std::deque<node::WatchStreamMessage> watch_messages_;
+  uint64_t* request_counter_ = nullptr;
 };
 
 // Errors after which the request certainly did not take effect: the member refused it before

@@ -115,6 +115,7 @@ std::string summary_json(const ScenarioResult& result, int64_t wall_ms) {
   json["sim_time_ms"] = result.sim_time_ms;
   json["wall_ms"] = wall_ms;
   json["ops"] = result.operations();
+  json["requests"] = result.client_requests;
   json["ops_ok"] = result.operations_ok;
   json["ops_failed"] = result.operations_failed;
   json["ops_indeterminate"] = result.operations_indeterminate;

@@ -221,6 +221,7 @@ Result<ScenarioResult> run_scenario(const Scenario& input, uint64_t seed,
   result.operations_ok = recorder.completed_count();
   result.operations_failed = recorder.failed_count();
   result.operations_indeterminate = recorder.indeterminate_count();
+  result.client_requests = cluster.client_requests();
   result.messages_delivered = world.messages_delivered();
   result.messages_dropped = world.messages_dropped();
   result.faults = injector->applied();

@@ -51,6 +51,9 @@ struct ScenarioResult {
   uint64_t operations_ok = 0;
   uint64_t operations_failed = 0;
   uint64_t operations_indeterminate = 0;
+  // Every request the clients sent: lock, lease and watch traffic too, which the history of
+  // linearizability-checked operations (operations()) leaves out.
+  uint64_t client_requests = 0;
   uint64_t messages_delivered = 0;
   uint64_t messages_dropped = 0;
   std::vector<CheckReport> checks;  // the required checks only

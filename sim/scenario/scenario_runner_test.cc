@@ -44,6 +44,22 @@ TEST(ScenarioRunner, LeaderInMinorityPartitionPasses) {
   EXPECT_GE(result->timeline.size(), 5u);
 }
 
+// A lock service's traffic (sessions, keep-alives, fenced writes) is judged by the lock
+// checks, not in the linearizability history, so the summary counts client requests too.
+TEST(ScenarioRunner, ClientRequestsCountTrafficOutsideTheCheckedHistory) {
+  Scenario scenario = standard("lock_service_under_partitions");
+  scenario.duration_ms = 2000;
+  scenario.heal_ms = 2000;
+  std::erase_if(scenario.faults, [&](const FaultSpec& fault) { return fault.at_ms >= 2000; });
+  Result<ScenarioResult> result = run_scenario(scenario, 1);
+  ASSERT_TRUE(result.is_ok());
+  EXPECT_GT(result->client_requests, result->operations() + 100)
+      << result->client_requests << " requests, " << result->operations() << " checked ops";
+  Result<ScenarioResult> again = run_scenario(scenario, 1);
+  ASSERT_TRUE(again.is_ok());
+  EXPECT_EQ(result->client_requests, again->client_requests);
+}
+
 TEST(ScenarioRunner, SameSeedSameTraceHashOtherSeedOtherHash) {
   Scenario scenario = standard("flapping_partitions");
   scenario.duration_ms = 2000;
