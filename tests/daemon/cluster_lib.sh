@@ -2,7 +2,8 @@
 # three members on 127.0.0.1 with kernel-chosen free ports, driven by etcdctl 3.4.
 #
 # The sourcing script sets `lockstep` (the binary) and then calls cluster_init; flags in
-# `extra_serve_flags` are added to every `lockstep serve` that start_member runs. Logs and data
+# `extra_serve_flags` are added to every `lockstep serve` that start_member runs, whose URLs use
+# `client_scheme` and `peer_scheme` (http unless the script sets https). Logs and data
 # live under $dir, removed on exit unless a check failed (then kept and their tails printed).
 # Exit code 77 (ctest SKIP_RETURN_CODE) when etcdctl is not installed.
 
@@ -58,11 +59,12 @@ all_endpoints() {
 
 start_member() {  # start_member <name> [new|existing] [initial-cluster]
   local name=$1 state=${2:-new} initial=${3:-$cluster}
+  local client=${client_scheme:-http} peer=${peer_scheme:-http}
   "$lockstep" serve --name "$name" --data-dir "$dir/$name" \
-    --listen-client-urls "http://127.0.0.1:${client_port[$name]}" \
-    --advertise-client-urls "http://127.0.0.1:${client_port[$name]}" \
-    --listen-peer-urls "http://127.0.0.1:${peer_port[$name]}" \
-    --initial-advertise-peer-urls "http://127.0.0.1:${peer_port[$name]}" \
+    --listen-client-urls "$client://127.0.0.1:${client_port[$name]}" \
+    --advertise-client-urls "$client://127.0.0.1:${client_port[$name]}" \
+    --listen-peer-urls "$peer://127.0.0.1:${peer_port[$name]}" \
+    --initial-advertise-peer-urls "$peer://127.0.0.1:${peer_port[$name]}" \
     --initial-cluster "$initial" --initial-cluster-state "$state" \
     --initial-cluster-token "$token" \
     --heartbeat-interval 50 --election-timeout 500 ${extra_serve_flags:-} \

@@ -22,18 +22,9 @@ require_tools openssl curl
 cluster_init m1 m2 m3
 cluster=${cluster//http:\/\//https://}
 
-start_auto_tls_member() {  # start_auto_tls_member <name>
-  local name=$1
-  "$lockstep" serve --name "$name" --data-dir "$dir/$name" \
-    --listen-client-urls "https://127.0.0.1:${client_port[$name]}" \
-    --advertise-client-urls "https://127.0.0.1:${client_port[$name]}" \
-    --listen-peer-urls "https://127.0.0.1:${peer_port[$name]}" \
-    --initial-advertise-peer-urls "https://127.0.0.1:${peer_port[$name]}" \
-    --initial-cluster "$cluster" --initial-cluster-token "$token" \
-    --heartbeat-interval 50 --election-timeout 500 --auto-tls --peer-auto-tls \
-    >> "$dir/$name.log" 2>&1 &
-  pids[$name]=$!
-}
+client_scheme=https peer_scheme=https
+extra_serve_flags="--auto-tls --peer-auto-tls"
+start_auto_tls_member() { start_member "$1"; }  # start_auto_tls_member <name>
 insecure_ctl() {  # insecure_ctl <name> etcdctl-args...: etcd's documented auto-TLS client
   local at=$1
   shift

@@ -37,18 +37,11 @@ issue intruder intruder
 
 start_peer_tls_member() {  # start_peer_tls_member <name> <certificate file name>
   local name=$1 cert=$2
-  "$lockstep" serve --name "$name" --data-dir "$dir/$name" \
-    --listen-client-urls "http://127.0.0.1:${client_port[$name]}" \
-    --advertise-client-urls "http://127.0.0.1:${client_port[$name]}" \
-    --listen-peer-urls "https://127.0.0.1:${peer_port[$name]}" \
-    --initial-advertise-peer-urls "https://127.0.0.1:${peer_port[$name]}" \
-    --initial-cluster "$cluster" --initial-cluster-token "$token" \
-    --heartbeat-interval 50 --election-timeout 500 \
-    --peer-cert-file "$pki/$cert.pem" --peer-key-file "$pki/$cert-key.pem" \
-    --peer-trusted-ca-file "$pki/ca.pem" --peer-client-cert-auth \
-    --peer-cert-allowed-cn etcd-peer >> "$dir/$name.log" 2>&1 &
-  pids[$name]=$!
+  peer_scheme=https extra_serve_flags="--peer-cert-file $pki/$cert.pem \
+    --peer-key-file $pki/$cert-key.pem --peer-trusted-ca-file $pki/ca.pem \
+    --peer-client-cert-auth --peer-cert-allowed-cn etcd-peer" start_member "$name"
 }
+
 read_on() {  # read_on <name> <key> <tries>: a serializable read on <name>, retried
   local value="" try
   for try in $(seq "$3"); do
