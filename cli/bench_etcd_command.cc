@@ -1,6 +1,7 @@
-// `lockstep bench etcd <put|range|txn-put|watch-latency>`: etcd's benchmark workloads against
-// any etcd v3 endpoint (etcd itself or the lockstep daemon). Prints throughput, latency
-// percentiles and a one-line JSON summary; docs/benchmarks/daemon.md records the results.
+// `lockstep bench etcd <put|range|txn-put|watch-latency|lease-keepalive|lease-grant-revoke>`:
+// etcd's benchmark workloads against any etcd v3 endpoint (etcd itself or the lockstep daemon).
+// Prints throughput, latency percentiles and a one-line JSON summary; docs/benchmarks/daemon.md
+// records the results.
 //
 // Compiled to nothing when server/api (which needs gRPC) is not part of the build: the
 // server/api CMakeLists defines LOCKSTEP_HAVE_ETCD_API when it links itself into the cli.
@@ -128,6 +129,21 @@ void add_etcd_bench_command(CLI::App& parent) {
   watch->add_option("--watchers", flags.options.watcher_count, "Watch streams on the key")
       ->capture_default_str();
   watch->callback([] { run(api::BenchmarkKind::kWatchLatency, flags); });
+
+  CLI::App* keep_alive = etcd->add_subcommand(
+      "lease-keepalive",
+      "Each client grants a lease, then renews it on one keep-alive stream, closed loop");
+  add_common_flags(*keep_alive, flags);
+  keep_alive->add_option("--ttl", flags.options.lease_ttl_seconds, "Lease TTL in seconds")
+      ->capture_default_str();
+  keep_alive->callback([] { run(api::BenchmarkKind::kLeaseKeepAlive, flags); });
+
+  CLI::App* grant_revoke = etcd->add_subcommand(
+      "lease-grant-revoke", "Grant a lease and revoke it (one operation: two Raft writes)");
+  add_common_flags(*grant_revoke, flags);
+  grant_revoke->add_option("--ttl", flags.options.lease_ttl_seconds, "Lease TTL in seconds")
+      ->capture_default_str();
+  grant_revoke->callback([] { run(api::BenchmarkKind::kLeaseGrantRevoke, flags); });
 }
 
 const CommandRegistration registration("bench", "etcd", add_etcd_bench_command);

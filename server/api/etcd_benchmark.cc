@@ -2,6 +2,7 @@
 
 #include <grpcpp/client_context.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -60,51 +61,144 @@ int decimal_digits(int64_t number) {
   return digits;
 }
 
-// What one client does for operation `index`; returns the call's status.
-using Operation = std::function<grpc::Status(etcdserverpb::KV::Stub& stub, int64_t key_index,
-                                             int64_t operation_index)>;
+// What one client does for one operation (on key `key_index`); returns the call's status. A client
+// is built on its own thread before the clock starts (keep-alive grants its lease and opens its
+// stream there), so setup is not timed.
+class BenchmarkClient {
+ public:
+  virtual ~BenchmarkClient() = default;
+  virtual grpc::Status run(int64_t key_index) = 0;
+  // After the clock stopped: give back what the client holds (keep-alive revokes its lease, so
+  // the next workload of a suite does not run beside thousands of live leases).
+  virtual void close() {}
+};
+
+using ClientFactory = std::function<Result<std::unique_ptr<BenchmarkClient>>(
+    const std::shared_ptr<grpc::Channel>& channel)>;
+
+// A KV request per operation; `call` sends it on the client's stub.
+using KvCall = std::function<grpc::Status(etcdserverpb::KV::Stub& stub, int64_t key_index)>;
+
+class KvClient final : public BenchmarkClient {
+ public:
+  KvClient(const std::shared_ptr<grpc::Channel>& channel, KvCall call)
+      : stub_(etcdserverpb::KV::NewStub(channel)), call_(std::move(call)) {}
+  grpc::Status run(int64_t key_index) override { return call_(*stub_, key_index); }
+
+ private:
+  std::unique_ptr<etcdserverpb::KV::Stub> stub_;
+  KvCall call_;
+};
+
+ClientFactory kv_clients(KvCall call) {
+  return [call = std::move(call)](const std::shared_ptr<grpc::Channel>& channel)
+             -> Result<std::unique_ptr<BenchmarkClient>> {
+    return std::unique_ptr<BenchmarkClient>(std::make_unique<KvClient>(channel, call));
+  };
+}
 
 struct ClientTally {
   LatencyRecorder latencies;
   int64_t succeeded = 0;
   int64_t failed = 0;
   std::map<std::string, int64_t> error_counts;
+  std::optional<Error> setup_error;
+  Clock::time_point loop_ended;
 };
+
+// Every client thread builds its client, then waits here until all have (or one failed): the
+// clock starts only when every client can send.
+class StartGate {
+ public:
+  explicit StartGate(int client_count) : waiting_for_(client_count) {}
+  // Returns whether the run goes ahead (no client failed its setup).
+  bool arrive_and_wait(bool set_up) {
+    std::unique_lock lock(mutex_);
+    if (!set_up) setup_failed_ = true;
+    --waiting_for_;
+    changed_.notify_all();
+    changed_.wait(lock, [this] { return opened_; });
+    return !setup_failed_;
+  }
+  // Returns whether every client was set up; the clients are released either way.
+  bool wait_for_all_and_open() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return waiting_for_ == 0; });
+    opened_ = true;
+    changed_.notify_all();
+    return !setup_failed_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  int waiting_for_;
+  bool setup_failed_ = false;
+  bool opened_ = false;
+};
+
+void run_one_client(const BenchmarkOptions& options, const ChannelPool& pool,
+                    const ClientFactory& factory, int client, StartGate& gate,
+                    std::atomic<int64_t>& next_operation, ClientTally& tally) {
+  Result<std::unique_ptr<BenchmarkClient>> built =
+      factory(pool.channel_for(static_cast<size_t>(client)));
+  if (!built.is_ok()) tally.setup_error = built.error();
+  if (!gate.arrive_and_wait(built.is_ok())) {
+    if (built.is_ok()) (*built)->close();
+    return;
+  }
+  BenchmarkClient& benchmark_client = **built;
+  std::mt19937_64 generator(options.seed + static_cast<uint64_t>(client));
+  std::uniform_int_distribution<int64_t> random_key(0, options.key_space_size - 1);
+  while (true) {
+    const int64_t index = next_operation.fetch_add(1);
+    if (index >= options.total_operations) break;
+    const int64_t key_index =
+        options.sequential_keys ? index % options.key_space_size : random_key(generator);
+    const Clock::time_point sent = Clock::now();
+    const grpc::Status status = benchmark_client.run(key_index);
+    const int64_t latency_ns = nanoseconds_since(sent);
+    if (status.ok()) {
+      ++tally.succeeded;
+      tally.latencies.record_ns(latency_ns);
+    } else {
+      ++tally.failed;
+      ++tally.error_counts[describe(status)];
+    }
+  }
+  tally.loop_ended = Clock::now();
+  benchmark_client.close();
+}
 
 // Closed loop like etcd's benchmark: each client sends its next request when the previous one
 // answers; clients draw operation numbers from one counter until --total is reached.
-void run_closed_loop(const BenchmarkOptions& options, const ChannelPool& pool,
-                     const Operation& operation, BenchmarkResult& result) {
+Status run_closed_loop(const BenchmarkOptions& options, const ChannelPool& pool,
+                       const ClientFactory& factory, BenchmarkResult& result) {
   std::atomic<int64_t> next_operation{0};
   std::vector<ClientTally> tallies(static_cast<size_t>(options.client_count));
   std::vector<std::thread> clients;
-  const Clock::time_point start = Clock::now();
+  StartGate gate(options.client_count);
   for (int client = 0; client < options.client_count; ++client) {
     clients.emplace_back([&, client] {
-      ClientTally& tally = tallies[static_cast<size_t>(client)];
-      auto stub = etcdserverpb::KV::NewStub(pool.channel_for(static_cast<size_t>(client)));
-      std::mt19937_64 generator(options.seed + static_cast<uint64_t>(client));
-      std::uniform_int_distribution<int64_t> random_key(0, options.key_space_size - 1);
-      while (true) {
-        const int64_t index = next_operation.fetch_add(1);
-        if (index >= options.total_operations) break;
-        const int64_t key_index =
-            options.sequential_keys ? index % options.key_space_size : random_key(generator);
-        const Clock::time_point sent = Clock::now();
-        const grpc::Status status = operation(*stub, key_index, index);
-        const int64_t latency_ns = nanoseconds_since(sent);
-        if (status.ok()) {
-          ++tally.succeeded;
-          tally.latencies.record_ns(latency_ns);
-        } else {
-          ++tally.failed;
-          ++tally.error_counts[describe(status)];
-        }
-      }
+      run_one_client(options, pool, factory, client, gate, next_operation,
+                     tallies[static_cast<size_t>(client)]);
     });
   }
+  const bool all_set_up = gate.wait_for_all_and_open();
+  const Clock::time_point start = Clock::now();
   for (std::thread& client : clients) client.join();
-  result.elapsed_seconds = static_cast<double>(nanoseconds_since(start)) / 1e9;
+  // The last client's last answer ends the run; closing clients (revoking leases) is not timed.
+  Clock::time_point end = start;
+  for (const ClientTally& tally : tallies) end = std::max(end, tally.loop_ended);
+  result.elapsed_seconds =
+      static_cast<double>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(end - start).count()) /
+      1e9;
+  if (!all_set_up) {
+    for (const ClientTally& tally : tallies) {
+      if (tally.setup_error) return *tally.setup_error;
+    }
+  }
   LatencyRecorder merged;
   for (const ClientTally& tally : tallies) {
     merged.merge(tally.latencies);
@@ -113,25 +207,26 @@ void run_closed_loop(const BenchmarkOptions& options, const ChannelPool& pool,
     for (const auto& [message, count] : tally.error_counts) result.error_counts[message] += count;
   }
   result.latency = merged.summarize();
+  return Status::ok();
 }
 
-Operation put_operation(const BenchmarkOptions& options) {
+ClientFactory put_clients(const BenchmarkOptions& options) {
   const std::string value = benchmark_value(options.value_size_bytes, options.seed);
-  return [value, key_size = options.key_size_bytes](etcdserverpb::KV::Stub& stub, int64_t key_index,
-                                                    int64_t) {
-    etcdserverpb::PutRequest request;
-    request.set_key(benchmark_key(key_index, key_size));
-    request.set_value(value);
-    etcdserverpb::PutResponse response;
-    grpc::ClientContext context;
-    set_deadline(context);
-    return stub.Put(&context, request, &response);
-  };
+  return kv_clients(
+      [value, key_size = options.key_size_bytes](etcdserverpb::KV::Stub& stub, int64_t key_index) {
+        etcdserverpb::PutRequest request;
+        request.set_key(benchmark_key(key_index, key_size));
+        request.set_value(value);
+        etcdserverpb::PutResponse response;
+        grpc::ClientContext context;
+        set_deadline(context);
+        return stub.Put(&context, request, &response);
+      });
 }
 
-Operation range_operation(const BenchmarkOptions& options) {
-  return [key = options.key, serializable = options.serializable](etcdserverpb::KV::Stub& stub,
-                                                                  int64_t, int64_t) {
+ClientFactory range_clients(const BenchmarkOptions& options) {
+  return kv_clients([key = options.key, serializable = options.serializable](
+                        etcdserverpb::KV::Stub& stub, int64_t) {
     etcdserverpb::RangeRequest request;
     request.set_key(key);
     request.set_serializable(serializable);
@@ -139,12 +234,12 @@ Operation range_operation(const BenchmarkOptions& options) {
     grpc::ClientContext context;
     set_deadline(context);
     return stub.Range(&context, request, &response);
-  };
+  });
 }
 
-Operation txn_put_operation(const BenchmarkOptions& options) {
+ClientFactory txn_put_clients(const BenchmarkOptions& options) {
   const std::string value = benchmark_value(options.value_size_bytes, options.seed);
-  return [value, options](etcdserverpb::KV::Stub& stub, int64_t key_index, int64_t) {
+  return kv_clients([value, options](etcdserverpb::KV::Stub& stub, int64_t key_index) {
     // Consecutive keys from key_index: etcd rejects a txn that writes one key twice
     // (ErrDuplicateKey), and validate() ensures the key space holds txn-ops keys.
     etcdserverpb::TxnRequest request;
@@ -158,6 +253,126 @@ Operation txn_put_operation(const BenchmarkOptions& options) {
     grpc::ClientContext context;
     set_deadline(context);
     return stub.Txn(&context, request, &response);
+  });
+}
+
+grpc::Status grant_lease(etcdserverpb::Lease::Stub& stub, int64_t ttl_seconds, int64_t& lease_id) {
+  etcdserverpb::LeaseGrantRequest request;
+  request.set_ttl(ttl_seconds);
+  etcdserverpb::LeaseGrantResponse response;
+  grpc::ClientContext context;
+  set_deadline(context);
+  grpc::Status status = stub.LeaseGrant(&context, request, &response);
+  if (status.ok() && !response.error().empty()) {
+    status = grpc::Status(grpc::StatusCode::UNKNOWN, "lease grant: " + response.error());
+  }
+  lease_id = response.id();
+  return status;
+}
+
+grpc::Status revoke_lease(etcdserverpb::Lease::Stub& stub, int64_t lease_id) {
+  etcdserverpb::LeaseRevokeRequest request;
+  request.set_id(lease_id);
+  etcdserverpb::LeaseRevokeResponse response;
+  grpc::ClientContext context;
+  set_deadline(context);
+  return stub.LeaseRevoke(&context, request, &response);
+}
+
+// A keep-alive stream may not outlive this; a server that stops answering on it then fails the
+// pending keep-alive with DEADLINE_EXCEEDED (a stream has one deadline, not one per message).
+constexpr int kKeepAliveStreamTimeoutSeconds = 600;
+
+class LeaseKeepAliveClient final : public BenchmarkClient {
+ public:
+  static Result<std::unique_ptr<BenchmarkClient>> create(
+      const std::shared_ptr<grpc::Channel>& channel, int64_t ttl_seconds) {
+    auto client = std::unique_ptr<LeaseKeepAliveClient>(new LeaseKeepAliveClient(channel));
+    const grpc::Status granted = grant_lease(*client->stub_, ttl_seconds, client->lease_id_);
+    if (!granted.ok()) return Error(ErrorCode::kConnectionClosed, "setup: " + describe(granted));
+    return std::unique_ptr<BenchmarkClient>(std::move(client));
+  }
+
+  grpc::Status run(int64_t) override {
+    if (!stream_) open_stream();
+    etcdserverpb::LeaseKeepAliveRequest request;
+    request.set_id(lease_id_);
+    etcdserverpb::LeaseKeepAliveResponse response;
+    if (!stream_->Write(request) || !stream_->Read(&response)) {
+      // The stream broke: report why, and open a new one for the next keep-alive (as
+      // clientv3's KeepAlive does).
+      context_->TryCancel();
+      grpc::Status status = stream_->Finish();
+      stream_.reset();
+      if (status.ok()) status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream closed");
+      return status;
+    }
+    // etcd answers a keep-alive of an unknown or expired lease with TTL 0 rather than an error.
+    if (response.ttl() <= 0) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "keep-alive answered TTL 0 (no lease)");
+    }
+    if (response.id() != lease_id_) {
+      return grpc::Status(grpc::StatusCode::INTERNAL, "keep-alive answered for another lease");
+    }
+    return grpc::Status::OK;
+  }
+
+  void close() override {
+    if (stream_) {
+      stream_->WritesDone();
+      context_->TryCancel();
+      stream_->Finish();
+      stream_.reset();
+    }
+    revoke_lease(*stub_, lease_id_);  // best effort: an unrevoked lease expires after its TTL
+  }
+
+ private:
+  explicit LeaseKeepAliveClient(const std::shared_ptr<grpc::Channel>& channel)
+      : stub_(etcdserverpb::Lease::NewStub(channel)) {}
+
+  void open_stream() {
+    context_ = std::make_unique<grpc::ClientContext>();
+    context_->set_deadline(std::chrono::system_clock::now() +
+                           std::chrono::seconds(kKeepAliveStreamTimeoutSeconds));
+    stream_ = stub_->LeaseKeepAlive(context_.get());
+  }
+
+  std::unique_ptr<etcdserverpb::Lease::Stub> stub_;
+  int64_t lease_id_ = 0;
+  std::unique_ptr<grpc::ClientContext> context_;
+  std::unique_ptr<grpc::ClientReaderWriter<etcdserverpb::LeaseKeepAliveRequest,
+                                           etcdserverpb::LeaseKeepAliveResponse>>
+      stream_;
+};
+
+class LeaseGrantRevokeClient final : public BenchmarkClient {
+ public:
+  LeaseGrantRevokeClient(const std::shared_ptr<grpc::Channel>& channel, int64_t ttl_seconds)
+      : stub_(etcdserverpb::Lease::NewStub(channel)), ttl_seconds_(ttl_seconds) {}
+
+  grpc::Status run(int64_t) override {
+    int64_t lease_id = 0;
+    const grpc::Status granted = grant_lease(*stub_, ttl_seconds_, lease_id);
+    if (!granted.ok()) return granted;
+    return revoke_lease(*stub_, lease_id);
+  }
+
+ private:
+  std::unique_ptr<etcdserverpb::Lease::Stub> stub_;
+  int64_t ttl_seconds_;
+};
+
+ClientFactory lease_keep_alive_clients(const BenchmarkOptions& options) {
+  return [ttl = options.lease_ttl_seconds](const std::shared_ptr<grpc::Channel>& channel) {
+    return LeaseKeepAliveClient::create(channel, ttl);
+  };
+}
+
+ClientFactory lease_grant_revoke_clients(const BenchmarkOptions& options) {
+  return [ttl = options.lease_ttl_seconds](const std::shared_ptr<grpc::Channel>& channel)
+             -> Result<std::unique_ptr<BenchmarkClient>> {
+    return std::unique_ptr<BenchmarkClient>(std::make_unique<LeaseGrantRevokeClient>(channel, ttl));
   };
 }
 
@@ -310,14 +525,20 @@ std::string_view benchmark_kind_name(BenchmarkKind kind) {
       return "txn-put";
     case BenchmarkKind::kWatchLatency:
       return "watch-latency";
+    case BenchmarkKind::kLeaseKeepAlive:
+      return "lease-keepalive";
+    case BenchmarkKind::kLeaseGrantRevoke:
+      return "lease-grant-revoke";
   }
   ASSERT(false, "every BenchmarkKind has a name");
   return "";
 }
 
 std::optional<BenchmarkKind> parse_benchmark_kind(std::string_view name) {
-  for (const BenchmarkKind kind : {BenchmarkKind::kPut, BenchmarkKind::kRange,
-                                   BenchmarkKind::kTxnPut, BenchmarkKind::kWatchLatency}) {
+  for (const BenchmarkKind kind :
+       {BenchmarkKind::kPut, BenchmarkKind::kRange, BenchmarkKind::kTxnPut,
+        BenchmarkKind::kWatchLatency, BenchmarkKind::kLeaseKeepAlive,
+        BenchmarkKind::kLeaseGrantRevoke}) {
     if (benchmark_kind_name(kind) == name) return kind;
   }
   return std::nullopt;
@@ -359,6 +580,11 @@ Status validate(BenchmarkKind kind, const BenchmarkOptions& options) {
   if (kind == BenchmarkKind::kWatchLatency &&
       (options.watcher_count < 1 || options.watcher_count > O::kMaxWatchers))
     return bad("--watchers must be in [1, " + std::to_string(O::kMaxWatchers) + "]");
+  const bool leases =
+      kind == BenchmarkKind::kLeaseKeepAlive || kind == BenchmarkKind::kLeaseGrantRevoke;
+  if (leases &&
+      (options.lease_ttl_seconds < 1 || options.lease_ttl_seconds > O::kMaxLeaseTtlSeconds))
+    return bad("--ttl must be in [1, " + std::to_string(O::kMaxLeaseTtlSeconds) + "]");
   return Status::ok();
 }
 
@@ -379,13 +605,19 @@ Result<BenchmarkResult> run_benchmark(BenchmarkKind kind, const BenchmarkOptions
   Status outcome = Status::ok();
   switch (kind) {
     case BenchmarkKind::kPut:
-      run_closed_loop(options, *pool, put_operation(options), result);
+      outcome = run_closed_loop(options, *pool, put_clients(options), result);
       break;
     case BenchmarkKind::kRange:
-      run_closed_loop(options, *pool, range_operation(options), result);
+      outcome = run_closed_loop(options, *pool, range_clients(options), result);
       break;
     case BenchmarkKind::kTxnPut:
-      run_closed_loop(options, *pool, txn_put_operation(options), result);
+      outcome = run_closed_loop(options, *pool, txn_put_clients(options), result);
+      break;
+    case BenchmarkKind::kLeaseKeepAlive:
+      outcome = run_closed_loop(options, *pool, lease_keep_alive_clients(options), result);
+      break;
+    case BenchmarkKind::kLeaseGrantRevoke:
+      outcome = run_closed_loop(options, *pool, lease_grant_revoke_clients(options), result);
       break;
     case BenchmarkKind::kWatchLatency:
       outcome = run_watch_latency(options, *pool, result);
@@ -450,6 +682,10 @@ std::string format_json_line(const BenchmarkResult& result) {
       {"sequential_keys", options.sequential_keys},
       {"serializable", options.serializable},
       {"txn_ops", result.kind == BenchmarkKind::kTxnPut ? options.txn_operation_count : 0},
+      {"lease_ttl_s", result.kind == BenchmarkKind::kLeaseKeepAlive ||
+                              result.kind == BenchmarkKind::kLeaseGrantRevoke
+                          ? options.lease_ttl_seconds
+                          : 0},
       {"succeeded", result.succeeded},
       {"failed", result.failed},
       {"elapsed_s", result.elapsed_seconds},

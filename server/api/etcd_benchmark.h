@@ -20,6 +20,12 @@ enum class BenchmarkKind {
   kRange,         // Range of one key, linearizable (ReadIndex) or serializable (local)
   kTxnPut,        // Txn whose success branch puts txn-ops distinct keys
   kWatchLatency,  // time from issuing a Put to each watcher receiving its event
+  // Each client grants one lease, then renews it on one LeaseKeepAlive stream, sending the
+  // next keep-alive when the previous answer arrives (one stream per client, as clientv3's
+  // KeepAlive and `etcdctl lease keep-alive` use; etcd's benchmark opens a stream per
+  // KeepAliveOnce instead, which also times the stream's setup).
+  kLeaseKeepAlive,
+  kLeaseGrantRevoke,  // LeaseGrant then LeaseRevoke of that lease: two Raft writes per op
 };
 
 std::string_view benchmark_kind_name(BenchmarkKind kind);
@@ -33,7 +39,8 @@ struct BenchmarkOptions {
   static constexpr int kMaxWatchers = 10'000;
   static constexpr int kMaxKeySizeBytes = 1024 * 1024;
   static constexpr int kMaxValueSizeBytes = 16 * 1024 * 1024;
-  static constexpr int kMaxTxnOperations = 128;  // etcd's default --max-txn-ops
+  static constexpr int kMaxTxnOperations = 128;                  // etcd's default --max-txn-ops
+  static constexpr int64_t kMaxLeaseTtlSeconds = 9'000'000'000;  // etcd's MaxLeaseTTL
 
   std::vector<std::string> endpoints = {"127.0.0.1:2379"};
   int connection_count = 1;
@@ -43,11 +50,14 @@ struct BenchmarkOptions {
   int value_size_bytes = 8;
   int64_t key_space_size = 1;
   bool sequential_keys = false;
-  uint64_t seed = 1;             // random key choice, per client: seed + client index
-  std::string key = "foo";       // the key range and watch-latency use
-  bool serializable = false;     // range
-  int txn_operation_count = 1;   // txn-put
-  int watcher_count = 10;        // watch-latency: one Watch stream each
+  uint64_t seed = 1;            // random key choice, per client: seed + client index
+  std::string key = "foo";      // the key range and watch-latency use
+  bool serializable = false;    // range
+  int txn_operation_count = 1;  // txn-put
+  int watcher_count = 10;       // watch-latency: one Watch stream each
+  // lease-keepalive and lease-grant-revoke: the TTL asked for (etcd's benchmark uses 100 s,
+  // long enough that no lease expires while keep-alives wait for an answer).
+  int64_t lease_ttl_seconds = 100;
   std::vector<int> server_pids;  // processes whose max VmRSS is reported
   ChannelTls tls;                // --cacert, --cert, --key
 };
