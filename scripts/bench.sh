@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the component benchmarks one after another (numbers, never pass/fail), then the daemon
 # against etcd 3.4 side by side (scripts/bench-daemon-vs-etcd.sh: needs Debian's etcd-server
-# and etcd-client; skipped with a note when etcd is missing or BENCH_DAEMON=0).
+# and etcd-client; skipped with a note when etcd is missing or BENCH_DAEMON=0; BENCH_EXTENDED=1
+# adds its lease, txn, watch, 1-client range and 1000-client put workloads).
 set -euo pipefail
 lockstep=${1:?usage: bench.sh PATH_TO_LOCKSTEP}
 here=$(cd "$(dirname "$0")" && pwd)
