@@ -123,6 +123,16 @@ std::string failed_checks(const sim::scenario::ScenarioResult& result) {
   return failed;
 }
 
+rc::Shrinkable<ClusterCase> numbered_case_shrinkable(uint64_t seed, uint64_t number) {
+  constexpr uint64_t kSizesPerCycle = 101;  // RapidCheck's default max_size is 100
+  const int size = static_cast<int>((number - 1) % kSizesPerCycle);
+  return rc::gen::arbitrary<ClusterCase>()(rc::Random(rc::Random::Key{seed, number, 0, 0}), size);
+}
+
+ClusterCase numbered_case(uint64_t seed, uint64_t number) {
+  return numbered_case_shrinkable(seed, number).value();
+}
+
 }  // namespace lockstep::property
 
 namespace rc {

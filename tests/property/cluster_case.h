@@ -37,6 +37,12 @@ Result<sim::scenario::Scenario> printed_scenario(const std::string& printed);
 // The checks that did not pass, with their details ("" when all did).
 std::string failed_checks(const sim::scenario::ScenarioResult& result);
 
+// Case `number` (from 1) of a numbered search with `seed` (lockstep_property_hunt): drawn by
+// the generator below from its own random stream, at size (number - 1) mod 101, the sizes
+// RapidCheck gives the cases of a long run (0..100, then again), so any case replays alone.
+rc::Shrinkable<ClusterCase> numbered_case_shrinkable(uint64_t seed, uint64_t number);
+ClusterCase numbered_case(uint64_t seed, uint64_t number);
+
 }  // namespace lockstep::property
 
 namespace rc {
