@@ -111,6 +111,9 @@ void add_security_flags(CLI::App& command, daemon::DaemonOptions& options) {
                      "Path to the client server TLS trusted CA cert file");
   command.add_flag("--client-cert-auth", options.client_tls.client_cert_auth,
                    "Enable client cert authentication (needs --trusted-ca-file)");
+  command.add_option("--client-crl-file", options.client_tls.crl_file,
+                     "Path to the client certificate revocation list file (a revoked client "
+                     "certificate is refused; re-read when the file changes)");
   command.add_option("--peer-cert-file", options.peer_tls.cert_file,
                      "Path to the peer server TLS cert file");
   command.add_option("--peer-key-file", options.peer_tls.key_file,
@@ -119,6 +122,9 @@ void add_security_flags(CLI::App& command, daemon::DaemonOptions& options) {
                      "Path to the peer server TLS trusted CA file");
   command.add_flag("--peer-client-cert-auth", options.peer_tls.client_cert_auth,
                    "Enable peer client cert authentication (needs --peer-trusted-ca-file)");
+  command.add_option("--peer-crl-file", options.peer_tls.crl_file,
+                     "Path to the peer certificate revocation list file (a member presenting a "
+                     "revoked certificate is refused; re-read when the file changes)");
   command.add_option("--cipher-suites", options.cipher_suites,
                      "Comma-separated list of supported TLS 1.2 cipher suites, Go's names "
                      "(e.g. TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256), for client and peer TLS; "

@@ -88,6 +88,10 @@ Certificate read_certificate(const std::string& path) {
   return certificate;
 }
 
+struct CrlFree {
+  void operator()(X509_CRL* crl) const { X509_CRL_free(crl); }
+};
+
 }  // namespace
 
 TestPki::TestPki(std::string directory, std::string ca_name)
@@ -114,6 +118,36 @@ TlsFiles TestPki::issue(const std::string& name) const {
   write_pem(files.cert_file, leaf.get(), nullptr);
   write_pem(files.key_file, nullptr, key.get());
   return files;
+}
+
+void TestPki::write_crl(const std::string& path,
+                        const std::vector<std::string>& revoked_cert_files) const {
+  Key ca_key = read_key(ca_key_file_);
+  Certificate ca = read_certificate(ca_file_);
+  std::unique_ptr<X509_CRL, CrlFree> crl(X509_CRL_new());
+  X509_CRL_set_version(crl.get(), 1);  // v2
+  X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(ca.get()));
+  ASN1_TIME* now = X509_gmtime_adj(nullptr, -60);
+  ASN1_TIME* next = X509_gmtime_adj(nullptr, kValiditySeconds);
+  X509_CRL_set1_lastUpdate(crl.get(), now);
+  X509_CRL_set1_nextUpdate(crl.get(), next);
+  for (const std::string& cert_file : revoked_cert_files) {
+    Certificate revoked = read_certificate(cert_file);
+    X509_REVOKED* entry = X509_REVOKED_new();
+    X509_REVOKED_set_serialNumber(entry, X509_get_serialNumber(revoked.get()));
+    X509_REVOKED_set_revocationDate(entry, now);
+    X509_CRL_add0_revoked(crl.get(), entry);
+  }
+  ASN1_TIME_free(now);
+  ASN1_TIME_free(next);
+  X509_CRL_sort(crl.get());
+  const int signed_bytes = X509_CRL_sign(crl.get(), ca_key.get(), EVP_sha256());
+  ASSERT(signed_bytes > 0, "signing a test CRL");
+  std::FILE* file = std::fopen(path.c_str(), "w");
+  ASSERT(file != nullptr, "the CRL's directory is writable");
+  const int written = PEM_write_X509_CRL(file, crl.get());
+  std::fclose(file);
+  ASSERT(written == 1, "writing a CRL");
 }
 
 }  // namespace lockstep::server

@@ -1,14 +1,19 @@
 #include "server/tls_context.h"
 
+#include <openssl/bn.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string_view>
 #include <utility>
@@ -94,60 +99,179 @@ constexpr std::pair<std::string_view, std::string_view> kGoCipherSuites[] = {
     {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305", "ECDHE-ECDSA-CHACHA20-POLY1305"},
 };
 
-// The SSL_CTX ex_data slot that points at the context's allowed CommonName.
-int allowed_cn_index() {
-  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+// What the verify callback checks beyond OpenSSL's chain verification; one per SSL_CTX, in its
+// ex_data, freed with it (sessions may outlive the TlsContext that built their SSL_CTX).
+struct VerifyPolicy {
+  std::string allowed_cn;
+  std::set<std::string> revoked_serials;  // big-endian serial number bytes, as in the CRL
+  std::string crl_file;                   // for the refusal's message
+};
+
+void free_verify_policy(void*, void* policy, CRYPTO_EX_DATA*, int, long, void*) {
+  delete static_cast<VerifyPolicy*>(policy);
+}
+
+int verify_policy_index() {
+  static const int index =
+      SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, free_verify_policy);
   return index;
 }
 
-// After OpenSSL verified the chain: the leaf's subject CN must be the allowed one (Go's
-// VerifyPeerCertificate as etcd's TLSInfo sets it, which sees chains[0].Subject.CommonName).
-int verify_allowed_cn(int preverified, X509_STORE_CTX* store) {
-  if (preverified != 1 || X509_STORE_CTX_get_error_depth(store) != 0) return preverified;
-  auto* ssl =
-      static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
-  if (ssl == nullptr) return preverified;
-  const auto* allowed = static_cast<const std::string*>(
-      SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), allowed_cn_index()));
-  if (allowed == nullptr || allowed->empty()) return preverified;
+std::string serial_bytes(const X509* certificate) {
+  BIGNUM* number = ASN1_INTEGER_to_BN(X509_get0_serialNumber(certificate), nullptr);
+  if (number == nullptr) return "";
+  std::string bytes(static_cast<size_t>(BN_num_bytes(number)), '\0');
+  BN_bn2bin(number, reinterpret_cast<unsigned char*>(bytes.data()));
+  BN_free(number);
+  return bytes;
+}
+
+bool revoked(const VerifyPolicy& policy, X509_STORE_CTX* store) {
+  if (policy.revoked_serials.empty()) return false;
+  if (policy.revoked_serials.contains(serial_bytes(X509_STORE_CTX_get0_cert(store)))) return true;
+  // Every certificate the other side sent (etcd checks ConnectionState().PeerCertificates).
+  STACK_OF(X509)* sent = X509_STORE_CTX_get0_untrusted(store);
+  for (int at = 0; sent != nullptr && at < sk_X509_num(sent); ++at) {
+    if (policy.revoked_serials.contains(serial_bytes(sk_X509_value(sent, at)))) return true;
+  }
+  return false;
+}
+
+bool common_name_allowed(const VerifyPolicy& policy, X509_STORE_CTX* store) {
+  if (policy.allowed_cn.empty()) return true;
   std::array<char, 256> common_name{};
   const int length = X509_NAME_get_text_by_NID(
       X509_get_subject_name(X509_STORE_CTX_get_current_cert(store)), NID_commonName,
       common_name.data(), static_cast<int>(common_name.size()));
-  if (length >= 0 &&
-      std::string_view(common_name.data(), static_cast<size_t>(length)) == *allowed) {
-    return 1;
-  }
-  X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
-  return 0;
+  return length >= 0 &&
+         std::string_view(common_name.data(), static_cast<size_t>(length)) == policy.allowed_cn;
 }
 
-}  // namespace
+// After OpenSSL verified the chain, at the leaf: the allowed CN (Go's VerifyPeerCertificate as
+// etcd's TLSInfo sets it, which sees chains[0].Subject.CommonName) and the CRL.
+int verify_policy(int preverified, X509_STORE_CTX* store) {
+  if (preverified != 1 || X509_STORE_CTX_get_error_depth(store) != 0) return preverified;
+  auto* ssl =
+      static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  if (ssl == nullptr) return preverified;
+  const auto* policy = static_cast<const VerifyPolicy*>(
+      SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), verify_policy_index()));
+  if (policy == nullptr) return preverified;
+  if (!common_name_allowed(*policy, store)) {
+    X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
+    return 0;
+  }
+  if (revoked(*policy, store)) {
+    X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REVOKED);
+    return 0;
+  }
+  return 1;
+}
 
-Result<std::shared_ptr<const TlsContext>> TlsContext::create(TlsRole role, const TlsFiles& files) {
-  // etcd's TLSInfo.ServerConfig/ClientConfig: a certificate needs its key and the other way.
-  if (files.cert_file.empty() != files.key_file.empty()) {
-    return invalid("KeyFile and CertFile must both be present[key: " + files.key_file +
-                   ", cert: " + files.cert_file + "]");
+// The serial numbers a CRL file revokes. PEM (one or more X509 CRL blocks) or DER, as Go's
+// x509.ParseCRL accepts both.
+Result<std::set<std::string>> read_revoked_serials(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return invalid("open " + path + ": " + std::strerror(errno));
+  std::ostringstream contents;
+  contents << file.rdbuf();
+  const std::string bytes = contents.str();
+  std::set<std::string> serials;
+  auto add = [&](X509_CRL* crl) {
+    STACK_OF(X509_REVOKED)* entries = X509_CRL_get_REVOKED(crl);
+    for (int at = 0; entries != nullptr && at < sk_X509_REVOKED_num(entries); ++at) {
+      const ASN1_INTEGER* serial =
+          X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(entries, at));
+      BIGNUM* number = ASN1_INTEGER_to_BN(serial, nullptr);
+      if (number == nullptr) continue;
+      std::string big_endian(static_cast<size_t>(BN_num_bytes(number)), '\0');
+      BN_bn2bin(number, reinterpret_cast<unsigned char*>(big_endian.data()));
+      BN_free(number);
+      serials.insert(std::move(big_endian));
+    }
+    X509_CRL_free(crl);
+  };
+  size_t crls = 0;
+  if (bytes.find("-----BEGIN X509 CRL-----") != std::string::npos) {
+    BIO* memory = BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size()));
+    while (X509_CRL* crl = PEM_read_bio_X509_CRL(memory, nullptr, nullptr, nullptr)) {
+      add(crl);
+      ++crls;
+    }
+    BIO_free(memory);
+    ERR_clear_error();  // the end of the PEM blocks
+  } else {
+    const auto* der = reinterpret_cast<const unsigned char*>(bytes.data());
+    if (X509_CRL* crl = d2i_X509_CRL(nullptr, &der, static_cast<long>(bytes.size()))) {
+      add(crl);
+      ++crls;
+    }
   }
-  if (role == TlsRole::kServer && files.cert_file.empty()) {
-    return invalid("a TLS server needs a certificate and key (--cert-file, --key-file)");
+  if (crls == 0) {
+    return invalid("cannot parse certificate revocation list " + path + ": " +
+                   (bytes.empty() ? "empty file" : take_openssl_errors()));
   }
+  return serials;
+}
+
+// ALPN (RFC 7301) for a server: the first of the session's acceptable protocols (in the
+// server's order of preference, TlsSession::accept_alpn) that the client offers; none (and no
+// ALPN extension in the reply) when the session set no list or the client offers none of it.
+int select_alpn(SSL* ssl, const unsigned char** selected, unsigned char* selected_length,
+                const unsigned char* offered, unsigned int offered_length, void*) {
+  const auto* acceptable =
+      static_cast<const std::vector<std::string>*>(SSL_get_ex_data(ssl, server_alpn_index()));
+  if (acceptable == nullptr) return SSL_TLSEXT_ERR_NOACK;
+  for (const std::string& wanted : *acceptable) {
+    for (unsigned int at = 0; at < offered_length;) {
+      const unsigned int length = offered[at];
+      if (at + 1 + length > offered_length) return SSL_TLSEXT_ERR_NOACK;  // malformed list
+      const std::string_view name(reinterpret_cast<const char*>(offered + at + 1), length);
+      if (name == wanted) {
+        *selected = offered + at + 1;
+        *selected_length = static_cast<unsigned char>(length);
+        return SSL_TLSEXT_ERR_OK;
+      }
+      at += 1 + length;
+    }
+  }
+  return SSL_TLSEXT_ERR_NOACK;
+}
+
+struct ContextFree {
+  void operator()(SSL_CTX* context) const { SSL_CTX_free(context); }
+};
+using OwnedContext = std::unique_ptr<SSL_CTX, ContextFree>;
+
+Status use_verify_policy(SSL_CTX* context, TlsRole role, const TlsFiles& files) {
+  auto policy = std::make_unique<VerifyPolicy>();
+  policy->allowed_cn = files.allowed_cn;
+  if (role == TlsRole::kServer && !files.crl_file.empty()) {
+    Result<std::set<std::string>> serials = read_revoked_serials(files.crl_file);
+    if (!serials.is_ok()) return serials.error();
+    policy->revoked_serials = std::move(serials).value();
+    policy->crl_file = files.crl_file;
+  }
+  SSL_CTX_set_ex_data(context, verify_policy_index(), policy.release());  // freed with context
+  return Status::ok();
+}
+
+// One SSL_CTX from the files: every check create() promises, run again on every reload.
+Result<OwnedContext> build_context(TlsRole role, const TlsFiles& files) {
   ERR_clear_error();
-  SSL_CTX* context =
-      SSL_CTX_new(role == TlsRole::kServer ? TLS_server_method() : TLS_client_method());
+  OwnedContext owned(
+      SSL_CTX_new(role == TlsRole::kServer ? TLS_server_method() : TLS_client_method()));
+  SSL_CTX* context = owned.get();
   if (context == nullptr) return invalid("SSL_CTX_new: " + take_openssl_errors());
-  std::shared_ptr<const TlsContext> owned(new TlsContext(role, context, files.allowed_cn));
-  SSL_CTX_set_ex_data(context, allowed_cn_index(),
-                      const_cast<std::string*>(&owned->allowed_cn_));  // read-only use
   SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION);
   // Non-blocking writers hand SSL_write whatever the socket can take next; after a WANT_WRITE
   // they retry with the same bytes, possibly from a reallocated buffer.
   SSL_CTX_set_mode(context, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   // A peer killed without close_notify is an ordinary hang-up here, as a FIN is in plain TCP:
   // every protocol on top (length-prefixed checksummed frames, Content-Length bodies) detects
-  // truncation itself.
-  SSL_CTX_set_options(context, SSL_OP_IGNORE_UNEXPECTED_EOF);
+  // truncation itself. Renegotiation (TLS 1.2) is refused: Go's servers never renegotiate, and
+  // it would make a write wait for the other side's handshake bytes.
+  SSL_CTX_set_options(context, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
   // Read whole socket buffers rather than a record header and then its body: one recv for many
   // small Raft records instead of two per record. Readers drain TlsSession::has_buffered_input.
   SSL_CTX_set_read_ahead(context, 1);
@@ -156,6 +280,7 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::create(TlsRole role, const
     // which also keeps a peer connection's dialling side free of unsolicited reads.
     SSL_CTX_set_num_tickets(context, 0);
     SSL_CTX_set_options(context, SSL_OP_NO_TICKET);
+    SSL_CTX_set_alpn_select_cb(context, select_alpn, nullptr);
   }
   if (!files.cipher_list.empty() &&
       SSL_CTX_set_cipher_list(context, files.cipher_list.c_str()) != 1) {
@@ -164,7 +289,12 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::create(TlsRole role, const
   }
   RETURN_IF_ERROR(use_key_pair(context, files));
   RETURN_IF_ERROR(use_trusted_cas(context, role, files));
-  const auto callback = files.allowed_cn.empty() ? nullptr : verify_allowed_cn;
+  RETURN_IF_ERROR(use_verify_policy(context, role, files));
+  // A CRL only judges certificates a server asked for (etcd: --client-crl-file without
+  // --client-cert-auth checks nothing, since clients then send none).
+  const bool checks_more =
+      !files.allowed_cn.empty() || (role == TlsRole::kServer && !files.crl_file.empty());
+  const auto callback = checks_more ? verify_policy : nullptr;
   if (role == TlsRole::kClient && files.insecure_skip_verify) {
     // The handshake still runs (and encrypts); only the server's certificate is not judged.
     SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nullptr);
@@ -180,8 +310,98 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::create(TlsRole role, const
   return owned;
 }
 
+int64_t nanoseconds(const timespec& time) {
+  return static_cast<int64_t>(time.tv_sec) * 1'000'000'000 + time.tv_nsec;
+}
+
+}  // namespace
+
+int server_alpn_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+Result<std::shared_ptr<const TlsContext>> TlsContext::create(TlsRole role, const TlsFiles& files) {
+  // etcd's TLSInfo.ServerConfig/ClientConfig: a certificate needs its key and the other way.
+  if (files.cert_file.empty() != files.key_file.empty()) {
+    return invalid("KeyFile and CertFile must both be present[key: " + files.key_file +
+                   ", cert: " + files.cert_file + "]");
+  }
+  if (role == TlsRole::kServer && files.cert_file.empty()) {
+    return invalid("a TLS server needs a certificate and key (--cert-file, --key-file)");
+  }
+  // Identified before loading: a file replaced while it is read is then loaded again.
+  std::shared_ptr<TlsContext> owned(new TlsContext(role, files, nullptr));
+  owned->loaded_ = owned->identify_files();
+  Result<OwnedContext> context = build_context(role, files);
+  if (!context.is_ok()) return context.error();
+  owned->current_ = std::move(context).value().release();
+  return std::shared_ptr<const TlsContext>(std::move(owned));
+}
+
+TlsContext::TlsContext(TlsRole role, TlsFiles files, ssl_ctx_st* context)
+    : role_(role), files_(std::move(files)), current_(context) {}
+
 TlsContext::~TlsContext() {
-  SSL_CTX_free(context_);
+  SSL_CTX_free(current_);
+}
+
+std::vector<TlsContext::FileIdentity> TlsContext::identify_files() const {
+  std::vector<FileIdentity> identities;
+  for (const std::string* path :
+       {&files_.cert_file, &files_.key_file, &files_.trusted_ca_file, &files_.crl_file}) {
+    FileIdentity identity;
+    struct stat status {};
+    if (!path->empty() && ::stat(path->c_str(), &status) == 0) {
+      identity.exists = true;
+      identity.device = status.st_dev;
+      identity.inode = status.st_ino;
+      identity.size = static_cast<uint64_t>(status.st_size);
+      identity.modified_ns = nanoseconds(status.st_mtim);
+      identity.changed_ns = nanoseconds(status.st_ctim);
+    }
+    identities.push_back(identity);
+  }
+  return identities;
+}
+
+void TlsContext::reload_if_changed_locked() const {
+  std::vector<FileIdentity> now = identify_files();
+  if (now == loaded_) return;
+  // Remembered even when the load fails, so that a broken file is reported once, not on
+  // every handshake, and tried again as soon as it changes.
+  loaded_ = std::move(now);
+  const char* what = role_ == TlsRole::kServer ? "serving" : "dialling";
+  Result<OwnedContext> rebuilt = build_context(role_, files_);
+  if (!rebuilt.is_ok()) {
+    ++failed_reloads_;
+    std::fprintf(stderr,
+                 "lockstep: TLS files changed but cannot be loaded, keeping the previous "
+                 "certificate for %s: %s\n",
+                 what, rebuilt.error().to_string().c_str());
+    return;
+  }
+  ++reloads_;
+  SSL_CTX_free(current_);  // sessions started from it hold their own references
+  current_ = std::move(rebuilt).value().release();
+  std::fprintf(stderr, "lockstep: TLS files changed and were reloaded (certificate %s) for %s\n",
+               files_.cert_file.c_str(), what);
+}
+
+ssl_st* TlsContext::new_session() const {
+  std::lock_guard lock(mutex_);
+  reload_if_changed_locked();
+  return SSL_new(current_);
+}
+
+uint64_t TlsContext::reloads() const {
+  std::lock_guard lock(mutex_);
+  return reloads_;
+}
+
+uint64_t TlsContext::failed_reloads() const {
+  std::lock_guard lock(mutex_);
+  return failed_reloads_;
 }
 
 Result<std::string> go_cipher_suites_to_openssl(const std::string& names) {

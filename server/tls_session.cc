@@ -83,7 +83,7 @@ bool is_ip_literal(std::string_view host) {
 Result<std::unique_ptr<TlsSession>> TlsSession::create(const TlsContext& context, int fd,
                                                        std::string_view expected_host) {
   ERR_clear_error();
-  SSL* ssl = SSL_new(context.native());
+  SSL* ssl = context.new_session();
   if (ssl == nullptr) return Error(ErrorCode::kIoError, "SSL_new: " + take_openssl_errors());
   std::unique_ptr<TlsSession> session(new TlsSession(ssl));
   BIO* bio = BIO_new(socket_method());
@@ -110,6 +110,18 @@ Result<std::unique_ptr<TlsSession>> TlsSession::create(const TlsContext& context
 
 TlsSession::~TlsSession() {
   SSL_free(ssl_);
+}
+
+void TlsSession::accept_alpn(std::vector<std::string> protocols) {
+  server_alpn_ = std::move(protocols);
+  SSL_set_ex_data(ssl_, server_alpn_index(), &server_alpn_);
+}
+
+std::string TlsSession::alpn() const {
+  const unsigned char* chosen = nullptr;
+  unsigned int length = 0;
+  SSL_get0_alpn_selected(ssl_, &chosen, &length);
+  return chosen == nullptr ? "" : std::string(reinterpret_cast<const char*>(chosen), length);
 }
 
 TlsResult TlsSession::handshake() {
@@ -172,13 +184,16 @@ TlsResult TlsSession::outcome(int returned, const char* operation) {
       return TlsResult{TlsStatus::kFailed, 0, std::string("TLS ") + operation + ": " + why};
     }
     default: {
+      const bool plain_http = ERR_GET_LIB(ERR_peek_error()) == ERR_LIB_SSL &&
+                              ERR_GET_REASON(ERR_peek_error()) == SSL_R_HTTP_REQUEST;
       std::string why = take_openssl_errors();
       const long verified = SSL_get_verify_result(ssl_);
       if (verified != X509_V_OK) {
         why = std::string("certificate verify failed: ") + X509_verify_cert_error_string(verified) +
               (why.empty() ? "" : " (" + why + ")");
       }
-      return TlsResult{TlsStatus::kFailed, 0, std::string("TLS ") + operation + ": " + why};
+      return TlsResult{TlsStatus::kFailed, 0, std::string("TLS ") + operation + ": " + why,
+                       plain_http};
     }
   }
 }

@@ -5,6 +5,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/base/error.h"
 #include "server/tls_context.h"
@@ -22,6 +23,9 @@ struct TlsResult {
   TlsStatus status = TlsStatus::kDone;
   size_t bytes = 0;   // read() and write(): bytes moved when kDone
   std::string error;  // kFailed: OpenSSL's reason, e.g. "certificate verify failed"
+  // kFailed from a server's handshake because the client spoke plain HTTP ("GET ", "POST"...)
+  // instead of TLS (worth saying so in a log line).
+  bool plain_http_request = false;
 };
 
 // One TLS session over a connected socket the caller owns (and closes after the session).
@@ -38,6 +42,11 @@ class TlsSession {
   TlsSession(const TlsSession&) = delete;
   TlsSession& operator=(const TlsSession&) = delete;
 
+  // A server session: the ALPN protocols (RFC 7301) it accepts, in its order of preference;
+  // the handshake chooses the first one the client offers (none: no ALPN). Before handshake().
+  void accept_alpn(std::vector<std::string> protocols);
+  // The protocol ALPN chose ("" when none), once the handshake is done.
+  std::string alpn() const;
   // Until kDone (or an error): the server's accept or the client's connect, verification
   // included.
   TlsResult handshake();
@@ -56,6 +65,7 @@ class TlsSession {
   TlsResult outcome(int returned, const char* operation);
 
   ssl_st* ssl_;
+  std::vector<std::string> server_alpn_;  // read by TlsContext's ALPN callback via ex_data
 };
 
 }  // namespace lockstep::server

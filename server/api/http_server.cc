@@ -4,10 +4,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,7 +14,6 @@
 #include <chrono>
 #include <cstring>
 #include <future>
-#include <span>
 
 #include "server/api/tls_relay.h"
 
@@ -61,42 +58,6 @@ HttpResponse plain(int status, std::string body) {
   response.content_type = "text/plain; charset=utf-8";
   response.body = std::move(body);
   return response;
-}
-
-// ALPN (RFC 7301) on a port that serves gRPC and HTTP/1.1 inside TLS. gRPC clients offer only
-// "h2" (gRPC's own clients fail a handshake in which the server chose no protocol); curl and
-// browsers offer "h2" and "http/1.1" and get "http/1.1", which this server speaks (etcd, whose
-// Go server speaks both, would choose "h2"). A client offering neither chooses by its first
-// bytes, as on a plain port.
-int select_http1_or_h2(SSL*, const unsigned char** selected, unsigned char* selected_length,
-                       const unsigned char* offered, unsigned int offered_length, void*) {
-  bool offers_h2 = false;
-  const unsigned char* h2 = nullptr;
-  for (unsigned int at = 0; at < offered_length;) {
-    const unsigned int length = offered[at];
-    if (at + 1 + length > offered_length) return SSL_TLSEXT_ERR_NOACK;  // malformed list
-    const std::string_view name(reinterpret_cast<const char*>(offered + at + 1), length);
-    if (name == "http/1.1") {
-      *selected = offered + at + 1;
-      *selected_length = static_cast<unsigned char>(length);
-      return SSL_TLSEXT_ERR_OK;
-    }
-    if (name == "h2") {
-      offers_h2 = true;
-      h2 = offered + at + 1;
-    }
-    at += 1 + length;
-  }
-  if (!offers_h2) return SSL_TLSEXT_ERR_NOACK;
-  *selected = h2;
-  *selected_length = 2;
-  return SSL_TLSEXT_ERR_OK;
-}
-
-// The context is built for this listener alone (ApiServer), so setting its callback here
-// changes no other user of it.
-void offer_http1_or_h2(const server::TlsContext& tls) {
-  SSL_CTX_set_alpn_select_cb(tls.native(), select_http1_or_h2, nullptr);
 }
 
 }  // namespace
@@ -188,7 +149,6 @@ Result<HttpRequestHead> parse_http_request_head(std::string_view head) {
 Result<std::unique_ptr<HttpServer>> HttpServer::start(
     const std::string& host, int port, Handler handler, Http2Handoff http2,
     std::shared_ptr<const server::TlsContext> tls) {
-  if (tls != nullptr && http2 != nullptr) offer_http1_or_h2(*tls);
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<uint16_t>(port));
@@ -208,8 +168,22 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(
   }
   socklen_t length = sizeof address;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  return std::unique_ptr<HttpServer>(new HttpServer(fd, ntohs(address.sin_port), std::move(handler),
-                                                    std::move(http2), std::move(tls)));
+  std::unique_ptr<HttpServer> server(
+      new HttpServer(fd, ntohs(address.sin_port), std::move(handler), std::move(http2), tls));
+  if (tls != nullptr) {
+    TlsRelay::Options options;
+    options.http2 = server->http2_ != nullptr;
+    HttpServer* adopter = server.get();
+    Result<std::unique_ptr<TlsRelay>> relay = TlsRelay::start(
+        fd, std::move(tls),
+        [adopter](int plain, TlsRelay::Protocol protocol) {
+          adopter->adopt_from_relay(plain, protocol);
+        },
+        options);
+    if (!relay.is_ok()) return relay.error();
+    server->relay_ = std::move(relay).value();
+  }
+  return server;
 }
 
 HttpServer::HttpServer(int listen_fd, int port, Handler handler, Http2Handoff http2,
@@ -219,7 +193,7 @@ HttpServer::HttpServer(int listen_fd, int port, Handler handler, Http2Handoff ht
       handler_(std::move(handler)),
       http2_(std::move(http2)),
       tls_(std::move(tls)) {
-  accept_thread_ = std::thread([this] { accept_loop(); });
+  if (tls_ == nullptr) accept_thread_ = std::thread([this] { accept_loop(); });
 }
 
 HttpServer::~HttpServer() {
@@ -229,6 +203,8 @@ HttpServer::~HttpServer() {
 void HttpServer::shutdown() {
   if (stopping_.exchange(true)) return;
   // shutdown() wakes the blocked accept() and recv() calls; close() alone would not.
+  // Before the HTTP/1.1 threads are joined: the relay closing its socketpair ends ends them.
+  if (relay_) relay_->stop();
   ::shutdown(listen_fd_, SHUT_RDWR);
   if (accept_thread_.joinable()) accept_thread_.join();
   ::close(listen_fd_);
@@ -275,9 +251,7 @@ void HttpServer::accept_loop() {
     Connection& added = *connection;
     connections_.push_back(std::move(connection));
     added.thread = std::thread([this, &added] {
-      const Protocol protocol = tls_     ? Protocol::kNone
-                                : http2_ ? sniff(added.fd)
-                                         : Protocol::kHttp1;
+      const Protocol protocol = http2_ ? sniff(added.fd) : Protocol::kHttp1;
       if (protocol == Protocol::kHttp2) {
         std::lock_guard handoff_lock(mutex_);
         if (!stopping_) {
@@ -291,10 +265,8 @@ void HttpServer::accept_loop() {
           http2_(added.fd);  // the fd is gRPC's now
           added.fd = -1;
         }
-      } else if (tls_) {
-        serve_tls_connection(added);
       } else if (protocol == Protocol::kHttp1) {
-        serve_connection(added, nullptr);
+        serve_connection(added);
       }
       // Close here, not at reaping: the client waits for EOF after a "Connection: close".
       std::lock_guard done_lock(mutex_);
@@ -334,88 +306,48 @@ HttpServer::Protocol HttpServer::sniff(int fd) const {
   return Protocol::kNone;
 }
 
-// The handshake runs on the connection's own (blocking) thread; a client that stalls in it is
-// cut off after kSniffTimeoutMilliseconds, as a silent one is on a shared port.
-void HttpServer::serve_tls_connection(Connection& connection) {
-  Result<std::unique_ptr<server::TlsSession>> session =
-      server::TlsSession::create(*tls_, connection.fd);
-  if (!session.is_ok()) return;
-  timeval timeout{kSniffTimeoutMilliseconds / 1000, (kSniffTimeoutMilliseconds % 1000) * 1000};
-  ::setsockopt(connection.fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  const server::TlsResult handshake = (*session)->handshake();
-  if (handshake.status != server::TlsStatus::kDone) return;  // e.g. no client certificate
-  std::string first;
-  const Protocol protocol = http2_ ? sniff_tls(**session, first) : Protocol::kHttp1;
-  if (protocol == Protocol::kNone) return;
-  timeval no_timeout{};
-  ::setsockopt(connection.fd, SOL_SOCKET, SO_RCVTIMEO, &no_timeout, sizeof no_timeout);
-  if (protocol == Protocol::kHttp2) {
-    relay_http2(connection, **session, first);
-  } else {
-    serve_connection(connection, session->get(), std::move(first));
-  }
-  (*session)->close_notify();
-}
-
-HttpServer::Protocol HttpServer::sniff_tls(server::TlsSession& tls, std::string& first) const {
-  std::array<char, kSniffBytes> chunk{};
-  while (!stopping_ && first.size() < kSniffBytes) {
-    // Blocking, under the handshake's receive timeout: a silent client ends in kFailed.
-    const server::TlsResult received =
-        tls.read(std::span<char>(chunk.data(), kSniffBytes - first.size()));
-    if (received.status != server::TlsStatus::kDone) return Protocol::kNone;
-    first.append(chunk.data(), received.bytes);
-    if (!kHttp2Preface.starts_with(first)) return Protocol::kHttp1;
-  }
-  return first.size() == kSniffBytes ? Protocol::kHttp2 : Protocol::kNone;
-}
-
-void HttpServer::relay_http2(Connection& connection, server::TlsSession& tls,
-                             std::string_view first) {
-  std::array<int, 2> pair{-1, -1};
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair.data()) != 0) return;
-  {
-    std::lock_guard handoff_lock(mutex_);
+void HttpServer::adopt_from_relay(int fd, TlsRelay::Protocol protocol) {
+  std::lock_guard lock(mutex_);
+  if (protocol == TlsRelay::Protocol::kHttp2) {
     if (stopping_) {
-      ::close(pair[0]);
-      ::close(pair[1]);
+      ::close(fd);
       return;
     }
     // gRPC's pollers need a non-blocking descriptor (see the plain handoff in accept_loop).
-    const int flags = ::fcntl(pair[1], F_GETFL, 0);
-    ::fcntl(pair[1], F_SETFL, flags | O_NONBLOCK);
-    http2_(pair[1]);  // gRPC's now
+    const int flags = ::fcntl(fd, F_GETFL, 0);
+    ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    http2_(fd);  // gRPC's now
+    return;
   }
-  const int no_delay = 1;  // small responses (a put's) go out at once, as gRPC sets on its own
-  ::setsockopt(connection.fd, IPPROTO_TCP, TCP_NODELAY, &no_delay, sizeof no_delay);
-  relay_tls_to_socket(tls, connection.fd, pair[0], first, stopping_);
-  ::close(pair[0]);  // gRPC sees EOF and drops the connection
+  reap_finished_locked();
+  if (stopping_ || connections_.size() >= kMaxConnections) {
+    send_all(fd, render(plain(503, "too many connections\n"), false));
+    ::close(fd);
+    return;
+  }
+  auto connection = std::make_unique<Connection>();
+  connection->fd = fd;
+  Connection& added = *connection;
+  connections_.push_back(std::move(connection));
+  added.thread = std::thread([this, &added] {
+    serve_connection(added);
+    std::lock_guard done_lock(mutex_);
+    ::close(added.fd);
+    added.fd = -1;
+    added.finished = true;
+  });
 }
 
-void HttpServer::serve_connection(Connection& connection, server::TlsSession* tls,
-                                  std::string buffer) {
+void HttpServer::serve_connection(Connection& connection) {
+  std::string buffer;
   std::array<char, 16 * 1024> chunk{};
   auto fill = [&]() {
-    if (tls != nullptr) {
-      const server::TlsResult received = tls->read(chunk);
-      if (received.status != server::TlsStatus::kDone) return false;
-      buffer.append(chunk.data(), received.bytes);
-      return true;
-    }
     const ssize_t received = ::recv(connection.fd, chunk.data(), chunk.size(), 0);
     if (received <= 0) return false;
     buffer.append(chunk.data(), static_cast<size_t>(received));
     return true;
   };
-  auto send = [&](std::string_view bytes) {
-    if (tls == nullptr) return send_all(connection.fd, bytes);
-    while (!bytes.empty()) {
-      const server::TlsResult sent = tls->write(bytes);
-      if (sent.status != server::TlsStatus::kDone) return false;
-      bytes.remove_prefix(sent.bytes);
-    }
-    return true;
-  };
+  auto send = [&](std::string_view bytes) { return send_all(connection.fd, bytes); };
   while (!stopping_) {
     size_t head_end;
     while ((head_end = buffer.find("\r\n\r\n")) == std::string::npos) {

@@ -12,14 +12,16 @@
 
 #include "core/base/error.h"
 #include "server/api/json_gateway.h"
+#include "server/api/tls_relay.h"
 #include "server/tls_context.h"
-#include "server/tls_session.h"
 
 namespace lockstep::api {
 
 // A small HTTP/1.1 server for the JSON gateway, /health, /version and /metrics: blocking
-// sockets, one thread per connection (bounded), keep-alive, Content-Length bodies only. It is
-// not the data path of the daemon (clients use gRPC), so simplicity wins over throughput.
+// sockets, one thread per HTTP/1.1 connection (bounded), keep-alive, Content-Length bodies
+// only. It is not the data path of the daemon (clients use gRPC), so simplicity wins over
+// throughput. With TLS, connections are accepted and decrypted by an event-driven TlsRelay,
+// which hands gRPC's (any number) to `http2` and HTTP/1.1 ones (up to kMaxConnections) here.
 class HttpServer {
  public:
   static constexpr size_t kMaxConnections = 256;
@@ -41,9 +43,10 @@ class HttpServer {
   // Listens on host:port (port 0 picks a free one; see port()). With `http2`, one port serves
   // both, as etcd's cmux does: each connection's first bytes are peeked at, the HTTP/2 preface
   // goes to `http2`, anything else is served here as HTTP/1.1. With `tls` (a kServer context,
-  // etcd's https client URLs), every connection is HTTPS and the first decrypted bytes decide;
-  // `http2` is then given one end of a socketpair and a thread relays between the other end
-  // and the TLS session (tls_relay.h), since gRPC cannot adopt a socket inside TLS.
+  // etcd's https client URLs), every connection is HTTPS: TlsRelay (tls_relay.h) accepts it,
+  // chooses by ALPN or the first decrypted bytes and hands one end of a socketpair to `http2`
+  // or to this server, relaying between the other end and the TLS session, since gRPC cannot
+  // adopt a socket inside TLS.
   static Result<std::unique_ptr<HttpServer>> start(
       const std::string& host, int port, Handler handler, Http2Handoff http2 = nullptr,
       std::shared_ptr<const server::TlsContext> tls = nullptr);
@@ -68,15 +71,9 @@ class HttpServer {
              std::shared_ptr<const server::TlsContext> tls);
   Protocol sniff(int fd) const;
   void accept_loop();
-  // `tls`: the connection's session once its handshake is done; null for plain HTTP.
-  // `buffer`: bytes of the first request already read (while choosing the protocol).
-  void serve_connection(Connection& connection, server::TlsSession* tls, std::string buffer = {});
-  void serve_tls_connection(Connection& connection);
-  // Reads (decrypts) until the first bytes match or leave the HTTP/2 preface; kNone on EOF,
-  // an error or the socket's receive timeout. The bytes read are left in `first`.
-  Protocol sniff_tls(server::TlsSession& tls, std::string& first) const;
-  // Hands a socketpair's end to `http2_` and relays the TLS session to the other end.
-  void relay_http2(Connection& connection, server::TlsSession& tls, std::string_view first);
+  void serve_connection(Connection& connection);
+  // A decrypted connection from relay_: HTTP/2 to `http2_`, HTTP/1.1 served on a thread.
+  void adopt_from_relay(int fd, TlsRelay::Protocol protocol);
   void reap_finished_locked();
 
   int listen_fd_;
@@ -87,7 +84,8 @@ class HttpServer {
   std::atomic<bool> stopping_{false};
   std::mutex mutex_;
   std::list<std::unique_ptr<Connection>> connections_;
-  std::thread accept_thread_;
+  std::thread accept_thread_;        // plain listeners
+  std::unique_ptr<TlsRelay> relay_;  // TLS listeners
 };
 
 // One parsed request head; exposed for tests.

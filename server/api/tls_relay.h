@@ -1,27 +1,99 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
 #include <string_view>
+#include <thread>
+#include <vector>
 
-#include "server/tls_session.h"
+#include "core/base/error.h"
+#include "server/tls_context.h"
 
 namespace lockstep::api {
 
-// Copies bytes both ways between a TLS session (decrypting what arrives, encrypting what is
-// sent) and a plain stream socket, until either side closes or fails. This is how gRPC serves
-// a connection whose TLS lockstep terminates itself: gRPC can adopt a plain socket
-// (grpc::AddInsecureChannelFromFd) but not one inside a TLS session, so it is given one end of
-// a socketpair and this relays between the other end and the client.
-//
-// `tls_fd` is the session's (blocking) socket, `plain_fd` a blocking socket; `already_read` are
-// decrypted bytes read before the relay began (the bytes that chose the protocol), sent to
-// `plain_fd` first. Runs on the calling thread; returns when a side ends or `stopping` is set
-// and a socket wakes the thread (shutdown(2) on `tls_fd` does). Closes neither socket.
 // Sends every byte to a blocking socket (MSG_NOSIGNAL, retrying EINTR); false once the other
-// side is gone. Shared with HttpServer's plain connections.
+// side is gone. Used by HttpServer's plain connections.
 bool send_all(int fd, std::string_view bytes);
 
-void relay_tls_to_socket(server::TlsSession& tls, int tls_fd, int plain_fd,
-                         std::string_view already_read, const std::atomic<bool>& stopping);
+// The TLS side of an https listener (etcd's https client URLs): accepts connections,
+// completes their TLS handshakes, decides per connection whether it speaks HTTP/2 (gRPC) or
+// HTTP/1.1 (the gateway, /health, /version, /metrics) and hands the decrypted stream over as
+// one end of a socketpair, relaying bytes between the other end and the TLS session. gRPC can
+// adopt a plain socket (grpc::AddInsecureChannelFromFd) but not one inside a TLS session,
+// which is why the relay exists.
+//
+// Event-driven: a small fixed number of threads, each with its own epoll set, all accepting
+// from the listener (EPOLLEXCLUSIVE) and serving the connections they accepted with
+// non-blocking sockets and OpenSSL's WANT_READ/WANT_WRITE. No connection limit but file
+// descriptors (three per connection: the client's socket and the socketpair); when accept(2)
+// or socketpair(2) runs out of them (EMFILE/ENFILE) the new connection is closed at once, a
+// rate-limited line is logged, and every other connection keeps being served.
+//
+// Backpressure: each direction holds at most kBufferBytes that the receiving side has not
+// taken; while that is full the relay stops reading the sending side, so a slow reader slows
+// its writer (TCP's and HTTP/2's flow control do the rest) instead of growing a buffer.
+// Half-close: a client's close_notify or EOF shuts the socketpair for writing once its bytes
+// are delivered, and the answers still flow back; the server side's EOF ends the connection
+// with a close_notify once the answers are delivered.
+class TlsRelay {
+ public:
+  static constexpr size_t kBufferBytes = 32 * 1024;  // per direction and connection
+  // Connections accepted per listener wake-up and thread, so that a burst of new connections
+  // cannot starve established ones.
+  static constexpr size_t kAcceptBatch = 64;
+  // Rounds of reading and writing one connection gets before the others have their turn.
+  static constexpr int kPumpRounds = 16;
+
+  enum class Protocol { kHttp1, kHttp2 };
+  // Takes the plain end of a socketpair (blocking, close-on-exec) carrying `protocol`; owns it.
+  using Handoff = std::function<void(int fd, Protocol protocol)>;
+
+  struct Options {
+    size_t threads = 2;
+    // A connection must finish its handshake and send its first bytes within this, else it is
+    // closed (a client that stalls mid-handshake holds nothing longer).
+    std::chrono::milliseconds setup_timeout{10'000};
+    // On stop(): how long answers already relayed may take to reach slow clients.
+    std::chrono::milliseconds drain_timeout{2'000};
+    // Whether HTTP/2 is served (else every connection is HTTP/1.1, e.g. --gateway-port).
+    bool http2 = true;
+  };
+
+  struct Stats {
+    uint64_t accepted = 0;
+    uint64_t relayed = 0;            // handed over after handshake and protocol choice
+    uint64_t handshakes_failed = 0;  // includes plain HTTP sent to the TLS port
+    uint64_t setup_timeouts = 0;
+    uint64_t refused_no_descriptors = 0;  // EMFILE/ENFILE on accept or socketpair
+    uint64_t open = 0;                    // connections currently held
+  };
+
+  // Serves the listening socket `listen_fd` (made non-blocking; the caller keeps owning it
+  // and closes it after stop()).
+  static Result<std::unique_ptr<TlsRelay>> start(int listen_fd,
+                                                 std::shared_ptr<const server::TlsContext> tls,
+                                                 Handoff handoff, Options options);
+  // Stops accepting, ends every connection (its socketpair end first, then a close_notify to
+  // the client once what was relayed is delivered, within drain_timeout) and joins the
+  // threads. Idempotent; also run by the destructor.
+  void stop();
+  ~TlsRelay();
+  TlsRelay(const TlsRelay&) = delete;
+  TlsRelay& operator=(const TlsRelay&) = delete;
+
+  Stats stats() const;
+
+ private:
+  class Loop;
+  TlsRelay() = default;
+
+  std::vector<std::unique_ptr<Loop>> loops_;
+  std::vector<std::thread> threads_;
+  bool stopped_ = false;
+};
 
 }  // namespace lockstep::api
