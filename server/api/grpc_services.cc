@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "server/api/corked_answers.h"
 #include "server/api/ordered_stream_reactor.h"
 #include "server/api/proto_convert.h"
 
@@ -20,6 +21,11 @@ Result<T> as_result(T value) {
   return Result<T>(std::move(value));
 }
 
+// Lets a batch of answers being written on this thread share TCP segments (corked_answers.h).
+void before_answer(const grpc::CallbackServerContext& context) {
+  if (CorkedAnswers::open_on_this_thread()) CorkedAnswers::before_answer(context.peer());
+}
+
 // One unary call: wire request -> mvcc request -> member -> mvcc response -> wire response.
 // `call` is the ClientApi method; the reactor is finished from the member's completion.
 template <typename WireRequest, typename WireResponse, typename Call>
@@ -32,7 +38,8 @@ grpc::ServerUnaryReactor* serve_unary(grpc::CallbackServerContext* context,
     reactor->Finish(to_grpc_status(converted.error()));
     return reactor;
   }
-  call(std::move(converted).value(), [reactor, response](auto result) {
+  call(std::move(converted).value(), [context, reactor, response](auto result) {
+    before_answer(*context);
     if (!result.is_ok()) {
       reactor->Finish(to_grpc_status(result.error()));
       return;

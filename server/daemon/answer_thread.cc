@@ -4,6 +4,8 @@
 
 #include <csignal>
 
+#include "server/api/corked_answers.h"
+
 namespace lockstep::daemon {
 
 AnswerThread::AnswerThread() : thread_([this] { loop(); }) {}
@@ -49,7 +51,11 @@ void AnswerThread::loop() {
     queued_.pop_front();
     running_ = true;
     lock.unlock();
-    for (std::function<void()>& delivery : batch) delivery();
+    {
+      // The batch's answers to one client connection leave together (corked_answers.h).
+      api::CorkedAnswers together;
+      for (std::function<void()>& delivery : batch) delivery();
+    }
     batch.clear();  // the closures' captures die here, off the lock
     lock.lock();
     running_ = false;

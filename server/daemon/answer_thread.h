@@ -16,7 +16,8 @@ namespace lockstep::daemon {
 // daemon.md). On a machine where every runnable thread gets a slice of a core, doing it on a
 // second thread lets the loop take the next Ready meanwhile. Small batches stay on the loop
 // (MemberClientApi decides): handing one answer over would add a thread wake-up to a single
-// client's round trip.
+// client's round trip. A batch runs inside an api::CorkedAnswers scope, so that the answers
+// of one batch to one client connection leave in one TCP segment where they fit.
 class AnswerThread {
  public:
   using Batch = std::vector<std::function<void()>>;
