@@ -9,7 +9,7 @@
 #   3. m1's client certificate rotated on disk (renamed over): a new connection is served the
 #      new certificate (openssl s_client sees its subject) without a restart, and etcdctl keeps
 #      working; a broken certificate file then keeps the rotated one in service, logged;
-#   4. m1 stops cleanly on SIGTERM.
+#   4. m1 stops cleanly on SIGTERM while a TLS client is connected, which is disconnected.
 #
 #   tests/daemon/daemon_tls_rotation_test.sh <path to the lockstep binary>
 #
@@ -105,6 +105,14 @@ expect_eq "a broken file keeps the rotated certificate" "CN=m1-rotated" "$(serve
 checks=$((checks + 1))
 grep -q "TLS files changed but cannot be loaded" "$dir/m1.log" || fail "m1 does not log the broken file"
 
-# ---- 4. ----
+# ---- 4. SIGTERM with a TLS client connected: the member stops, the client sees the end ----
+openssl s_client -connect "$(endpoint m1)" -CAfile "$pki/ca.pem" -cert "$pki/client.pem" \
+  -key "$pki/client-key.pem" -quiet < <(sleep 20 2> /dev/null) > "$dir/held.out" 2>&1 &
+held=$!
+sleep 0.5
+kill -0 "$held" 2> /dev/null || fail "the held TLS connection ended before SIGTERM"
 stop_member m1
+for _ in $(seq 50); do kill -0 "$held" 2> /dev/null || break; sleep 0.1; done
+checks=$((checks + 1))
+kill -0 "$held" 2> /dev/null && fail "a TLS client of m1 was not disconnected by its SIGTERM"
 echo "ok: $checks checks of certificate rotation and CRLs"
