@@ -241,8 +241,9 @@ TEST_F(TlsRelayTest, SlowReaderIsHeldBackWithoutUnboundedBuffering) {
   ASSERT_TRUE(slow.connected());
   ASSERT_EQ(slow.round_trip("GET /slow"), "GET /slow");
   ::fcntl(slow.fd, F_SETFL, ::fcntl(slow.fd, F_GETFL, 0) | O_NONBLOCK);
-  // 64 MiB offered; a relay that buffered without bound would take it all.
-  constexpr size_t kOffered = 64u << 20;
+  // 256 MiB offered; a relay that buffered without bound would take it all, while the sockets
+  // and the relay hold at most a few tens of MiB (tcp_rmem/tcp_wmem maxima, 2 x 32 KiB).
+  constexpr size_t kOffered = 256u << 20;
   std::string pattern(1 << 16, '\0');
   for (size_t at = 0; at < pattern.size(); ++at) pattern[at] = static_cast<char>('a' + at % 26);
   // Byte i of the stream is pattern[i % size] (a write may take only part of what it is given).
