@@ -91,6 +91,10 @@ SqliteBackend::~SqliteBackend() {
   savepoint_.reset();
   release_.reset();
   rollback_to_.reset();
+  page_count_.reset();
+  freelist_count_.reset();
+  // An open transaction of the groups is rolled back, as a crash would lose it: this may run
+  // while a killed process unwinds, when nothing may be written. The Raft log replays it.
   if (db_ != nullptr) sqlite3_close_v2(db_);
 }
 
@@ -184,6 +188,9 @@ Status SqliteBackend::open_database() {
   RETURN_IF_ERROR(execute("PRAGMA cell_size_check=ON"));
   RETURN_IF_ERROR(execute((std::string("BEGIN;") + kSchema + "COMMIT;").c_str()));
   RETURN_IF_ERROR(prepare_statements());
+  Result<int64_t> page_bytes = pragma_value("PRAGMA page_size");
+  RETURN_IF_ERROR(page_bytes.status());
+  page_bytes_ = *page_bytes;
   Result<int64_t> applied = pragma_value("SELECT consistent_index FROM applied");
   RETURN_IF_ERROR(applied.status());
   consistent_index_ = LogIndex(static_cast<uint64_t>(*applied));
@@ -220,6 +227,9 @@ Status SqliteBackend::prepare_statements() {
   RETURN_IF_ERROR(prepare("SAVEPOINT apply", savepoint_));
   RETURN_IF_ERROR(prepare("RELEASE apply", release_));
   RETURN_IF_ERROR(prepare("ROLLBACK TO apply", rollback_to_));
+  // Prepared once: the member asks for the size after every Ready when a quota is set.
+  RETURN_IF_ERROR(prepare("PRAGMA page_count", page_count_));
+  RETURN_IF_ERROR(prepare("PRAGMA freelist_count", freelist_count_));
   return Status::ok();
 }
 
@@ -308,8 +318,15 @@ Status SqliteBackend::write_batch(const mvcc::WriteBatch& batch) {
     const int rc = sqlite3_step(statement);
     if (rc != SQLITE_DONE) return error_from(rc, "writing meta");
   }
+  // Inside the groups' transaction the index is written once, when it commits: no reader
+  // outside this connection can see the transaction before then.
+  if (in_group_) return Status::ok();
+  return write_consistent_index(batch.consistent_index);
+}
+
+Status SqliteBackend::write_consistent_index(LogIndex index) {
   sqlite3_stmt* statement = set_applied_->start();
-  sqlite3_bind_int64(statement, 1, static_cast<int64_t>(batch.consistent_index.value()));
+  sqlite3_bind_int64(statement, 1, static_cast<int64_t>(index.value()));
   const int rc = sqlite3_step(statement);
   if (rc != SQLITE_DONE) return error_from(rc, "recording the consistent index");
   return Status::ok();
@@ -320,13 +337,16 @@ Status SqliteBackend::commit(const mvcc::WriteBatch& batch) {
          "the applied index only moves forward (a replayed entry must be skipped by the caller)");
   if (in_group_) {
     RETURN_IF_ERROR(in_savepoint([&] { return write_batch(batch); }));
-    // Visible to this connection's reads from now on; if the group fails to commit, the
-    // backend refuses every later call, reads included.
+    // Visible to this connection's reads from now on; if the transaction fails to commit,
+    // the backend refuses every later call, reads included.
     remember_revisions(batch);
     consistent_index_ = batch.consistent_index;
     commit_count_++;
-    return Status::ok();  // after_commit() runs at end_group(), outside the transaction
+    commits_in_transaction_++;
+    return Status::ok();  // after_commit() runs when the transaction commits
   }
+  // A commit outside any group stands alone: the groups' transaction goes first.
+  RETURN_IF_ERROR(flush());
   RETURN_IF_ERROR(in_transaction([&] { return write_batch(batch); }));
   remember_revisions(batch);
   consistent_index_ = batch.consistent_index;
@@ -361,9 +381,12 @@ Status SqliteBackend::begin_group() {
   if (!options_.group_commits) return Status::ok();
   ASSERT(!in_group_, "groups do not nest");
   RETURN_IF_ERROR(check_usable());
-  vfs_.make_current_for_randomness();
-  const int rc = sqlite3_step(begin_->start());
-  if (rc != SQLITE_DONE) return error_from(rc, "BEGIN (group)");
+  if (!transaction_open_) {
+    vfs_.make_current_for_randomness();
+    const int rc = sqlite3_step(begin_->start());
+    if (rc != SQLITE_DONE) return error_from(rc, "BEGIN (group)");
+    transaction_open_ = true;
+  }
   in_group_ = true;
   return Status::ok();
 }
@@ -371,14 +394,35 @@ Status SqliteBackend::begin_group() {
 Status SqliteBackend::end_group() {
   if (!in_group_) return Status::ok();
   in_group_ = false;
+  if (commits_in_transaction_ < options_.commits_per_transaction) return Status::ok();
+  return commit_transaction();
+}
+
+Status SqliteBackend::flush() {
+  if (!transaction_open_) return Status::ok();
+  if (in_group_) {
+    return Error(ErrorCode::kInternal, "the backend's transaction cannot commit inside a group");
+  }
+  return commit_transaction();
+}
+
+Status SqliteBackend::commit_transaction() {
+  ASSERT(transaction_open_, "only an open transaction commits");
+  ASSERT(!in_group_, "a group's commits are committed together");
+  const bool wrote = commits_in_transaction_ > 0;
+  transaction_open_ = false;
+  commits_in_transaction_ = 0;
+  RETURN_IF_ERROR(check_usable());
   vfs_.make_current_for_randomness();
-  const int rc = sqlite3_step(commit_->start());
-  if (rc != SQLITE_DONE) {
-    Error error = error_from(rc, "COMMIT (group)");
+  Status recorded = wrote ? write_consistent_index(consistent_index_) : Status::ok();
+  const int rc = recorded ? sqlite3_step(commit_->start()) : SQLITE_DONE;
+  if (!recorded || rc != SQLITE_DONE) {
+    Error error = recorded ? error_from(rc, "COMMIT (group)") : recorded.error();
     if (sqlite3_get_autocommit(db_) == 0) sqlite3_step(rollback_->start());
     vfs_.rethrow_if_killed();
-    // The group's commits are gone but consistent_index_ counted them: refuse further use
-    // (Backend::end_group's contract), the member replays them from its log after a restart.
+    // The transaction's commits are gone but consistent_index_ counted them: refuse further
+    // use (Backend::end_group's contract), the member replays them from its log after a
+    // restart.
     if (!poisoned_) poisoned_ = error;
     return error;
   }
@@ -388,6 +432,7 @@ Status SqliteBackend::end_group() {
 
 Status SqliteBackend::sync() {
   RETURN_IF_ERROR(check_usable());
+  RETURN_IF_ERROR(flush());
   commits_since_sync_ = 0;
   if (durable_consistent_index_ == consistent_index_) return Status::ok();
   if (options_.sync_every_commit) {
@@ -468,21 +513,29 @@ Result<std::map<std::string, std::string>> SqliteBackend::read_meta() const {
   return meta;
 }
 
+Result<int64_t> SqliteBackend::prepared_pragma_value(Statement& pragma) const {
+  sqlite3_stmt* statement = pragma.start();
+  const int rc = sqlite3_step(statement);
+  if (rc != SQLITE_ROW) return error_from(rc, sqlite3_sql(statement));
+  const int64_t value = sqlite3_column_int64(statement, 0);
+  sqlite3_reset(statement);
+  return value;
+}
+
 uint64_t SqliteBackend::size_bytes() const {
-  Result<int64_t> pages = pragma_value("PRAGMA page_count");
-  Result<int64_t> page_bytes = pragma_value("PRAGMA page_size");
+  // Pages of the open transaction count too (as bolt's size counts its pending pages).
+  Result<int64_t> pages = prepared_pragma_value(*page_count_);
   // The interface has no error path here; a failed read repeats the last known size (the
   // failure itself surfaces on the next commit).
-  if (pages && page_bytes) last_size_bytes_ = static_cast<uint64_t>(*pages * *page_bytes);
+  if (pages) last_size_bytes_ = static_cast<uint64_t>(*pages * page_bytes_);
   return last_size_bytes_;
 }
 
 uint64_t SqliteBackend::size_in_use_bytes() const {
-  Result<int64_t> pages = pragma_value("PRAGMA page_count");
-  Result<int64_t> free_pages = pragma_value("PRAGMA freelist_count");
-  Result<int64_t> page_bytes = pragma_value("PRAGMA page_size");
-  if (!pages || !free_pages || !page_bytes) return last_size_bytes_;
-  return static_cast<uint64_t>((*pages - *free_pages) * *page_bytes);
+  Result<int64_t> pages = prepared_pragma_value(*page_count_);
+  Result<int64_t> free_pages = prepared_pragma_value(*freelist_count_);
+  if (!pages || !free_pages) return last_size_bytes_;
+  return static_cast<uint64_t>((*pages - *free_pages) * page_bytes_);
 }
 
 Status SqliteBackend::check_integrity() {
@@ -505,6 +558,7 @@ Status SqliteBackend::check_integrity() {
 
 Status SqliteBackend::checkpoint() {
   RETURN_IF_ERROR(check_usable());
+  RETURN_IF_ERROR(flush());
   vfs_.make_current_for_randomness();
   int log_frames = 0;
   int checkpointed_frames = 0;
@@ -536,8 +590,9 @@ Result<std::string> SqliteBackend::dump() const {
   return mvcc::encode_backend_image(*image);
 }
 
-Result<std::string> SqliteBackend::serialize_database() const {
+Result<std::string> SqliteBackend::serialize_database() {
   RETURN_IF_ERROR(check_usable());
+  RETURN_IF_ERROR(flush());
   sqlite3_int64 size = 0;
   unsigned char* pages = sqlite3_serialize(db_, "main", &size, 0);
   if (pages == nullptr) return Error(ErrorCode::kIoError, "sqlite3_serialize failed");
@@ -560,6 +615,7 @@ Status SqliteBackend::load(std::string_view image_bytes) {
   // Decode (and checksum) everything before touching the database: a bad image loses nothing.
   Result<mvcc::BackendImage> image = mvcc::decode_backend_image(image_bytes);
   RETURN_IF_ERROR(image.status());
+  RETURN_IF_ERROR(flush());
   for (std::optional<mvcc::RevisionRecord>& slot : recent_revisions_) slot.reset();
   RETURN_IF_ERROR(in_transaction([&] { return replace_contents(*image); }));
   consistent_index_ = image->consistent_index;

@@ -20,6 +20,8 @@ namespace lockstep::store {
 // benchmark's working set in memory.
 inline constexpr int kSqliteCacheKibibytes = 64 * 1024;
 inline constexpr int kSqlitePageBytes = 4096;
+// Applied entries per SQLite transaction in group mode (see commits_per_transaction).
+inline constexpr int kSqliteCommitsPerTransaction = 64;
 
 struct SqliteBackendOptions {
   // The database file on the VFS's disk; its directory is created when missing.
@@ -46,6 +48,14 @@ struct SqliteBackendOptions {
   // transaction instead of one per entry. Only together with sync_every_commit = false: the
   // group's commits are durable through the Raft log, not through this backend.
   bool group_commits = false;
+  // With group_commits: the transaction stays open across groups until it holds this many
+  // commits, and end_group() commits it only then (etcd's backend likewise keeps one bolt
+  // transaction open across applies and commits it every 100 ms or 10,000 puts). Most Readies
+  // carry one entry, so a transaction per group still cost a WAL append of every page the
+  // entry touched (the kv leaf, the applied row, ...) per entry; sharing the transaction
+  // writes each such page once per transaction. A crash or close loses the open transaction
+  // whole, exactly like commits not yet synced: the Raft log replays them.
+  int commits_per_transaction = kSqliteCommitsPerTransaction;
 };
 
 // mvcc::Backend on SQLite, through SqliteVfs over env::Disk.
@@ -102,16 +112,19 @@ class SqliteBackend final : public mvcc::Backend {
   Result<std::string> dump() const override;
   // The database itself as one SQLite file image (sqlite3_serialize: every page as of the
   // last commit, read through the VFS), for etcd's Maintenance.Snapshot. The bytes open with
-  // any SQLite; unlike dump() they are not backend-neutral.
-  Result<std::string> serialize_database() const;
+  // any SQLite; unlike dump() they are not backend-neutral. Commits an open transaction first.
+  Result<std::string> serialize_database();
   Status load(std::string_view image) override;
 
   // Moves the WAL's pages into the database file and truncates the WAL (normally SQLite does
-  // this by itself every wal_autocheckpoint pages).
+  // this by itself every wal_autocheckpoint pages). Commits an open transaction first.
   Status checkpoint();
-  // Makes every earlier commit durable (one WAL fsync). A no-op cost-wise when every commit
-  // is already synced.
+  // Makes every earlier commit durable (one WAL fsync), committing an open transaction first.
+  // A no-op cost-wise when every commit is already synced.
   Status sync();
+  // Commits the transaction that groups left open (commits_per_transaction), if any; fails
+  // inside a group. Reads need no flush: they see the open transaction.
+  Status flush();
   // Consistent index of the last commit known durable.
   LogIndex durable_consistent_index() const { return durable_consistent_index_; }
   // SQLite's full consistency check (PRAGMA integrity_check): kDataCorruption listing what is
@@ -131,11 +144,15 @@ class SqliteBackend final : public mvcc::Backend {
   Error error_from(int code, std::string_view doing) const;
   Status check_usable() const;
   Status write_batch(const mvcc::WriteBatch& batch);
+  Status write_consistent_index(LogIndex index);
   Status replace_contents(const mvcc::BackendImage& image);
   Result<int64_t> pragma_value(const char* pragma) const;
+  Result<int64_t> prepared_pragma_value(Statement& pragma) const;
   Status in_transaction(const std::function<Status()>& body);
   Status in_savepoint(const std::function<Status()>& body);
   Status after_commit();
+  // Commits the open transaction of the groups; on failure the backend refuses further use.
+  Status commit_transaction();
   // Keeps the batch's revisions in recent_revisions_ once it committed.
   void remember_revisions(const mvcc::WriteBatch& batch);
   static size_t recent_slot(mvcc::RevisionKey revision);
@@ -146,7 +163,9 @@ class SqliteBackend final : public mvcc::Backend {
   LogIndex consistent_index_;
   LogIndex durable_consistent_index_;
   int commits_since_sync_ = 0;
-  bool in_group_ = false;  // a group's transaction is open
+  bool in_group_ = false;          // between begin_group() and end_group()
+  bool transaction_open_ = false;  // the groups' transaction, open across groups
+  int commits_in_transaction_ = 0;
   uint64_t commit_count_ = 0;
   mutable std::optional<Error> poisoned_;
   mutable uint64_t last_size_bytes_ = 0;
@@ -173,6 +192,9 @@ class SqliteBackend final : public mvcc::Backend {
   std::unique_ptr<Statement> savepoint_;
   std::unique_ptr<Statement> release_;
   std::unique_ptr<Statement> rollback_to_;
+  std::unique_ptr<Statement> page_count_;
+  std::unique_ptr<Statement> freelist_count_;
+  int64_t page_bytes_ = 0;  // the database's page size, read once at open
 };
 
 }  // namespace lockstep::store

@@ -254,6 +254,7 @@ TEST_F(SqliteBackendTest, AFailedGroupCommitStopsTheBackend) {
   SqliteBackendOptions options;
   options.sync_every_commit = false;
   options.group_commits = true;
+  options.commits_per_transaction = 1;  // every end_group() commits
   {
     std::unique_ptr<SqliteBackend> backend = SqliteBackend::open(*vfs_, options).value();
     ASSERT_TRUE(backend->commit(sample_batch(3)).is_ok());
@@ -291,6 +292,77 @@ TEST_F(SqliteBackendTest, AGroupNeverEndedIsLostWhole) {
   std::unique_ptr<SqliteBackend> backend = SqliteBackend::open(*vfs_, options).value();
   EXPECT_EQ(backend->consistent_index(), LogIndex(1)) << "the Raft log replays entry 2";
   EXPECT_FALSE(backend->read_revision(rev(4, 0))->has_value());
+}
+
+// Groups share one transaction until it holds commits_per_transaction commits: until then a
+// close (or crash) loses all of them together, and the consistent index on disk says which
+// entries the Raft log must replay.
+TEST_F(SqliteBackendTest, GroupsShareATransactionUntilItIsFull) {
+  SqliteBackendOptions options;
+  options.sync_every_commit = false;
+  options.group_commits = true;
+  options.commits_per_transaction = 3;
+  auto one_group = [](SqliteBackend& backend, int64_t index) {
+    ASSERT_TRUE(backend.begin_group().is_ok());
+    WriteBatch batch;
+    batch.consistent_index = LogIndex(static_cast<uint64_t>(index));
+    batch.revision_puts = {record(index + 10, 0, "v" + std::to_string(index))};
+    ASSERT_TRUE(backend.commit(batch).is_ok());
+    ASSERT_TRUE(backend.end_group().is_ok());
+  };
+  {
+    std::unique_ptr<SqliteBackend> backend = SqliteBackend::open(*vfs_, options).value();
+    one_group(*backend, 1);
+    one_group(*backend, 2);
+    EXPECT_EQ(backend->consistent_index(), LogIndex(2));
+    EXPECT_EQ(backend->read_revision(rev(12, 0))->value().data, "v2") << "reads see it";
+    EXPECT_EQ(*backend->read_revisions(rev(0, 0), rev(100, 0), 10),
+              (std::vector<RevisionRecord>{record(11, 0, "v1"), record(12, 0, "v2")}));
+  }
+  {
+    std::unique_ptr<SqliteBackend> backend = SqliteBackend::open(*vfs_, options).value();
+    EXPECT_EQ(backend->consistent_index(), LogIndex(0)) << "two groups, not yet committed";
+    EXPECT_FALSE(backend->read_revision(rev(11, 0))->has_value());
+    for (int64_t index = 1; index <= 4; ++index) one_group(*backend, index);
+  }
+  {
+    std::unique_ptr<SqliteBackend> backend = SqliteBackend::open(*vfs_, options).value();
+    EXPECT_EQ(backend->consistent_index(), LogIndex(3)) << "the third group committed";
+    EXPECT_EQ(backend->read_revision(rev(13, 0))->value().data, "v3");
+    EXPECT_FALSE(backend->read_revision(rev(14, 0))->has_value());
+    one_group(*backend, 4);
+    ASSERT_TRUE(backend->begin_group().is_ok());
+    EXPECT_FALSE(backend->flush().is_ok()) << "not inside a group";
+    ASSERT_TRUE(backend->end_group().is_ok());
+    // Everything that must see the committed file commits the open transaction first.
+    ASSERT_TRUE(backend->serialize_database().is_ok());
+    EXPECT_EQ(backend->durable_consistent_index(), LogIndex(3));
+    ASSERT_TRUE(backend->sync().is_ok());
+    EXPECT_EQ(backend->durable_consistent_index(), LogIndex(4));
+  }
+  std::unique_ptr<SqliteBackend> backend = SqliteBackend::open(*vfs_, options).value();
+  EXPECT_EQ(backend->consistent_index(), LogIndex(4));
+  EXPECT_EQ(backend->read_revision(rev(14, 0))->value().data, "v4");
+}
+
+TEST_F(SqliteBackendTest, ACommitOutsideAGroupCommitsTheGroupsFirst) {
+  SqliteBackendOptions options;
+  options.sync_every_commit = false;
+  options.group_commits = true;
+  {
+    std::unique_ptr<SqliteBackend> backend = SqliteBackend::open(*vfs_, options).value();
+    ASSERT_TRUE(backend->begin_group().is_ok());
+    ASSERT_TRUE(backend->commit(sample_batch(1)).is_ok());
+    ASSERT_TRUE(backend->end_group().is_ok());
+    WriteBatch alone;
+    alone.consistent_index = LogIndex(2);
+    alone.revision_puts = {record(4, 0, "c=1")};
+    ASSERT_TRUE(backend->commit(alone).is_ok());
+  }
+  std::unique_ptr<SqliteBackend> backend = SqliteBackend::open(*vfs_, options).value();
+  EXPECT_EQ(backend->consistent_index(), LogIndex(2));
+  EXPECT_EQ(**backend->read_revision(rev(2, 1)), record(2, 1, "b=1"));
+  EXPECT_EQ(**backend->read_revision(rev(4, 0)), record(4, 0, "c=1"));
 }
 
 TEST_F(SqliteBackendTest, DiskFullIsReportedAsSuch) {
