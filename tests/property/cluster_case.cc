@@ -1,6 +1,7 @@
 #include "tests/property/cluster_case.h"
 
 #include <algorithm>
+#include <array>
 #include <optional>
 
 #include "core/base/known_bugs.h"
@@ -43,6 +44,14 @@ constexpr int kMaxTriggerDelayMs = 50;
 // watch+kv+lease cases under 1.4% loss ended with a watcher behind).
 constexpr int64_t kHealMs = 6'000;
 constexpr double kFaultNetworkLoss = 0.2;
+// Raft knobs beyond the defaults, each shrinking back to etcd's default: one entry per
+// AppendEntries lets a follower hold part of a leader's tail (the Raft paper's Figure 8 needs
+// that); a long election timeout keeps a cut-off leader in office longer.
+constexpr int kMaxElectionTimeoutTicks = 30;
+// One case in this many sends one entry per AppendEntries (and every leader-churn case).
+constexpr int kOneEntryAppendsOneIn = 4;
+// One case in this many is a leader-churn case (add_churn_faults).
+constexpr int kLeaderChurnOneIn = 3;
 
 // An event trigger as drawn: fire delay_ms after the occurrence-th such event from the
 // fault's time on.
@@ -78,6 +87,37 @@ scenario::FaultSpec to_fault(const DrawnFault& drawn, int64_t duration_ms) {
     fault.target.kind = scenario::FaultTarget::Kind::kLeader;
   }
   return fault;
+}
+
+// The faults of a leader-churn case: the k-th fault on an event hits the member the k-th such
+// event is about, at its very instant, so each new leader in turn is cut off the
+// moment it is elected or first commits (its first appends dropped in flight). A cut
+// first heals every other cut: one member at a time is isolated, and the isolation moves with
+// leadership (a rolling "isolate the leader" nemesis; such a case also sends one entry per
+// AppendEntries, so that a leader's tail reaches followers entry by entry). Independent faults at
+// drawn times line up like that only by luck (with the faults below at their drawn times, 1000
+// cases caught commit-earlier-term 0 times), yet such chains are where Raft's subtle cases live:
+// the paper's Figure 8 is three in a row (leader A cut at a commit, the next leader B at its
+// election, A again at its next commit). The event is the drawn trigger's, else the target index's
+// parity; every fault is a cut; elections are counted from the second (the first one elects a
+// leader of an empty log); the faults' drawn times and durations are kept otherwise.
+void add_churn_faults(const DrawnFault& drawn, std::array<uint32_t, std::size(kEvents)>& counted,
+                      std::vector<scenario::FaultSpec>& faults) {
+  scenario::FaultSpec fault = to_fault(drawn, 0);
+  fault.action = scenario::FaultAction::kPartition;
+  fault.loss.reset();
+  fault.target = scenario::FaultTarget{scenario::FaultTarget::Kind::kEventMember, 0};
+  const size_t event = drawn.trigger ? drawn.trigger->event : drawn.target % std::size(kEvents);
+  fault.on = kEvents[event];
+  fault.occurrence = ++counted[event] + (kEvents[event] == scenario::FaultEvent::kLeaderElected);
+  fault.delay_ms = 0;
+  // Fires at the same event just before the cut (faults of one event fire in file order).
+  scenario::FaultSpec heal;
+  heal.action = scenario::FaultAction::kHeal;
+  heal.on = fault.on;
+  heal.occurrence = fault.occurrence;
+  faults.push_back(heal);
+  faults.push_back(fault);
 }
 
 }  // namespace
@@ -229,7 +269,8 @@ Gen<ClusterCase> Arbitrary<ClusterCase>::arbitrary() {
   return gen::apply(
       [](uint64_t seed, int members, int election_timeout_ticks, int heartbeat_interval_ticks,
          int loss_per_mille, std::vector<std::string> workload_types, int clients,
-         int64_t duration_ms, std::vector<DrawnFault> drawn_faults) {
+         int64_t duration_ms, std::vector<DrawnFault> drawn_faults, int append_choice,
+         int churn_choice) {
         ClusterCase run_case;
         run_case.seed = seed;
         scenario::Scenario& s = run_case.scenario;
@@ -238,6 +279,10 @@ Gen<ClusterCase> Arbitrary<ClusterCase>::arbitrary() {
         s.cluster.members = members;
         s.cluster.election_timeout_ticks = election_timeout_ticks;
         s.cluster.heartbeat_interval_ticks = heartbeat_interval_ticks;
+        const bool churn = churn_choice == lockstep::property::kLeaderChurnOneIn - 1;
+        if (churn || append_choice == lockstep::property::kOneEntryAppendsOneIn - 1) {
+          s.cluster.max_append_bytes = 1;
+        }
         s.network.loss = loss_per_mille / 1000.0;
         for (std::string& type : workload_types) {
           s.workloads.push_back(scenario::WorkloadSpec{std::move(type), clients});
@@ -245,15 +290,22 @@ Gen<ClusterCase> Arbitrary<ClusterCase>::arbitrary() {
         s.duration_ms = duration_ms;
         s.heal_ms = lockstep::property::kHealMs;
         s.liveness_bound_ms = lockstep::property::kHealMs;
+        std::array<uint32_t, std::size(lockstep::property::kEvents)> counted{};
         for (const DrawnFault& drawn : drawn_faults) {
-          s.faults.push_back(lockstep::property::to_fault(drawn, duration_ms));
+          if (churn) {
+            lockstep::property::add_churn_faults(drawn, counted, s.faults);
+          } else {
+            s.faults.push_back(lockstep::property::to_fault(drawn, duration_ms));
+          }
         }
         std::ranges::stable_sort(s.faults, {}, &scenario::FaultSpec::at_ms);
         return run_case;
       },
-      gen::inRange<uint64_t>(1, 1'000'000), gen::inRange(3, 6), gen::inRange(5, 21),
-      gen::inRange(1, 3), gen::inRange(0, 31), workloads, gen::inRange(1, 4),
-      gen::inRange<int64_t>(1'000, 3'001), faults);
+      gen::inRange<uint64_t>(1, 1'000'000), gen::inRange(3, 6),
+      gen::inRange(5, lockstep::property::kMaxElectionTimeoutTicks + 1), gen::inRange(1, 3),
+      gen::inRange(0, 31), workloads, gen::inRange(1, 4), gen::inRange<int64_t>(1'000, 3'001),
+      faults, gen::inRange(0, lockstep::property::kOneEntryAppendsOneIn),
+      gen::inRange(0, lockstep::property::kLeaderChurnOneIn));
 }
 
 }  // namespace rc

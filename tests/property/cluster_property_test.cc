@@ -2,7 +2,8 @@
 // network loss, workloads and a fault schedule (crashes with torn writes and restarts,
 // pauses, partitions, clogs, lossy windows, on the leader, a follower, a minority, anyone or
 // the deposed leader; a third of them fired by an election or a leader's first commit instead
-// of at their time) — every check of the run holds: linearizability, Raft safety, liveness and
+// of at their time; in a third of the cases a rolling cut of each new leader at its election
+// or first commit) — every check of the run holds: linearizability, Raft safety, liveness and
 // convergence after healing, and each workload's own guarantees. A failure shrinks to the smallest
 // such scenario and is printed as a scenario file with its seed (`lockstep sim run` replays it).
 #include <gtest/gtest.h>
@@ -49,6 +50,17 @@ ClusterCase drawn_case(uint64_t random_seed, int size) {
   return rc::gen::arbitrary<ClusterCase>()(rc::Random(random_seed), size).value();
 }
 
+// A leader-churn case: every fault is armed from the start and fires at an event's instant
+// (no delay) on the member the event is about, a cut preceded by a heal at the same event.
+bool is_leader_churn(const sim::scenario::Scenario& s) {
+  using sim::scenario::FaultAction;
+  using Kind = sim::scenario::FaultTarget::Kind;
+  return s.faults.size() > 1 && std::ranges::all_of(s.faults, [](const auto& f) {
+           return f.on && f.delay_ms == 0 && f.at_ms == 0 &&
+                  (f.action == FaultAction::kHeal || f.target.kind == Kind::kEventMember);
+         });
+}
+
 // What RapidCheck prints for a counterexample is a scenario file: it parses back to the very
 // scenario that ran, and names the seed, so `lockstep sim run` replays the case.
 TEST(ClusterProperty, printed_counterexample_is_the_scenario_file) {
@@ -67,6 +79,8 @@ TEST(ClusterProperty, generator_draws_event_triggered_faults) {
   int faults = 0;
   for (uint64_t random_seed = 1; random_seed <= 200; ++random_seed) {
     const ClusterCase run_case = drawn_case(random_seed, 100);
+    expect_printed_scenario_replays(run_case);
+    if (is_leader_churn(run_case.scenario)) continue;  // all triggered: the next test
     for (const sim::scenario::FaultSpec& fault : run_case.scenario.faults) {
       ++faults;
       if (fault.target.kind == Kind::kPreviousLeader) ++seen["previous_leader"];
@@ -81,13 +95,51 @@ TEST(ClusterProperty, generator_draws_event_triggered_faults) {
       if (fault.delay_ms == 0) ++seen["no delay"];
       if (fault.target.kind == Kind::kEventMember) ++seen["event_member"];
     }
-    expect_printed_scenario_replays(run_case);
   }
   EXPECT_GT(seen["triggered"], faults / 5);
   EXPECT_LT(seen["triggered"], faults / 2);
   for (const char* what : {"leader_elected", "leader_committed", "occurrence", "delay", "no delay",
                            "event_member", "previous_leader"}) {
     EXPECT_GT(seen[what], 0) << what;
+  }
+}
+
+// Beyond the defaults, the generator draws the knobs that open Raft's narrow windows (one
+// entry per AppendEntries, long election timeouts) and leader-churn
+// cases, whose every fault hits the member an event is about at the event's instant; each
+// knob shrinks back to its default (a case drawn at size 0 has them all).
+TEST(ClusterProperty, generator_draws_knobs_and_leader_churn) {
+  const sim::scenario::ClusterSpec defaults;
+  std::map<std::string, int> seen;
+  for (uint64_t random_seed = 1; random_seed <= 200; ++random_seed) {
+    const ClusterCase run_case = drawn_case(random_seed, 100);
+    const sim::scenario::Scenario& s = run_case.scenario;
+    if (s.cluster.max_append_bytes == 1) ++seen["one entry per append"];
+    if (s.cluster.election_timeout_ticks > 20) ++seen["long election timeout"];
+    if (is_leader_churn(s)) {
+      ++seen["leader churn"];
+      for (size_t i = 0; i < s.faults.size(); ++i) {
+        if (s.faults[i].action == sim::scenario::FaultAction::kHeal) continue;
+        EXPECT_EQ(s.faults[i].action, sim::scenario::FaultAction::kPartition);
+        EXPECT_EQ(s.cluster.max_append_bytes, 1u);
+        ASSERT_GT(i, 0u);
+        EXPECT_EQ(s.faults[i - 1].action, sim::scenario::FaultAction::kHeal);
+        EXPECT_EQ(s.faults[i - 1].on, s.faults[i].on);
+        EXPECT_EQ(s.faults[i - 1].occurrence, s.faults[i].occurrence);
+        ++seen["churn cut"];
+      }
+    }
+    expect_printed_scenario_replays(run_case);
+  }
+  for (const char* what : {"one entry per append", "long election timeout"}) {
+    EXPECT_GT(seen[what], 10) << what;
+  }
+  EXPECT_GT(seen["leader churn"], 20);
+  EXPECT_GT(seen["churn cut"], 20);
+  EXPECT_LT(seen["leader churn"], 100);
+  for (uint64_t random_seed = 1; random_seed <= 20; ++random_seed) {
+    const sim::scenario::ClusterSpec smallest = drawn_case(random_seed, 0).scenario.cluster;
+    EXPECT_EQ(smallest.max_append_bytes, defaults.max_append_bytes);
   }
 }
 
@@ -106,7 +158,11 @@ TEST(ClusterProperty, event_triggered_schedule_shrinks_to_its_trigger) {
   for (uint64_t random_seed = 1; random_seed <= 100 && !failing; ++random_seed) {
     rc::Shrinkable<ClusterCase> drawn =
         rc::gen::arbitrary<ClusterCase>()(rc::Random(random_seed), 100);
-    if (needs_trigger(drawn.value()) && drawn.value().scenario.faults.size() > 1) failing = drawn;
+    // (A leader-churn case numbers its events itself: not the shrink searched for here.)
+    if (needs_trigger(drawn.value()) && drawn.value().scenario.faults.size() > 1 &&
+        !is_leader_churn(drawn.value().scenario)) {
+      failing = drawn;
+    }
   }
   ASSERT_TRUE(failing.has_value()) << "no drawn case has such a fault";
   const auto [shrunk, steps] = rc::shrinkable::findLocalMin(*failing, needs_trigger);
