@@ -32,8 +32,9 @@ class CorkedAnswers {
   CorkedAnswers(const CorkedAnswers&) = delete;
   CorkedAnswers& operator=(const CorkedAnswers&) = delete;
 
-  // Called by the gRPC services just before an answer is written, with the call's peer
-  // (grpc::ServerContextBase::peer()). Does nothing unless a scope is open on this thread.
+  // Called by the gRPC services just before an answer or a stream message is written, with
+  // the call's peer (grpc::ServerContextBase::peer()). Does nothing unless a scope is open on
+  // this thread.
   static void before_answer(std::string_view peer);
   // The same without building the peer string when no scope is open (the common case).
   static bool open_on_this_thread();

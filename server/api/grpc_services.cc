@@ -53,9 +53,12 @@ grpc::ServerUnaryReactor* serve_unary(grpc::CallbackServerContext* context,
 class WatchStreamReactor final
     : public OrderedStreamReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse> {
  public:
-  explicit WatchStreamReactor(ClientApi& api) {
+  WatchStreamReactor(ClientApi& api, std::string peer) {
     session_ = api.open_watch_session(
-        [outbox = outbox()](mvcc::WatchResponse response) { outbox->send(to_proto(response)); });
+        [outbox = outbox(), peer = std::move(peer)](mvcc::WatchResponse response) {
+          CorkedAnswers::before_answer(peer);
+          outbox->send(to_proto(response));
+        });
     start_reading();
   }
 
@@ -98,30 +101,33 @@ class LeaseKeepAliveReactor final
     : public OrderedStreamReactor<etcdserverpb::LeaseKeepAliveRequest,
                                   etcdserverpb::LeaseKeepAliveResponse> {
  public:
-  explicit LeaseKeepAliveReactor(ClientApi& api) : api_(api) { start_reading(); }
+  LeaseKeepAliveReactor(ClientApi& api, std::string peer) : api_(api), peer_(std::move(peer)) {
+    start_reading();
+  }
 
  private:
   void on_request(const etcdserverpb::LeaseKeepAliveRequest& request) override {
     const LeaseId id(request.id());
-    api_.lease_keep_alive(from_proto(request),
-                          [outbox = outbox(), id](Result<mvcc::LeaseKeepAliveResponse> result) {
-                            if (result.is_ok()) {
-                              outbox->send(to_proto(*result));
-                            } else if (result.code() == ErrorCode::kLeaseNotFound) {
-                              // etcd answers a keep-alive of an unknown lease with TTL 0 on the
-                              // stream (the client then knows the lease is gone) instead of failing
-                              // the stream.
-                              etcdserverpb::LeaseKeepAliveResponse expired;
-                              expired.set_id(id.value());
-                              expired.set_ttl(0);
-                              outbox->send(std::move(expired));
-                            } else {
-                              outbox->fail(to_grpc_status(result.error()));
-                            }
-                          });
+    api_.lease_keep_alive(from_proto(request), [outbox = outbox(), id, peer = peer_](
+                                                   Result<mvcc::LeaseKeepAliveResponse> result) {
+      CorkedAnswers::before_answer(peer);
+      if (result.is_ok()) {
+        outbox->send(to_proto(*result));
+      } else if (result.code() == ErrorCode::kLeaseNotFound) {
+        // etcd answers a keep-alive of an unknown lease with TTL 0 on the stream (the client
+        // then knows the lease is gone) instead of failing the stream.
+        etcdserverpb::LeaseKeepAliveResponse expired;
+        expired.set_id(id.value());
+        expired.set_ttl(0);
+        outbox->send(std::move(expired));
+      } else {
+        outbox->fail(to_grpc_status(result.error()));
+      }
+    });
   }
 
   ClientApi& api_;
+  const std::string peer_;  // the call's peer, for CorkedAnswers
 };
 
 }  // namespace
@@ -196,8 +202,8 @@ grpc::ServerUnaryReactor* LeaseService::LeaseRevoke(grpc::CallbackServerContext*
 }
 
 grpc::ServerBidiReactor<etcdserverpb::LeaseKeepAliveRequest, etcdserverpb::LeaseKeepAliveResponse>*
-LeaseService::LeaseKeepAlive(grpc::CallbackServerContext*) {
-  return new LeaseKeepAliveReactor(api_);  // deletes itself in OnDone
+LeaseService::LeaseKeepAlive(grpc::CallbackServerContext* context) {
+  return new LeaseKeepAliveReactor(api_, context->peer());  // deletes itself in OnDone
 }
 
 grpc::ServerUnaryReactor* LeaseService::LeaseTimeToLive(
@@ -240,8 +246,8 @@ grpc::ServerUnaryReactor* LeaseService::LeaseLeases(grpc::CallbackServerContext*
 // ---- Watch ----
 
 grpc::ServerBidiReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>*
-WatchService::Watch(grpc::CallbackServerContext*) {
-  return new WatchStreamReactor(api_);  // deletes itself in OnDone
+WatchService::Watch(grpc::CallbackServerContext* context) {
+  return new WatchStreamReactor(api_, context->peer());  // deletes itself in OnDone
 }
 
 }  // namespace lockstep::api
