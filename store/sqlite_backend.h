@@ -43,8 +43,8 @@ struct SqliteBackendOptions {
   // backend whose writes are replayable from a durable Raft log.
   bool sync_every_commit = true;
   int commits_per_sync = 1000;
-  // true: begin_group()/end_group() make the commits between them one SQLite transaction
-  // (each commit a savepoint inside it), so a Ready's worth of applied entries costs one
+  // true: begin_group()/end_group() make the commits between them one SQLite transaction,
+  // so a Ready's worth of applied entries costs one
   // transaction instead of one per entry. Only together with sync_every_commit = false: the
   // group's commits are durable through the Raft log, not through this backend.
   bool group_commits = false;
@@ -149,7 +149,8 @@ class SqliteBackend final : public mvcc::Backend {
   Result<int64_t> pragma_value(const char* pragma) const;
   Result<int64_t> prepared_pragma_value(Statement& pragma) const;
   Status in_transaction(const std::function<Status()>& body);
-  Status in_savepoint(const std::function<Status()>& body);
+  // commit() inside a group: the batch joins the open transaction.
+  Status write_in_group(const mvcc::WriteBatch& batch);
   Status after_commit();
   // Commits the open transaction of the groups; on failure the backend refuses further use.
   Status commit_transaction();
@@ -189,9 +190,6 @@ class SqliteBackend final : public mvcc::Backend {
   std::unique_ptr<Statement> begin_;
   std::unique_ptr<Statement> commit_;
   std::unique_ptr<Statement> rollback_;
-  std::unique_ptr<Statement> savepoint_;
-  std::unique_ptr<Statement> release_;
-  std::unique_ptr<Statement> rollback_to_;
   std::unique_ptr<Statement> page_count_;
   std::unique_ptr<Statement> freelist_count_;
   int64_t page_bytes_ = 0;  // the database's page size, read once at open

@@ -86,10 +86,11 @@ class Backend {
 
   // Bracket the commits of one run of applied Raft entries (the member calls them around the
   // committed entries of one Ready). A backend may then write the whole run as one storage
-  // transaction (etcd's backend likewise batches many applies into one bolt commit); each
-  // commit() inside stays atomic on its own, and reads inside see it at once. If end_group()
-  // fails, the run's commits may be lost and the backend refuses further use: the member must
-  // stop and replay them from its Raft log. Default: every commit stands alone.
+  // transaction, or share one transaction among several runs (etcd's backend likewise
+  // batches many applies into one bolt commit); reads see each commit() at once. If a commit()
+  // inside a group or end_group() fails, the commits of the open transaction may be lost and
+  // the backend refuses further use: the member must stop and replay them from its Raft log.
+  // Default: every commit stands alone.
   virtual Status begin_group() { return Status::ok(); }
   virtual Status end_group() { return Status::ok(); }
 
