@@ -116,6 +116,11 @@ TEST(ClusterProperty, generator_draws_knobs_and_leader_churn) {
     const sim::scenario::Scenario& s = run_case.scenario;
     if (s.cluster.max_append_bytes == 1) ++seen["one entry per append"];
     if (s.cluster.election_timeout_ticks > 20) ++seen["long election timeout"];
+    if (s.cluster.request_timeout_ms < defaults.request_timeout_ms) {
+      ++seen["short request timeout"];
+      EXPECT_FALSE(
+          std::ranges::any_of(s.workloads, [](const auto& w) { return w.type == "watch"; }));
+    }
     if (is_leader_churn(s)) {
       ++seen["leader churn"];
       for (size_t i = 0; i < s.faults.size(); ++i) {
@@ -131,7 +136,8 @@ TEST(ClusterProperty, generator_draws_knobs_and_leader_churn) {
     }
     expect_printed_scenario_replays(run_case);
   }
-  for (const char* what : {"one entry per append", "long election timeout"}) {
+  for (const char* what :
+       {"one entry per append", "long election timeout", "short request timeout"}) {
     EXPECT_GT(seen[what], 10) << what;
   }
   EXPECT_GT(seen["leader churn"], 20);
@@ -140,6 +146,7 @@ TEST(ClusterProperty, generator_draws_knobs_and_leader_churn) {
   for (uint64_t random_seed = 1; random_seed <= 20; ++random_seed) {
     const sim::scenario::ClusterSpec smallest = drawn_case(random_seed, 0).scenario.cluster;
     EXPECT_EQ(smallest.max_append_bytes, defaults.max_append_bytes);
+    EXPECT_EQ(smallest.request_timeout_ms, defaults.request_timeout_ms);
   }
 }
 
