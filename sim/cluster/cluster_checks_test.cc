@@ -79,6 +79,50 @@ TEST(WatchGuaranteeChecks, AGapFailsReliableAndARepeatFailsUnique) {
   EXPECT_FALSE(checks.at("watch: matches writes").passed());
 }
 
+TEST(WatchGuaranteeChecks, APutOnlyNamedByALaterPrevKvWasCommitted) {
+  // An indeterminate put of watch/b committed at revision 3, which a compaction then hid from
+  // the only watcher (its watch was cancelled at compact revision 4); the delete at 4 names
+  // the put as its prev_kv. Taking the put as uncommitted would fail prev_kv on correct code
+  // (the cluster property, seed 343464).
+  HistoryRecorder recorder(RevisionRecording::kStrict);
+  recorder.record_watched_write({checker::WatchEventType::kPut, "watch/a", "w1", 2});
+  recorder.record_watched_write({checker::WatchEventType::kPut, "watch/b", "w2", 0});
+  recorder.record_watched_write({checker::WatchEventType::kDelete, "watch/b", "", 4});
+  checker::WatchRecord first;
+  first.key = "watch/";
+  first.range_end = "watch0";
+  first.start_revision = 1;
+  first.prev_kv = true;
+  const size_t before = recorder.begin_watch(7, at(10), first);
+  checker::WatchResponse delivered;
+  delivered.header_revision = 2;
+  delivered.events.push_back(put_event("watch/a", "w1", 2));
+  recorder.watch_response(before, at(20), delivered);
+  checker::WatchResponse cancelled;
+  cancelled.header_revision = 4;
+  cancelled.canceled = true;
+  cancelled.compact_revision = 4;
+  recorder.watch_response(before, at(30), cancelled);
+  checker::WatchRecord second = first;
+  second.start_revision = 4;
+  const size_t after = recorder.begin_watch(7, at(40), second);
+  checker::WatchEvent deleted;
+  deleted.type = checker::WatchEventType::kDelete;
+  deleted.kv = checker::WatchKeyValue{"watch/b", "", 0, 4, 0};
+  deleted.prev_kv = checker::WatchKeyValue{"watch/b", "w2", 3, 3, 1};
+  checker::WatchResponse deletion;
+  deletion.header_revision = 4;
+  deletion.events.push_back(deleted);
+  recorder.watch_response(after, at(50), deletion);
+
+  const ResolvedWriteLog writes = recorder.resolved_write_log();
+  EXPECT_EQ(writes.resolved_from_events, 1u) << "settled by the delete's prev_kv";
+  EXPECT_EQ(writes.assumed_not_committed, 0u);
+  const auto checks = by_name(check_watch_guarantees(recorder));
+  for (const auto& [name, outcome] : checks)
+    EXPECT_TRUE(outcome.passed()) << name << ": " << outcome.detail;
+}
+
 TEST(LockGuaranteeChecks, OverlappingHoldsAndStaleFencedWritesFail) {
   HistoryRecorder recorder(RevisionRecording::kValuesOnly);
   EXPECT_TRUE(check_lock_guarantees(recorder).empty()) << "no lock workload, no lock checks";

@@ -74,7 +74,10 @@ size_t HistoryRecorder::record_lock_hold(checker::LockHold hold) {
 }
 
 ResolvedWriteLog HistoryRecorder::resolved_write_log() const {
-  // What the watchers saw: each put by its (key, value), each delete by key.
+  // What the watchers saw: each put by its (key, value), each delete by key. A put is also
+  // seen through a later event's prev_kv: a watcher whose watch a compaction cancelled skips
+  // the compacted revisions (etcd cannot deliver them), so a put committed there reaches no
+  // watcher as an event, but the key's next change names it as its previous version.
   std::map<std::pair<std::string, std::string>, int64_t> seen_puts;
   std::map<std::string, std::set<int64_t>> seen_deletes;
   for (const RecordedWatch& recorded : watches_) {
@@ -84,6 +87,10 @@ ResolvedWriteLog HistoryRecorder::resolved_write_log() const {
           seen_puts.emplace(std::pair{event.kv.key, event.kv.value}, event.kv.mod_revision);
         } else {
           seen_deletes[event.kv.key].insert(event.kv.mod_revision);
+        }
+        if (event.prev_kv) {
+          seen_puts.emplace(std::pair{event.prev_kv->key, event.prev_kv->value},
+                            event.prev_kv->mod_revision);
         }
       }
     }

@@ -91,10 +91,11 @@ class HistoryRecorder {
   const std::vector<checker::FencedWrite>& fenced_writes() const { return fenced_writes_; }
   // The watched writes as the watch checker's WriteLog. In a simulation every write into a
   // watched range comes from the recorded writers, so the log is complete once each
-  // indeterminate write is settled: a write some watcher saw (puts carry unique values; a
-  // delete is matched by key) was committed at the revision it was seen at; one nobody saw
-  // is taken as not committed. The second rule is the log's one assumption: a committed
-  // write that every watcher missed is only caught through its acknowledged neighbours.
+  // indeterminate write is settled: a write some watcher saw (puts carry unique values, and
+  // are also seen as a later event's prev_kv; a delete is matched by key) was committed at
+  // the revision it was seen at; one nobody saw is taken as not committed. The second rule is the
+  // log's one assumption: a committed write that every watcher missed is only caught through its
+  // acknowledged neighbours.
   ResolvedWriteLog resolved_write_log() const;
 
   // The finished history (dropped operations removed, in invoke order).
