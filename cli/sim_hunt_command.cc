@@ -16,8 +16,6 @@
 //
 // Each seed runs in a forked child: a planted bug may trip an ASSERT (an invariant check
 // that aborts), and that abort is itself a catch, reported with the assertion's message.
-#include <poll.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -30,6 +28,7 @@
 
 #include "cli/command_registry.h"
 #include "core/base/known_bugs.h"
+#include "sim/scenario/forked_run.h"
 #include "sim/scenario/run_report.h"
 #include "sim/scenario/scenario_files.h"
 #include "sim/scenario/scenario_runner.h"
@@ -40,7 +39,6 @@ namespace {
 constexpr uint64_t kMaxSeedsPerBug = 100'000;
 constexpr int kMaxJobs = 64;
 constexpr char kResultMarker[] = "HUNT-RESULT ";
-constexpr char kAssertMarker[] = "ASSERT";
 // A check's detail is cut to this many characters in the table (--verbose shows it whole).
 constexpr size_t kMaxCaughtByChars = 240;
 
@@ -90,13 +88,7 @@ Result<HuntRecipe> recipe_for(KnownBug bug, const HuntFlags& flags) {
 
 // ---- one seed, in a child process -------------------------------------------------------
 
-struct SeedOutcome {
-  uint64_t seed = 0;
-  bool failed = false;
-  std::string caught_by;  // the failed checks, or the assertion that aborted the run
-  std::string output;     // everything the child printed (for --verbose)
-  std::string run_error;  // the scenario could not run at all (not a catch)
-};
+using SeedOutcome = sim::scenario::ForkedOutcome;
 
 [[noreturn]] void run_seed_in_child(const HuntRecipe& recipe, uint64_t seed, bool bug_on,
                                     const HuntFlags& flags) {
@@ -129,87 +121,14 @@ struct SeedOutcome {
   _exit(failed.empty() ? 0 : 1);
 }
 
-struct Child {
-  pid_t pid = -1;
-  int output_fd = -1;
-  uint64_t seed = 0;
-  std::string output;
-};
-
-Child start_child(const HuntRecipe& recipe, uint64_t seed, bool bug_on, const HuntFlags& flags) {
-  int fds[2];
-  if (pipe(fds) != 0) {
-    std::perror("lockstep sim hunt: pipe");
-    std::exit(2);
-  }
-  std::fflush(stdout);
-  std::fflush(stderr);
-  const pid_t pid = fork();
-  if (pid < 0) {
-    std::perror("lockstep sim hunt: fork");
-    std::exit(2);
-  }
-  if (pid == 0) {
-    close(fds[0]);
-    dup2(fds[1], STDERR_FILENO);
-    dup2(fds[1], STDOUT_FILENO);
-    close(fds[1]);
-    run_seed_in_child(recipe, seed, bug_on, flags);
-  }
-  close(fds[1]);
-  return Child{pid, fds[0], seed, {}};
+sim::scenario::ForkedRun start_child(const HuntRecipe& recipe, uint64_t seed, bool bug_on,
+                                     const HuntFlags& flags) {
+  return sim::scenario::start_forked_run(
+      seed, [&] { run_seed_in_child(recipe, seed, bug_on, flags); }, "lockstep sim hunt");
 }
 
-// Reads what the child said and how it ended.
-SeedOutcome finish_child(Child& child) {
-  int status = 0;
-  waitpid(child.pid, &status, 0);
-  close(child.output_fd);
-  SeedOutcome outcome;
-  outcome.seed = child.seed;
-  outcome.output = child.output;
-  const size_t marker = child.output.rfind(kResultMarker);
-  if (marker != std::string::npos) {
-    const size_t start = marker + std::strlen(kResultMarker);
-    const size_t end = child.output.find('\n', start);
-    const std::string verdict = child.output.substr(start, end - start);
-    if (verdict.starts_with("ERROR")) {
-      outcome.run_error = verdict;
-      return outcome;
-    }
-    outcome.failed = verdict != "PASS";
-    if (outcome.failed) outcome.caught_by = verdict;
-    return outcome;
-  }
-  // No verdict: the run aborted, normally on an ASSERT (an invariant the code checks itself).
-  outcome.failed = true;
-  const size_t assertion = child.output.find(kAssertMarker);
-  std::string line = child.output.substr(assertion == std::string::npos ? 0 : assertion);
-  line = line.substr(0, line.find('\n'));
-  if (line.empty()) line = "exit status " + std::to_string(status);
-  outcome.caught_by = "abort: " + line;
-  return outcome;
-}
-
-// Drains every running child's output until one exits; returns its outcome.
-SeedOutcome wait_for_any(std::vector<Child>& running) {
-  while (true) {
-    std::vector<pollfd> fds;
-    for (const Child& child : running) fds.push_back(pollfd{child.output_fd, POLLIN, 0});
-    if (poll(fds.data(), fds.size(), -1) < 0) continue;
-    for (size_t i = 0; i < running.size(); ++i) {
-      if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
-      char buffer[4096];
-      const ssize_t got = read(running[i].output_fd, buffer, sizeof buffer);
-      if (got > 0) {
-        running[i].output.append(buffer, static_cast<size_t>(got));
-        continue;
-      }
-      SeedOutcome outcome = finish_child(running[i]);
-      running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
-      return outcome;
-    }
-  }
+SeedOutcome wait_for_any(std::vector<sim::scenario::ForkedRun>& running) {
+  return sim::scenario::wait_for_any(running, kResultMarker);
 }
 
 // ---- one bug over the seeds ---------------------------------------------------------------
@@ -227,7 +146,7 @@ struct HuntRow {
 };
 
 SeedOutcome run_one(const HuntRecipe& recipe, uint64_t seed, bool bug_on, const HuntFlags& flags) {
-  std::vector<Child> running;
+  std::vector<sim::scenario::ForkedRun> running;
   running.push_back(start_child(recipe, seed, bug_on, flags));
   return wait_for_any(running);
 }
@@ -239,7 +158,7 @@ HuntRow hunt_bug(const HuntRecipe& recipe, uint64_t first, uint64_t last, const 
   row.bug = recipe.bug;
   row.recipe = recipe;
   const auto started = std::chrono::steady_clock::now();
-  std::vector<Child> running;
+  std::vector<sim::scenario::ForkedRun> running;
   std::map<uint64_t, SeedOutcome> finished;
   uint64_t next = first;
   std::optional<uint64_t> lowest_failure;
@@ -253,15 +172,15 @@ HuntRow hunt_bug(const HuntRecipe& recipe, uint64_t first, uint64_t last, const 
     SeedOutcome outcome = wait_for_any(running);
     if (flags.verbose) {
       std::printf("--- %s seed %llu ---\n%s", std::string(known_bug_name(recipe.bug)).c_str(),
-                  static_cast<unsigned long long>(outcome.seed), outcome.output.c_str());
+                  static_cast<unsigned long long>(outcome.number), outcome.output.c_str());
     }
-    if (!outcome.run_error.empty()) row.error = outcome.run_error;
-    if (outcome.failed && (!lowest_failure || outcome.seed < *lowest_failure)) {
-      lowest_failure = outcome.seed;
+    if (!outcome.error.empty()) row.error = outcome.error;
+    if (outcome.failed && (!lowest_failure || outcome.number < *lowest_failure)) {
+      lowest_failure = outcome.number;
       row.wall_seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     }
-    finished.emplace(outcome.seed, std::move(outcome));
+    finished.emplace(outcome.number, std::move(outcome));
   }
   row.seeds_run = finished.size();
   if (lowest_failure) {

@@ -19,8 +19,6 @@
 //
 // Exit codes: 0 every bug caught (--control: every case passed), 1 a bug escaped (--control:
 // a case failed), 2 bad input or a build without planted bugs.
-#include <poll.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -35,6 +33,7 @@
 #include <vector>
 
 #include "core/base/known_bugs.h"
+#include "sim/scenario/forked_run.h"
 #include "sim/scenario/scenario_parser.h"
 #include "tests/property/cluster_case.h"
 
@@ -44,7 +43,6 @@ namespace {
 namespace scenario = sim::scenario;
 
 constexpr char kVerdictMarker[] = "PROPERTY-HUNT ";
-constexpr char kAssertMarker[] = "ASSERT";
 constexpr int kMaxJobs = 64;
 constexpr uint64_t kMaxCases = 1'000'000;
 // A check's detail is cut to this many characters in the table.
@@ -68,14 +66,7 @@ struct HuntFlags {
 
 // ---- one case, in a child process --------------------------------------------------------
 
-struct CaseOutcome {
-  uint64_t number = 0;
-  bool failed = false;
-  bool unknown = false;  // no check failed, but one could not decide
-  std::string caught_by;
-  std::string error;  // could not run, or killed: not a catch
-  std::string output;
-};
+using CaseOutcome = scenario::ForkedOutcome;
 
 [[noreturn]] void run_case_in_child(const ClusterCase& run_case, std::optional<KnownBug> bug) {
   alarm(kCaseWallLimitSeconds);
@@ -108,94 +99,18 @@ struct CaseOutcome {
   _exit(failed.empty() ? 0 : 1);
 }
 
-struct Child {
-  pid_t pid = -1;
-  int output_fd = -1;
-  uint64_t number = 0;
-  std::string output;
-};
-
-Child start_child(const ClusterCase& run_case, uint64_t number, std::optional<KnownBug> bug) {
-  int fds[2];
-  if (pipe(fds) != 0) {
-    std::perror("lockstep_property_hunt: pipe");
-    std::exit(2);
-  }
-  std::fflush(stdout);
-  std::fflush(stderr);
-  const pid_t pid = fork();
-  if (pid < 0) {
-    std::perror("lockstep_property_hunt: fork");
-    std::exit(2);
-  }
-  if (pid == 0) {
-    close(fds[0]);
-    dup2(fds[1], STDERR_FILENO);
-    dup2(fds[1], STDOUT_FILENO);
-    close(fds[1]);
-    run_case_in_child(run_case, bug);
-  }
-  close(fds[1]);
-  return Child{pid, fds[0], number, {}};
+scenario::ForkedRun start_child(const ClusterCase& run_case, uint64_t number,
+                                std::optional<KnownBug> bug) {
+  return scenario::start_forked_run(
+      number, [&] { run_case_in_child(run_case, bug); }, "lockstep_property_hunt");
 }
 
-CaseOutcome finish_child(Child& child) {
-  int status = 0;
-  waitpid(child.pid, &status, 0);
-  close(child.output_fd);
-  CaseOutcome outcome;
-  outcome.number = child.number;
-  outcome.output = child.output;
-  const size_t marker = child.output.rfind(kVerdictMarker);
-  if (marker != std::string::npos) {
-    const size_t start = marker + std::strlen(kVerdictMarker);
-    const std::string verdict = child.output.substr(start, child.output.find('\n', start) - start);
-    if (verdict.starts_with("ERROR")) {
-      outcome.error = verdict;
-    } else if (verdict == "UNKNOWN") {
-      outcome.unknown = true;
-    } else if (verdict != "PASS") {
-      outcome.failed = true;
-      outcome.caught_by = verdict;
-    }
-    return outcome;
-  }
-  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
-    outcome.error = "killed after " + std::to_string(kCaseWallLimitSeconds) + " s of wall time";
-    return outcome;
-  }
-  // No verdict: the run aborted, normally on an ASSERT (an invariant the code checks itself).
-  outcome.failed = true;
-  const size_t assertion = child.output.find(kAssertMarker);
-  std::string line = child.output.substr(assertion == std::string::npos ? 0 : assertion);
-  line = line.substr(0, line.find('\n'));
-  if (line.empty()) line = "exit status " + std::to_string(status);
-  outcome.caught_by = "abort: " + line;
-  return outcome;
-}
-
-CaseOutcome wait_for_any(std::vector<Child>& running) {
-  while (true) {
-    std::vector<pollfd> fds;
-    for (const Child& child : running) fds.push_back(pollfd{child.output_fd, POLLIN, 0});
-    if (poll(fds.data(), fds.size(), -1) < 0) continue;
-    for (size_t i = 0; i < running.size(); ++i) {
-      if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
-      char buffer[4096];
-      const ssize_t got = read(running[i].output_fd, buffer, sizeof buffer);
-      if (got > 0) {
-        running[i].output.append(buffer, static_cast<size_t>(got));
-        continue;
-      }
-      CaseOutcome outcome = finish_child(running[i]);
-      running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
-      return outcome;
-    }
-  }
+CaseOutcome wait_for_any(std::vector<scenario::ForkedRun>& running) {
+  return scenario::wait_for_any(running, kVerdictMarker, SIGALRM);
 }
 
 CaseOutcome run_one(const ClusterCase& run_case, std::optional<KnownBug> bug) {
-  std::vector<Child> running;
+  std::vector<scenario::ForkedRun> running;
   running.push_back(start_child(run_case, 0, bug));
   return wait_for_any(running);
 }
@@ -223,7 +138,7 @@ struct HuntRow {
 // in flight is waited for, so the answer does not depend on --jobs).
 void search(HuntRow& row, uint64_t first, uint64_t last, const HuntFlags& flags) {
   const auto started = std::chrono::steady_clock::now();
-  std::vector<Child> running;
+  std::vector<scenario::ForkedRun> running;
   std::map<uint64_t, CaseOutcome> finished;
   uint64_t next = first;
   std::optional<uint64_t> lowest_failure;
