@@ -22,20 +22,9 @@ require_etcdctl
 require_tools openssl
 cluster_init m1 m2 m3
 cluster=${cluster//http:\/\//https://}
-pki="$dir/pki"
-mkdir -p "$pki"
+pki_init
 
 # ---- 1. certificates and the CRL ----
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
-  -subj "/CN=lockstep test ca" -keyout "$pki/ca-key.pem" -out "$pki/ca.pem" 2> /dev/null
-issue() {  # issue <file name> <common name>: <file>.pem and <file>-key.pem signed by the CA
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$2" \
-    -keyout "$pki/$1-key.pem" -out "$pki/$1.csr" 2> /dev/null
-  printf '%s\n' "basicConstraints=CA:FALSE" "subjectAltName=IP:127.0.0.1,DNS:localhost" \
-    "extendedKeyUsage=serverAuth,clientAuth" > "$pki/$1.ext"
-  openssl x509 -req -in "$pki/$1.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca-key.pem" \
-    -CAcreateserial -days 1 -extfile "$pki/$1.ext" -out "$pki/$1.pem" 2> /dev/null
-}
 for name in m1 m2 m3 client revoked; do issue "$name" "$name"; done
 touch "$pki/index.txt"
 echo 01 > "$pki/crlnumber"
