@@ -30,6 +30,7 @@
 #include "cli/command_registry.h"
 #include "cli/process_cpu_time.h"
 #include "core/base/html_escape.h"
+#include "sim/scenario/number_range.h"
 #include "sim/scenario/run_report.h"
 #include "sim/scenario/scenario_files.h"
 #include "sim/scenario/scenario_runner.h"
@@ -61,28 +62,6 @@ struct RunSpec {
   sim::scenario::Scenario scenario;
   uint64_t seed = 0;
 };
-
-Result<std::pair<uint64_t, uint64_t>> parse_range(const std::string& text) {
-  const size_t dots = text.find("..");
-  try {
-    if (dots == std::string::npos) {
-      const uint64_t seed = std::stoull(text);
-      return std::pair{seed, seed};
-    }
-    size_t used = 0;
-    const uint64_t first = std::stoull(text.substr(0, dots), &used);
-    if (used != dots) throw std::invalid_argument("first");
-    const uint64_t last = std::stoull(text.substr(dots + 2), &used);
-    if (used != text.size() - dots - 2) throw std::invalid_argument("last");
-    if (last < first) return Error(ErrorCode::kInvalidInput, "--seeds: " + text + " is empty");
-    if (last - first >= kMaxSeedsPerExplore) {
-      return Error(ErrorCode::kInvalidInput, "--seeds: more than 10000000 seeds");
-    }
-    return std::pair{first, last};
-  } catch (const std::exception&) {
-    return Error(ErrorCode::kInvalidInput, "--seeds: expected A..B or N, got \"" + text + "\"");
-  }
-}
 
 Result<std::pair<uint64_t, uint64_t>> parse_shard(const std::string& text) {
   const size_t slash = text.find('/');
@@ -536,7 +515,8 @@ Status write_index(const std::string& directory, std::vector<Json>& rows,
 }
 
 Result<std::vector<RunSpec>> plan_runs(const ExploreFlags& flags) {
-  Result<std::pair<uint64_t, uint64_t>> seeds = parse_range(flags.seeds);
+  Result<sim::scenario::NumberRange> seeds = sim::scenario::parse_number_range(
+      "--seeds", flags.seeds, sim::scenario::BareNumber::kOnlyThat, 0, kMaxSeedsPerExplore);
   if (!seeds.is_ok()) return seeds.error();
   Result<std::pair<uint64_t, uint64_t>> shard = parse_shard(flags.shard);
   if (!shard.is_ok()) return shard.error();
@@ -548,7 +528,7 @@ Result<std::vector<RunSpec>> plan_runs(const ExploreFlags& flags) {
     Result<sim::scenario::Scenario> scenario = sim::scenario::load_scenario_file(path);
     if (!scenario.is_ok()) return scenario.error();
     if (flags.swarm) scenario->swarm = true;
-    for (uint64_t seed = seeds->first; seed <= seeds->second; ++seed, ++position) {
+    for (uint64_t seed = seeds->first; seed <= seeds->last; ++seed, ++position) {
       // Round-robin slices: every shard gets a mix of scenarios and seeds.
       if (position % shard->second == shard->first) runs.push_back({path, *scenario, seed});
     }

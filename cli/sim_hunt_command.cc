@@ -29,6 +29,7 @@
 #include "cli/command_registry.h"
 #include "core/base/known_bugs.h"
 #include "sim/scenario/forked_run.h"
+#include "sim/scenario/number_range.h"
 #include "sim/scenario/run_report.h"
 #include "sim/scenario/scenario_files.h"
 #include "sim/scenario/scenario_runner.h"
@@ -210,22 +211,6 @@ HuntRow hunt_bug(const HuntRecipe& recipe, uint64_t first, uint64_t last, const 
 
 // ---- the command --------------------------------------------------------------------------
 
-bool parse_seed_range(const std::string& text, uint64_t& first, uint64_t& last) {
-  const size_t dots = text.find("..");
-  try {
-    if (dots == std::string::npos) {
-      first = 1;
-      last = std::stoull(text);
-    } else {
-      first = std::stoull(text.substr(0, dots));
-      last = std::stoull(text.substr(dots + 2));
-    }
-  } catch (const std::exception&) {
-    return false;
-  }
-  return first >= 1 && first <= last && last - first < kMaxSeedsPerBug;
-}
-
 std::string file_name(const std::string& path) {
   const size_t slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
@@ -276,13 +261,15 @@ void run(const HuntFlags& flags) {
     set_exit_code(2);
     return;
   }
-  uint64_t first = 0;
-  uint64_t last = 0;
-  if (!parse_seed_range(flags.seeds, first, last)) {
-    std::fprintf(stderr, "lockstep sim hunt: --seeds must be N or A..B with 1 <= A <= B\n");
+  const Result<sim::scenario::NumberRange> seeds = sim::scenario::parse_number_range(
+      "--seeds", flags.seeds, sim::scenario::BareNumber::kFirstN, 1, kMaxSeedsPerBug);
+  if (!seeds.is_ok()) {
+    std::fprintf(stderr, "lockstep sim hunt: %s\n", seeds.error().to_string().c_str());
     set_exit_code(2);
     return;
   }
+  const uint64_t first = seeds->first;
+  const uint64_t last = seeds->last;
   if (flags.jobs < 1 || flags.jobs > kMaxJobs) {
     std::fprintf(stderr, "lockstep sim hunt: --jobs must be in [1, 64]\n");
     set_exit_code(2);

@@ -34,6 +34,7 @@
 
 #include "core/base/known_bugs.h"
 #include "sim/scenario/forked_run.h"
+#include "sim/scenario/number_range.h"
 #include "sim/scenario/scenario_parser.h"
 #include "tests/property/cluster_case.h"
 
@@ -291,22 +292,6 @@ void print_row(const HuntRow& row, const HuntFlags& flags) {
 
 // ---- the command --------------------------------------------------------------------------
 
-bool parse_case_range(const std::string& text, uint64_t& first, uint64_t& last) {
-  const size_t dots = text.find("..");
-  try {
-    if (dots == std::string::npos) {
-      first = 1;
-      last = std::stoull(text);
-    } else {
-      first = std::stoull(text.substr(0, dots));
-      last = std::stoull(text.substr(dots + 2));
-    }
-  } catch (const std::exception&) {
-    return false;
-  }
-  return first >= 1 && first <= last && last - first < kMaxCases;
-}
-
 std::optional<std::vector<KnownBug>> bugs_named(const std::string& name) {
   if (name == "all") return all_known_bugs();
   if (std::optional<KnownBug> bug = parse_known_bug(name)) return std::vector<KnownBug>{*bug};
@@ -319,15 +304,18 @@ int run(const HuntFlags& flags) {
     return 2;
   }
   std::optional<std::vector<KnownBug>> bugs = bugs_named(flags.bug);
-  uint64_t first = 0;
-  uint64_t last = 0;
-  if (!bugs || !parse_case_range(flags.cases, first, last) || flags.jobs < 1 ||
-      flags.jobs > kMaxJobs) {
-    std::fprintf(stderr,
-                 "lockstep_property_hunt: need --bug NAME|all, --cases N or A..B (A >= 1), "
-                 "--jobs 1..64\n");
+  const Result<scenario::NumberRange> cases = scenario::parse_number_range(
+      "--cases", flags.cases, scenario::BareNumber::kFirstN, 1, kMaxCases);
+  if (!cases.is_ok()) {
+    std::fprintf(stderr, "lockstep_property_hunt: %s\n", cases.error().to_string().c_str());
     return 2;
   }
+  if (!bugs || flags.jobs < 1 || flags.jobs > kMaxJobs) {
+    std::fprintf(stderr, "lockstep_property_hunt: need --bug NAME|all and --jobs 1..64\n");
+    return 2;
+  }
+  const uint64_t first = cases->first;
+  const uint64_t last = cases->last;
   std::printf("generic property cases %llu..%llu, seed %llu%s\n",
               static_cast<unsigned long long>(first), static_cast<unsigned long long>(last),
               static_cast<unsigned long long>(flags.seed),
