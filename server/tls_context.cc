@@ -105,6 +105,10 @@ struct VerifyPolicy {
   std::string allowed_cn;
   std::set<std::string> revoked_serials;  // big-endian serial number bytes, as in the CRL
   std::string crl_file;                   // for the refusal's message
+  // Set when the CRL file could not be read or parsed at a reload: every certificate is then
+  // refused (etcd's checkCRL reads the file at each handshake and fails the connection of any
+  // client that presents a certificate when the read or the parse fails).
+  std::string crl_error;
 };
 
 void free_verify_policy(void*, void* policy, CRYPTO_EX_DATA*, int, long, void*) {
@@ -127,6 +131,7 @@ std::string serial_bytes(const X509* certificate) {
 }
 
 bool revoked(const VerifyPolicy& policy, X509_STORE_CTX* store) {
+  if (!policy.crl_error.empty()) return true;
   if (policy.revoked_serials.empty()) return false;
   if (policy.revoked_serials.contains(serial_bytes(X509_STORE_CTX_get0_cert(store)))) return true;
   // Every certificate the other side sent (etcd checks ConnectionState().PeerCertificates).
@@ -162,7 +167,9 @@ int verify_policy(int preverified, X509_STORE_CTX* store) {
     return 0;
   }
   if (revoked(*policy, store)) {
-    X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REVOKED);
+    // "unable to get certificate CRL" in the refusal's log line when the list is unusable.
+    X509_STORE_CTX_set_error(
+        store, policy->crl_error.empty() ? X509_V_ERR_CERT_REVOKED : X509_V_ERR_UNABLE_TO_GET_CRL);
     return 0;
   }
   return 1;
@@ -208,8 +215,9 @@ Result<std::set<std::string>> read_revoked_serials(const std::string& path) {
     }
   }
   if (crls == 0) {
-    return invalid("cannot parse certificate revocation list " + path + ": " +
-                   (bytes.empty() ? "empty file" : take_openssl_errors()));
+    std::string why = bytes.empty() ? "empty file" : take_openssl_errors();
+    if (why.empty()) why = "no valid X509 CRL in it";  // PEM's errors were cleared above
+    return invalid("cannot parse certificate revocation list " + path + ": " + why);
   }
   return serials;
 }
@@ -243,21 +251,36 @@ struct ContextFree {
 };
 using OwnedContext = std::unique_ptr<SSL_CTX, ContextFree>;
 
-Status use_verify_policy(SSL_CTX* context, TlsRole role, const TlsFiles& files) {
+// What a CRL that cannot be read or parsed does to the configuration being built.
+enum class UnusableCrl {
+  kFail,               // at startup: the daemon refuses to start, naming the file
+  kRefuseCertificates  // at a reload: built anyway, refusing every certificate (etcd)
+};
+
+// `crl_error` receives why the CRL is unusable under kRefuseCertificates ("" when it is fine).
+Status use_verify_policy(SSL_CTX* context, TlsRole role, const TlsFiles& files,
+                         UnusableCrl unusable_crl, std::string& crl_error) {
   auto policy = std::make_unique<VerifyPolicy>();
   policy->allowed_cn = files.allowed_cn;
   if (role == TlsRole::kServer && !files.crl_file.empty()) {
-    Result<std::set<std::string>> serials = read_revoked_serials(files.crl_file);
-    if (!serials.is_ok()) return serials.error();
-    policy->revoked_serials = std::move(serials).value();
     policy->crl_file = files.crl_file;
+    Result<std::set<std::string>> serials = read_revoked_serials(files.crl_file);
+    if (serials.is_ok()) {
+      policy->revoked_serials = std::move(serials).value();
+    } else if (unusable_crl == UnusableCrl::kFail) {
+      return serials.error();
+    } else {
+      policy->crl_error = serials.error().detail();
+      crl_error = policy->crl_error;
+    }
   }
   SSL_CTX_set_ex_data(context, verify_policy_index(), policy.release());  // freed with context
   return Status::ok();
 }
 
 // One SSL_CTX from the files: every check create() promises, run again on every reload.
-Result<OwnedContext> build_context(TlsRole role, const TlsFiles& files) {
+Result<OwnedContext> build_context(TlsRole role, const TlsFiles& files, UnusableCrl unusable_crl,
+                                   std::string& crl_error) {
   ERR_clear_error();
   OwnedContext owned(
       SSL_CTX_new(role == TlsRole::kServer ? TLS_server_method() : TLS_client_method()));
@@ -289,7 +312,7 @@ Result<OwnedContext> build_context(TlsRole role, const TlsFiles& files) {
   }
   RETURN_IF_ERROR(use_key_pair(context, files));
   RETURN_IF_ERROR(use_trusted_cas(context, role, files));
-  RETURN_IF_ERROR(use_verify_policy(context, role, files));
+  RETURN_IF_ERROR(use_verify_policy(context, role, files, unusable_crl, crl_error));
   // A CRL only judges certificates a server asked for (etcd: --client-crl-file without
   // --client-cert-auth checks nothing, since clients then send none).
   const bool checks_more =
@@ -333,7 +356,8 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::create(TlsRole role, const
   // Identified before loading: a file replaced while it is read is then loaded again.
   std::shared_ptr<TlsContext> owned(new TlsContext(role, files, nullptr));
   owned->loaded_ = owned->identify_files();
-  Result<OwnedContext> context = build_context(role, files);
+  std::string crl_error;
+  Result<OwnedContext> context = build_context(role, files, UnusableCrl::kFail, crl_error);
   if (!context.is_ok()) return context.error();
   owned->current_ = std::move(context).value().release();
   return std::shared_ptr<const TlsContext>(std::move(owned));
@@ -372,7 +396,9 @@ void TlsContext::reload_if_changed_locked() const {
   // every handshake, and tried again as soon as it changes.
   loaded_ = std::move(now);
   const char* what = role_ == TlsRole::kServer ? "serving" : "dialling";
-  Result<OwnedContext> rebuilt = build_context(role_, files_);
+  std::string crl_error;
+  Result<OwnedContext> rebuilt =
+      build_context(role_, files_, UnusableCrl::kRefuseCertificates, crl_error);
   if (!rebuilt.is_ok()) {
     ++failed_reloads_;
     std::fprintf(stderr,
@@ -384,6 +410,17 @@ void TlsContext::reload_if_changed_locked() const {
   ++reloads_;
   SSL_CTX_free(current_);  // sessions started from it hold their own references
   current_ = std::move(rebuilt).value().release();
+  if (crl_error_.empty() && !crl_error.empty()) ++crl_failures_;
+  crl_error_ = crl_error;
+  if (!crl_error.empty()) {
+    // The detail names the file ("open PATH: ..." or "cannot parse certificate revocation
+    // list PATH: ...").
+    std::fprintf(stderr,
+                 "lockstep: TLS files changed; refusing every connection that presents a "
+                 "certificate (%s) until the certificate revocation list is fixed: %s\n",
+                 what, crl_error.c_str());
+    return;
+  }
   std::fprintf(stderr, "lockstep: TLS files changed and were reloaded (certificate %s) for %s\n",
                files_.cert_file.c_str(), what);
 }
@@ -402,6 +439,16 @@ uint64_t TlsContext::reloads() const {
 uint64_t TlsContext::failed_reloads() const {
   std::lock_guard lock(mutex_);
   return failed_reloads_;
+}
+
+std::string TlsContext::crl_error() const {
+  std::lock_guard lock(mutex_);
+  return crl_error_;
+}
+
+uint64_t TlsContext::crl_failures() const {
+  std::lock_guard lock(mutex_);
+  return crl_failures_;
 }
 
 Result<std::string> go_cipher_suites_to_openssl(const std::string& names) {

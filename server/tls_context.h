@@ -64,6 +64,11 @@ enum class TlsRole {
 // CRL) is rebuilt for this and later sessions. Sessions already running keep the configuration
 // they started with (OpenSSL reference-counts it). A rebuild that fails (a half-written or
 // mismatched file) keeps the previous configuration and logs why, once per change of the files.
+// Except for the CRL: like etcd, whose checkCRL reads the file at every handshake and refuses
+// the connection when it cannot read or parse it, a reload that finds the CRL unreadable or
+// corrupt refuses every connection that presents a certificate (not the old list: revocations
+// added since would silently not apply) until the file is fixed, and logs why, naming the file.
+// Connections that present none (no --client-cert-auth) are served, as etcd serves them.
 // Thread-safe.
 class TlsContext {
  public:
@@ -81,6 +86,10 @@ class TlsContext {
   // How many times changed files were loaded since create(), and how many loads failed.
   uint64_t reloads() const;
   uint64_t failed_reloads() const;
+  // Why the CRL loaded last cannot be used ("" when it can, or none is configured): while this
+  // is set, every certificate is refused. And how often a reload found it so.
+  std::string crl_error() const;
+  uint64_t crl_failures() const;
 
  private:
   // What tells a rewritten or replaced file from the one loaded (a rename gives a new inode,
@@ -102,6 +111,8 @@ class TlsContext {
   mutable std::vector<FileIdentity> loaded_;  // what current_ (or a failed load) was built from
   mutable uint64_t reloads_ = 0;
   mutable uint64_t failed_reloads_ = 0;
+  mutable std::string crl_error_;
+  mutable uint64_t crl_failures_ = 0;
 };
 
 // etcd's --cipher-suites value (Go's names, comma-separated, e.g.

@@ -465,11 +465,50 @@ TEST_F(TlsRelayTest, RevokedClientCertificateIsRefused) {
   Client revoked(port_, **revoked_context);
   // TLS 1.3: the client finishes its handshake first and learns of the refusal on reading.
   EXPECT_NE(revoked.round_trip("GET /revoked"), "GET /revoked");
-  EXPECT_EQ(relay_->stats().handshakes_failed, 1u);
+  EXPECT_TRUE(eventually([&] { return relay_->stats().handshakes_failed == 1; }));
 
   pki_->write_crl(crl, {});  // the revocation lifted
   Client readmitted(port_, **revoked_context);
   EXPECT_EQ(readmitted.round_trip("GET /again"), "GET /again");
+}
+
+// A CRL that becomes unreadable or corrupt at a reload refuses every client that presents a
+// certificate, as etcd's checkCRL (pkg/transport/listener_tls.go) does by reading the file at
+// each handshake and failing the connection on a read or parse error; keeping the previous
+// list instead would silently drop revocations added since. A fixed file readmits them.
+TEST_F(TlsRelayTest, UnusableCrlAtReloadRefusesEveryCertificate) {
+  const std::string crl = directory_ + "/crl.pem";
+  pki_->write_crl(crl, {});
+  server_files_.client_cert_auth = true;
+  server_files_.crl_file = crl;
+  start();
+  Client before(port_, *client_context_);
+  ASSERT_EQ(before.round_trip("GET /before"), "GET /before");
+
+  {
+    std::ofstream(crl, std::ios::trunc)
+        << "-----BEGIN X509 CRL-----\ncorrupt\n-----END X509 CRL-----\n";
+  }
+  Client corrupt(port_, *client_context_);
+  EXPECT_NE(corrupt.round_trip("GET /corrupt"), "GET /corrupt");
+  EXPECT_TRUE(eventually([&] { return relay_->stats().handshakes_failed == 1; }));
+  EXPECT_NE(server_context_->crl_error().find(crl), std::string::npos)
+      << server_context_->crl_error();
+  // The connection made before the change keeps its session.
+  EXPECT_EQ(before.round_trip("GET /still"), "GET /still");
+
+  std::filesystem::remove(crl);
+  Client missing(port_, *client_context_);
+  EXPECT_NE(missing.round_trip("GET /missing"), "GET /missing");
+  EXPECT_TRUE(eventually([&] { return relay_->stats().handshakes_failed == 2; }));
+  EXPECT_NE(server_context_->crl_error().find("open " + crl), std::string::npos)
+      << server_context_->crl_error();
+
+  pki_->write_crl(crl, {});
+  Client fixed(port_, *client_context_);
+  EXPECT_EQ(fixed.round_trip("GET /fixed"), "GET /fixed");
+  EXPECT_EQ(server_context_->crl_error(), "");
+  EXPECT_EQ(server_context_->crl_failures(), 1u);  // corrupt then missing: one stretch
 }
 
 }  // namespace
