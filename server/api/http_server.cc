@@ -26,125 +26,7 @@ constexpr int kListenBacklog = 1024;
 constexpr std::string_view kHttp2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 constexpr size_t kSniffBytes = 3;
 
-std::string lowercase(std::string_view text) {
-  std::string result(text);
-  std::transform(result.begin(), result.end(), result.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return result;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
-
-std::string render(const HttpResponse& response, bool keep_alive) {
-  std::string text = "HTTP/1.1 " + std::to_string(response.status) + " " +
-                     std::string(http_reason_phrase(response.status)) + "\r\n";
-  text += "Content-Type: " + response.content_type + "\r\n";
-  text += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
-  if (!keep_alive) text += "Connection: close\r\n";
-  text += "\r\n";
-  text += response.body;
-  return text;
-}
-
-HttpResponse plain(int status, std::string body) {
-  HttpResponse response;
-  response.status = status;
-  response.content_type = "text/plain; charset=utf-8";
-  response.body = std::move(body);
-  return response;
-}
-
 }  // namespace
-
-std::string_view http_reason_phrase(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 408:
-      return "Request Timeout";
-    case 409:
-      return "Conflict";
-    case 411:
-      return "Length Required";
-    case 413:
-      return "Payload Too Large";
-    case 429:
-      return "Too Many Requests";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 500:
-      return "Internal Server Error";
-    case 501:
-      return "Not Implemented";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    default:
-      return "Unknown";
-  }
-}
-
-Result<HttpRequestHead> parse_http_request_head(std::string_view head) {
-  const size_t line_end = head.find("\r\n");
-  const std::string_view request_line = head.substr(0, line_end);
-  const size_t first_space = request_line.find(' ');
-  const size_t second_space = request_line.find(' ', first_space + 1);
-  if (first_space == std::string_view::npos || second_space == std::string_view::npos) {
-    return Error(ErrorCode::kInvalidInput, "malformed HTTP request line");
-  }
-  HttpRequestHead parsed;
-  parsed.method = std::string(request_line.substr(0, first_space));
-  std::string_view target = request_line.substr(first_space + 1, second_space - first_space - 1);
-  target = target.substr(0, target.find('?'));
-  parsed.path = std::string(target);
-  const std::string_view version = request_line.substr(second_space + 1);
-  if (!version.starts_with("HTTP/1.")) {
-    return Error(ErrorCode::kInvalidInput, "unsupported HTTP version");
-  }
-  parsed.keep_alive = version == "HTTP/1.1";  // HTTP/1.0 closes unless asked otherwise
-  std::string_view rest = line_end == std::string_view::npos ? "" : head.substr(line_end + 2);
-  while (!rest.empty()) {
-    const size_t end = rest.find("\r\n");
-    const std::string_view line = rest.substr(0, end);
-    rest = end == std::string_view::npos ? "" : rest.substr(end + 2);
-    const size_t colon = line.find(':');
-    if (colon == std::string_view::npos) {
-      return Error(ErrorCode::kInvalidInput, "malformed HTTP header line");
-    }
-    const std::string name = lowercase(trim(line.substr(0, colon)));
-    const std::string value = lowercase(trim(line.substr(colon + 1)));
-    if (name == "content-length") {
-      if (value.empty() || !std::all_of(value.begin(), value.end(), ::isdigit) ||
-          value.size() > 12) {
-        return Error(ErrorCode::kInvalidInput, "malformed Content-Length");
-      }
-      parsed.content_length = std::stoull(value);
-    } else if (name == "connection") {
-      if (value == "close") parsed.keep_alive = false;
-      if (value == "keep-alive") parsed.keep_alive = true;
-    } else if (name == "transfer-encoding") {
-      parsed.chunked = value != "identity";
-    }
-  }
-  return parsed;
-}
 
 Result<std::unique_ptr<HttpServer>> HttpServer::start(
     const std::string& host, int port, Handler handler, Http2Handoff http2,
@@ -173,13 +55,16 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(
   if (tls != nullptr) {
     TlsRelay::Options options;
     options.http2 = server->http2_ != nullptr;
+    options.response_timeout = std::chrono::seconds(kResponseTimeoutSeconds);
+    // HTTP/1.1 is served on the relay's threads; only HTTP/2 is handed over (to gRPC).
+    options.http1 = [&handler = server->handler_](const Http1Request& request,
+                                                  HttpRespond respond) {
+      handler(request.method, request.path, request.body, std::move(respond));
+    };
     HttpServer* adopter = server.get();
     Result<std::unique_ptr<TlsRelay>> relay = TlsRelay::start(
         fd, std::move(tls),
-        [adopter](int plain, TlsRelay::Protocol protocol) {
-          adopter->adopt_from_relay(plain, protocol);
-        },
-        options);
+        [adopter](int plain, TlsRelay::Protocol) { adopter->adopt_from_relay(plain); }, options);
     if (!relay.is_ok()) return relay.error();
     server->relay_ = std::move(relay).value();
   }
@@ -242,7 +127,7 @@ void HttpServer::accept_loop() {
     std::lock_guard lock(mutex_);
     reap_finished_locked();
     if (stopping_ || connections_.size() >= kMaxConnections) {
-      send_all(fd, render(plain(503, "too many connections\n"), false));
+      send_all(fd, render_http_response(plain_http_response(503, "too many connections\n"), false));
       ::close(fd);
       continue;
     }
@@ -306,91 +191,52 @@ HttpServer::Protocol HttpServer::sniff(int fd) const {
   return Protocol::kNone;
 }
 
-void HttpServer::adopt_from_relay(int fd, TlsRelay::Protocol protocol) {
+void HttpServer::adopt_from_relay(int fd) {
   std::lock_guard lock(mutex_);
-  if (protocol == TlsRelay::Protocol::kHttp2) {
-    if (stopping_) {
-      ::close(fd);
-      return;
-    }
-    // gRPC's pollers need a non-blocking descriptor (see the plain handoff in accept_loop).
-    const int flags = ::fcntl(fd, F_GETFL, 0);
-    ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-    http2_(fd);  // gRPC's now
-    return;
-  }
-  reap_finished_locked();
-  if (stopping_ || connections_.size() >= kMaxConnections) {
-    send_all(fd, render(plain(503, "too many connections\n"), false));
+  if (stopping_) {
     ::close(fd);
     return;
   }
-  auto connection = std::make_unique<Connection>();
-  connection->fd = fd;
-  Connection& added = *connection;
-  connections_.push_back(std::move(connection));
-  added.thread = std::thread([this, &added] {
-    serve_connection(added);
-    std::lock_guard done_lock(mutex_);
-    ::close(added.fd);
-    added.fd = -1;
-    added.finished = true;
-  });
+  // gRPC's pollers need a non-blocking descriptor (see the plain handoff in accept_loop).
+  const int flags = ::fcntl(fd, F_GETFL, 0);
+  ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  http2_(fd);  // gRPC's now
 }
 
+// A plain HTTP/1.1 connection on its own thread, blocking: the same Http1Connection as the
+// relay's, driven by recv/send and a wait for each answer.
 void HttpServer::serve_connection(Connection& connection) {
-  std::string buffer;
+  Http1Connection http;
   std::array<char, 16 * 1024> chunk{};
-  auto fill = [&]() {
-    const ssize_t received = ::recv(connection.fd, chunk.data(), chunk.size(), 0);
-    if (received <= 0) return false;
-    buffer.append(chunk.data(), static_cast<size_t>(received));
-    return true;
-  };
-  auto send = [&](std::string_view bytes) { return send_all(connection.fd, bytes); };
-  while (!stopping_) {
-    size_t head_end;
-    while ((head_end = buffer.find("\r\n\r\n")) == std::string::npos) {
-      if (buffer.size() > kMaxHeaderBytes) {
-        send(render(plain(431, "request head too large\n"), false));
-        return;
+  while (!stopping_ && !http.finished()) {
+    if (std::optional<Http1Request> request = http.next_request()) {
+      // The handler may answer from another thread (the member's completion).
+      auto answered = std::make_shared<std::promise<HttpResponse>>();
+      std::future<HttpResponse> answer = answered->get_future();
+      handler_(request->method, request->path, request->body,
+               [answered](HttpResponse response) { answered->set_value(std::move(response)); });
+      if (answer.wait_for(std::chrono::seconds(kResponseTimeoutSeconds)) ==
+          std::future_status::ready) {
+        http.respond(request->sequence, answer.get());
+      } else {
+        http.time_out(request->sequence);
       }
-      if (!fill()) return;
     }
-    Result<HttpRequestHead> head =
-        parse_http_request_head(std::string_view(buffer).substr(0, head_end));
-    if (!head.is_ok()) {
-      send(render(plain(400, head.error().to_string() + "\n"), false));
-      return;
+    if (!http.unsent().empty()) {
+      if (!send_all(connection.fd, http.unsent())) return;
+      http.sent(http.unsent().size());
+      continue;
     }
-    if (head->chunked) {
-      send(render(plain(411, "chunked bodies are not supported\n"), false));
-      return;
-    }
-    if (head->content_length > kMaxBodyBytes) {
-      send(render(plain(413, "request body too large\n"), false));
-      return;
-    }
-    const size_t body_start = head_end + 4;
-    while (buffer.size() < body_start + head->content_length) {
-      if (!fill()) return;
-    }
-    const std::string body = buffer.substr(body_start, head->content_length);
-    buffer.erase(0, body_start + head->content_length);
-
-    // The handler may answer from another thread (the member's completion).
-    auto answered = std::make_shared<std::promise<HttpResponse>>();
-    std::future<HttpResponse> answer = answered->get_future();
-    handler_(head->method, head->path, body,
-             [answered](HttpResponse response) { answered->set_value(std::move(response)); });
-    HttpResponse response;
-    if (answer.wait_for(std::chrono::seconds(kResponseTimeoutSeconds)) ==
-        std::future_status::ready) {
-      response = answer.get();
+    if (http.finished()) return;
+    if (!http.wants_input()) continue;  // a complete request waits to be taken
+    const ssize_t received = ::recv(connection.fd, chunk.data(), chunk.size(), 0);
+    if (received < 0 && errno == EINTR) continue;
+    if (received < 0) return;
+    if (received == 0) {
+      http.received_end();
     } else {
-      response = plain(504, "the member did not answer in time\n");
+      http.received(std::string_view(chunk.data(), static_cast<size_t>(received)));
     }
-    if (!send(render(response, head->keep_alive)) || !head->keep_alive) return;
   }
 }
 

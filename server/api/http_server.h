@@ -11,23 +11,28 @@
 #include <thread>
 
 #include "core/base/error.h"
+#include "server/api/http1_connection.h"
 #include "server/api/json_gateway.h"
 #include "server/api/tls_relay.h"
 #include "server/tls_context.h"
 
 namespace lockstep::api {
 
-// A small HTTP/1.1 server for the JSON gateway, /health, /version and /metrics: blocking
-// sockets, one thread per HTTP/1.1 connection (bounded), keep-alive, Content-Length bodies
-// only. It is not the data path of the daemon (clients use gRPC), so simplicity wins over
-// throughput. With TLS, connections are accepted and decrypted by an event-driven TlsRelay,
-// which hands gRPC's (any number) to `http2` and HTTP/1.1 ones (up to kMaxConnections) here.
+// A small HTTP/1.1 server for the JSON gateway, /health, /version and /metrics: keep-alive,
+// pipelining, Content-Length bodies only (Http1Connection, http1_connection.h, parses and
+// limits). With TLS (etcd's https client URLs) it is event-driven: TlsRelay's epoll threads
+// accept, decrypt and serve HTTP/1.1 themselves, any number of connections but file
+// descriptors, and hand gRPC's to `http2`. Plain listeners use blocking sockets and one thread
+// per connection (at most kMaxConnections, then a 503): they are not the daemon's data path
+// (clients use gRPC), so simplicity wins there.
+//
+// The handler must not block: with TLS it runs on a relay thread that serves other
+// connections too. It may answer at once or later from any thread.
 class HttpServer {
  public:
-  static constexpr size_t kMaxConnections = 256;
-  static constexpr size_t kMaxHeaderBytes = 16 * 1024;
-  // etcd's --max-request-bytes default (1.5 MiB) plus room for the JSON/base64 expansion.
-  static constexpr size_t kMaxBodyBytes = 4 * 1024 * 1024;
+  static constexpr size_t kMaxConnections = 256;  // plain listeners only
+  static constexpr size_t kMaxHeaderBytes = Http1Connection::kMaxHeaderBytes;
+  static constexpr size_t kMaxBodyBytes = Http1Connection::kMaxBodyBytes;
   static constexpr int kResponseTimeoutSeconds = 30;
 
   // How long a new connection may stay silent before it is closed unread (only when the
@@ -72,8 +77,8 @@ class HttpServer {
   Protocol sniff(int fd) const;
   void accept_loop();
   void serve_connection(Connection& connection);
-  // A decrypted connection from relay_: HTTP/2 to `http2_`, HTTP/1.1 served on a thread.
-  void adopt_from_relay(int fd, TlsRelay::Protocol protocol);
+  // A decrypted HTTP/2 connection from relay_, for `http2_`.
+  void adopt_from_relay(int fd);
   void reap_finished_locked();
 
   int listen_fd_;
@@ -87,19 +92,5 @@ class HttpServer {
   std::thread accept_thread_;        // plain listeners
   std::unique_ptr<TlsRelay> relay_;  // TLS listeners
 };
-
-// One parsed request head; exposed for tests.
-struct HttpRequestHead {
-  std::string method;
-  std::string path;  // without the query string
-  size_t content_length = 0;
-  bool keep_alive = true;
-  bool chunked = false;
-};
-
-// Parses "METHOD /path HTTP/1.x\r\nHeader: value\r\n...\r\n" (the blank line excluded).
-Result<HttpRequestHead> parse_http_request_head(std::string_view head);
-
-std::string_view http_reason_phrase(int status);
 
 }  // namespace lockstep::api

@@ -21,6 +21,7 @@
 #include <string>
 #include <utility>
 
+#include "server/api/loop_mailbox.h"
 #include "server/tls_session.h"
 
 namespace lockstep::api {
@@ -40,6 +41,7 @@ constexpr auto kLogInterval = std::chrono::seconds(1);
 // epoll tags: the listener, the wake-up eventfd, then (id << 1 | side) per connection socket.
 constexpr uint64_t kListenerTag = 0;
 constexpr uint64_t kWakeTag = 1;
+constexpr size_t kHttp1ReadBytes = 16 * 1024;  // decrypted bytes per read for HTTP/1.1
 
 void set_nonblocking(int fd) {
   const int flags = ::fcntl(fd, F_GETFL, 0);
@@ -122,6 +124,7 @@ class TlsRelay::Loop {
 
   ~Loop() {
     connections_.clear();
+    if (answers_) answers_->close();  // answers still to come find it closed
     if (epoll_fd_ >= 0) ::close(epoll_fd_);
     if (wake_fd_ >= 0) ::close(wake_fd_);
     if (reserve_fd_ >= 0) ::close(reserve_fd_);
@@ -140,6 +143,7 @@ class TlsRelay::Loop {
     wake.events = EPOLLIN;
     wake.data.u64 = kWakeTag;
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &wake);
+    answers_ = std::make_shared<LoopMailbox<PostedAnswer>>(wake_fd_);
     return watch_listener();
   }
 
@@ -156,12 +160,16 @@ class TlsRelay::Loop {
     total.setup_timeouts += setup_timeouts_.load(std::memory_order_relaxed);
     total.refused_no_descriptors += refused_no_descriptors_.load(std::memory_order_relaxed);
     total.open += open_.load(std::memory_order_relaxed);
+    total.http1_served += http1_served_.load(std::memory_order_relaxed);
+    total.http1_requests += http1_requests_.load(std::memory_order_relaxed);
+    total.http1_timeouts += http1_timeouts_.load(std::memory_order_relaxed);
   }
 
   void run();
 
  private:
-  enum class Stage { kHandshake, kSniff, kRelay };
+  // kRelay: bytes relayed through a socketpair; kHttp1: HTTP/1.1 served on this thread.
+  enum class Stage { kHandshake, kSniff, kRelay, kHttp1 };
   enum class Outcome { kIdle, kMore, kClosed };
 
   struct Connection {
@@ -175,11 +183,24 @@ class TlsRelay::Loop {
     int plain_fd = -1;  // the relay's end of the socketpair, once handed over
     std::unique_ptr<server::TlsSession> tls;
     Stage stage = Stage::kHandshake;
-    RelayBuffer to_plain;      // decrypted, not yet taken by the socketpair
-    RelayBuffer to_tls;        // from the socketpair, not yet taken by SSL_write
-    bool client_done = false;  // close_notify or EOF from the client
-    bool plain_shut = false;   // SHUT_WR sent on the socketpair after client_done
-    bool server_done = false;  // EOF from the socketpair
+    RelayBuffer to_plain;                   // decrypted, not yet taken by the socketpair
+    RelayBuffer to_tls;                     // from the socketpair, not yet taken by SSL_write
+    bool client_done = false;               // close_notify or EOF from the client
+    bool plain_shut = false;                // SHUT_WR sent on the socketpair after client_done
+    bool server_done = false;               // EOF from the socketpair
+    std::unique_ptr<Http1Connection> http;  // kHttp1 only
+  };
+
+  // An HTTP/1.1 answer from the handler, for request `sequence` of connection `id`.
+  struct PostedAnswer {
+    uint64_t id = 0;
+    uint64_t sequence = 0;
+    HttpResponse response;
+  };
+  struct AnswerDeadline {
+    Clock::time_point at;
+    uint64_t id = 0;
+    uint64_t sequence = 0;
   };
 
   Status watch_listener() {
@@ -215,6 +236,12 @@ class TlsRelay::Loop {
   Outcome sniff(Connection& connection);
   Outcome start_relay(Connection& connection, Protocol protocol);
   Outcome relay(Connection& connection);
+  Outcome serve_http1(Connection& connection);
+  void dispatch(Connection& connection, const Http1Request& request);
+  // The answers posted since the last wake-up, each into its connection (then pumped).
+  void take_answers(std::vector<uint64_t>& ready);
+  // 504 for requests past response_timeout; drops deadlines of answered requests.
+  void expire_answers(Clock::time_point now, std::vector<uint64_t>& ready);
   void begin_stop();
   void expire_setups(Clock::time_point now);
   int wait_milliseconds(Clock::time_point now) const;
@@ -242,10 +269,16 @@ class TlsRelay::Loop {
   // Connections in their handshake or protocol choice, oldest first (one timeout for all).
   std::deque<std::pair<Clock::time_point, uint64_t>> setups_;
   std::vector<uint64_t> again_;  // pumped kPumpRounds times with work left
+  std::shared_ptr<LoopMailbox<PostedAnswer>> answers_;
+  // One per HTTP/1.1 request taken, in the order taken (one timeout for all, so also in the
+  // order they expire).
+  std::deque<AnswerDeadline> answer_deadlines_;
+  std::array<char, kHttp1ReadBytes> http1_read_{};
   std::array<Clock::time_point, 2> last_log_{};
   std::array<uint64_t, 2> unlogged_{};
   std::atomic<uint64_t> accepted_{0}, relayed_{0}, handshakes_failed_{0}, setup_timeouts_{0},
-      refused_no_descriptors_{0}, open_{0};
+      refused_no_descriptors_{0}, open_{0}, http1_served_{0}, http1_requests_{0},
+      http1_timeouts_{0};
 };
 
 namespace {
@@ -284,11 +317,13 @@ void TlsRelay::Loop::run() {
       } else if (tag == kWakeTag) {
         uint64_t value = 0;
         [[maybe_unused]] const ssize_t got = ::read(wake_fd_, &value, sizeof value);
+        take_answers(ready);
       } else {
         ready.push_back(tag >> 1);
       }
     }
     if (stop_requested_ && !stopping_) begin_stop();
+    expire_answers(Clock::now(), ready);
     std::sort(ready.begin(), ready.end());
     ready.erase(std::unique(ready.begin(), ready.end()), ready.end());
     for (const uint64_t id : ready) {
@@ -314,6 +349,7 @@ int TlsRelay::Loop::wait_milliseconds(Clock::time_point now) const {
   std::optional<Clock::time_point> until;
   auto consider = [&](Clock::time_point at) { until = until ? std::min(*until, at) : at; };
   if (!setups_.empty()) consider(setups_.front().first);
+  if (!answer_deadlines_.empty()) consider(answer_deadlines_.front().at);
   if (!listener_watched_ && !stopping_) consider(listener_resume_);
   if (stopping_) consider(drain_deadline_);
   if (!until) return -1;
@@ -400,7 +436,10 @@ void TlsRelay::Loop::expire_setups(Clock::time_point now) {
     const uint64_t id = setups_.front().second;
     setups_.pop_front();
     const auto found = connections_.find(id);
-    if (found == connections_.end() || found->second->stage == Stage::kRelay) continue;
+    if (found == connections_.end() || found->second->stage == Stage::kRelay ||
+        found->second->stage == Stage::kHttp1) {
+      continue;
+    }
     setup_timeouts_.fetch_add(1, std::memory_order_relaxed);
     log_limited(kLogHandshake, "closed " + peer_of(found->second->tls_fd) +
                                    ": no TLS handshake and request within the setup timeout");
@@ -416,6 +455,8 @@ TlsRelay::Loop::Outcome TlsRelay::Loop::pump(Connection& connection) {
       return sniff(connection);
     case Stage::kRelay:
       return relay(connection);
+    case Stage::kHttp1:
+      return serve_http1(connection);
   }
   return Outcome::kClosed;
 }
@@ -470,6 +511,15 @@ TlsRelay::Loop::Outcome TlsRelay::Loop::sniff(Connection& connection) {
 
 TlsRelay::Loop::Outcome TlsRelay::Loop::start_relay(Connection& connection, Protocol protocol) {
   if (stopping_) return Outcome::kClosed;
+  if (protocol == Protocol::kHttp1 && options_.http1) {
+    connection.http = std::make_unique<Http1Connection>();
+    connection.stage = Stage::kHttp1;
+    // The bytes the protocol was chosen by are the request's first.
+    if (!connection.to_plain.empty()) connection.http->received(connection.to_plain.data());
+    connection.to_plain.clear();
+    http1_served_.fetch_add(1, std::memory_order_relaxed);
+    return serve_http1(connection);
+  }
   std::array<int, 2> pair{-1, -1};
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair.data()) != 0) {
     if (out_of_descriptors(errno)) refused_no_descriptors_.fetch_add(1, std::memory_order_relaxed);
@@ -553,6 +603,88 @@ TlsRelay::Loop::Outcome TlsRelay::Loop::relay(Connection& connection) {
   return Outcome::kMore;
 }
 
+// HTTP/1.1 on this thread: requests off the TLS session into Http1Connection, one at a time
+// to the handler, answers back through the session. Reading stops while the connection does
+// not want input (a request awaiting its answer with the read-ahead full, or answers piling
+// up for a client that does not read); an answer's arrival pumps the connection again.
+TlsRelay::Loop::Outcome TlsRelay::Loop::serve_http1(Connection& connection) {
+  server::TlsSession& tls = *connection.tls;
+  Http1Connection& http = *connection.http;
+  for (int round = 0; round < kPumpRounds; ++round) {
+    bool progress = false;
+    if (!stopping_) {
+      if (std::optional<Http1Request> request = http.next_request()) {
+        dispatch(connection, *request);
+        progress = true;
+      }
+    }
+    if (!connection.client_done && http.wants_input()) {
+      const server::TlsResult received = tls.read(http1_read_);
+      if (received.status == server::TlsStatus::kDone) {
+        http.received(std::string_view(http1_read_.data(), received.bytes));
+        progress = true;
+      } else if (received.status == server::TlsStatus::kClosed) {
+        connection.client_done = true;
+        http.received_end();
+        progress = true;
+      } else if (received.status == server::TlsStatus::kFailed) {
+        return Outcome::kClosed;
+      }
+    }
+    if (!http.unsent().empty()) {
+      const server::TlsResult sent = tls.write(http.unsent());
+      if (sent.status == server::TlsStatus::kDone) {
+        http.sent(sent.bytes);
+        progress = true;
+      } else if (sent.status == server::TlsStatus::kClosed ||
+                 sent.status == server::TlsStatus::kFailed) {
+        return Outcome::kClosed;
+      }
+    }
+    if (http.finished()) {
+      tls.close_notify();
+      return Outcome::kClosed;
+    }
+    if (!progress) return Outcome::kIdle;
+  }
+  return Outcome::kMore;
+}
+
+void TlsRelay::Loop::dispatch(Connection& connection, const Http1Request& request) {
+  http1_requests_.fetch_add(1, std::memory_order_relaxed);
+  answer_deadlines_.push_back(
+      {Clock::now() + options_.response_timeout, connection.id, request.sequence});
+  options_.http1(request, [answers = answers_, id = connection.id,
+                           sequence = request.sequence](HttpResponse response) {
+    answers->post({id, sequence, std::move(response)});
+  });
+}
+
+void TlsRelay::Loop::take_answers(std::vector<uint64_t>& ready) {
+  for (PostedAnswer& answer : answers_->take()) {
+    const auto found = connections_.find(answer.id);  // it may have been closed meanwhile
+    if (found == connections_.end() || found->second->stage != Stage::kHttp1) continue;
+    found->second->http->respond(answer.sequence, answer.response);
+    ready.push_back(answer.id);
+  }
+}
+
+void TlsRelay::Loop::expire_answers(Clock::time_point now, std::vector<uint64_t>& ready) {
+  while (!answer_deadlines_.empty()) {
+    const AnswerDeadline& front = answer_deadlines_.front();
+    const auto found = connections_.find(front.id);
+    const bool awaited = found != connections_.end() && found->second->http != nullptr &&
+                         found->second->http->awaiting(front.sequence);
+    if (awaited && front.at > now) return;
+    if (awaited) {
+      http1_timeouts_.fetch_add(1, std::memory_order_relaxed);
+      found->second->http->time_out(front.sequence);
+      ready.push_back(front.id);
+    }
+    answer_deadlines_.pop_front();
+  }
+}
+
 // etcd 3.4 stops a TLS client port's gRPC server at once (embed/serve.go: GracefulStop is not
 // used with TLS, grpc-go#1384); here the server side of every connection ends now, and what
 // was already relayed towards clients gets drain_timeout to be delivered, then a close_notify.
@@ -562,6 +694,14 @@ void TlsRelay::Loop::begin_stop() {
   drain_deadline_ = Clock::now() + options_.drain_timeout;
   for (auto it = connections_.begin(); it != connections_.end();) {
     Connection& connection = *it->second;
+    if (connection.stage == Stage::kHttp1) {
+      // Answers not yet come are not waited for; those queued get drain_timeout.
+      connection.http->abandon();
+      const uint64_t id = it->first;
+      ++it;
+      if (serve_http1(connection) == Outcome::kClosed) connections_.erase(id);
+      continue;
+    }
     if (connection.stage != Stage::kRelay) {
       it = connections_.erase(it);
       continue;

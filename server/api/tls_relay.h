@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/base/error.h"
+#include "server/api/http1_connection.h"
 #include "server/tls_context.h"
 
 namespace lockstep::api {
@@ -24,7 +25,10 @@ bool send_all(int fd, std::string_view bytes);
 // HTTP/1.1 (the gateway, /health, /version, /metrics) and hands the decrypted stream over as
 // one end of a socketpair, relaying bytes between the other end and the TLS session. gRPC can
 // adopt a plain socket (grpc::AddInsecureChannelFromFd) but not one inside a TLS session,
-// which is why the relay exists.
+// which is why the relay exists. With Options::http1 set, HTTP/1.1 connections are not handed
+// over but served on the relay's own threads (Http1Connection per connection, the handler's
+// answers posted back to the thread that owns the connection), so the gateway over TLS takes
+// no thread and no socketpair per connection either.
 //
 // Event-driven: a small fixed number of threads, each with its own epoll set, all accepting
 // from the listener (EPOLLEXCLUSIVE) and serving the connections they accepted with
@@ -38,7 +42,10 @@ bool send_all(int fd, std::string_view bytes);
 // its writer (TCP's and HTTP/2's flow control do the rest) instead of growing a buffer.
 // Half-close: a client's close_notify or EOF shuts the socketpair for writing once its bytes
 // are delivered, and the answers still flow back; the server side's EOF ends the connection
-// with a close_notify once the answers are delivered.
+// with a close_notify once the answers are delivered. HTTP/1.1 served here has the same
+// properties through Http1Connection: bounded read-ahead of pipelined requests, no request
+// taken while kMaxUnsentBytes of answers wait for a slow reader, requests received before a
+// half-close answered.
 class TlsRelay {
  public:
   static constexpr size_t kBufferBytes = 32 * 1024;  // per direction and connection
@@ -51,6 +58,9 @@ class TlsRelay {
   enum class Protocol { kHttp1, kHttp2 };
   // Takes the plain end of a socketpair (blocking, close-on-exec) carrying `protocol`; owns it.
   using Handoff = std::function<void(int fd, Protocol protocol)>;
+  // Answers one HTTP/1.1 request, at once or later from any thread; must not block (it runs
+  // on a relay thread serving other connections).
+  using Http1Handler = std::function<void(const Http1Request& request, HttpRespond respond)>;
 
   struct Options {
     size_t threads = 2;
@@ -61,6 +71,10 @@ class TlsRelay {
     std::chrono::milliseconds drain_timeout{2'000};
     // Whether HTTP/2 is served (else every connection is HTTP/1.1, e.g. --gateway-port).
     bool http2 = true;
+    // Serves HTTP/1.1 on the relay's threads instead of handing it over (see above).
+    Http1Handler http1;
+    // How long an HTTP/1.1 request served here may wait for its answer before a 504.
+    std::chrono::milliseconds response_timeout{30'000};
   };
 
   struct Stats {
@@ -70,6 +84,9 @@ class TlsRelay {
     uint64_t setup_timeouts = 0;
     uint64_t refused_no_descriptors = 0;  // EMFILE/ENFILE on accept or socketpair
     uint64_t open = 0;                    // connections currently held
+    uint64_t http1_served = 0;            // HTTP/1.1 connections served here (Options::http1)
+    uint64_t http1_requests = 0;          // requests taken off them
+    uint64_t http1_timeouts = 0;          // answered 504 after response_timeout
   };
 
   // Serves the listening socket `listen_fd` (made non-blocking; the caller keeps owning it

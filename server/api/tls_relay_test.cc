@@ -20,14 +20,12 @@
 #include <thread>
 #include <vector>
 
+#include "server/api/tls_test_client.h"
 #include "server/test_pki.h"
 #include "server/tls_session.h"
 
 namespace lockstep::api {
 namespace {
-
-using server::TlsResult;
-using server::TlsStatus;
 
 constexpr auto kWaitStep = std::chrono::milliseconds(5);
 constexpr int kWaitSteps = 2000;  // 10 s: generous for a loaded machine; never a timing check
@@ -44,70 +42,6 @@ int listen_loopback(int& port) {
   port = ntohs(address.sin_port);
   return fd;
 }
-
-int connect_loopback(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
-  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  return fd;
-}
-
-// A TLS client connection, blocking unless made otherwise.
-struct Client {
-  int fd = -1;
-  std::unique_ptr<server::TlsSession> tls;
-  TlsResult handshake_result;
-
-  Client(int port, const server::TlsContext& context) {
-    fd = connect_loopback(port);
-    Result<std::unique_ptr<server::TlsSession>> session =
-        server::TlsSession::create(context, fd, "127.0.0.1");
-    EXPECT_TRUE(session.is_ok());
-    tls = std::move(session).value();
-    handshake_result = tls->handshake();
-  }
-  ~Client() {
-    tls.reset();
-    if (fd >= 0) ::close(fd);
-  }
-  bool connected() const { return handshake_result.status == TlsStatus::kDone; }
-  TlsResult write_all(std::string_view bytes) {
-    while (!bytes.empty()) {
-      const TlsResult sent = tls->write(bytes);
-      if (sent.status != TlsStatus::kDone) return sent;
-      bytes.remove_prefix(sent.bytes);
-    }
-    return {};
-  }
-  // Reads exactly `length` bytes, or what came before the session ended.
-  std::string read_exactly(size_t length) {
-    std::string got;
-    char chunk[16 * 1024];
-    while (got.size() < length) {
-      const TlsResult received =
-          tls->read(std::span<char>(chunk, std::min(sizeof chunk, length - got.size())));
-      if (received.status != TlsStatus::kDone) break;
-      got.append(chunk, received.bytes);
-    }
-    return got;
-  }
-  // Reads until the session ends; its last status.
-  TlsStatus read_to_end(std::string& got) {
-    char chunk[4096];
-    while (true) {
-      const TlsResult received = tls->read(chunk);
-      if (received.status != TlsStatus::kDone) return received.status;
-      got.append(chunk, received.bytes);
-    }
-  }
-  std::string round_trip(const std::string& message) {
-    if (write_all(message).status != TlsStatus::kDone) return "write failed";
-    return read_exactly(message.size());
-  }
-};
 
 // Echoes every handed-over socket until EOF, then closes it: what arrives after the client's
 // half-close still comes back.
@@ -509,6 +443,52 @@ TEST_F(TlsRelayTest, UnusableCrlAtReloadRefusesEveryCertificate) {
   EXPECT_EQ(fixed.round_trip("GET /fixed"), "GET /fixed");
   EXPECT_EQ(server_context_->crl_error(), "");
   EXPECT_EQ(server_context_->crl_failures(), 1u);  // corrupt then missing: one stretch
+}
+
+// HTTP/1.1 served on the relay's own threads (Options::http1): a handler that answers at once
+// (on the relay's thread) and one that does not answer within response_timeout (504; its late
+// answer is dropped and the connection goes on); stop() ends the connections.
+TEST_F(TlsRelayTest, Http1OnTheLoopAnswersInTimeOrWith504) {
+  std::mutex held_mutex;
+  std::vector<HttpRespond> held;
+  TlsRelay::Options options;
+  options.response_timeout = std::chrono::milliseconds(200);
+  options.http1 = [&](const Http1Request& request, HttpRespond respond) {
+    if (request.path == "/hang") {
+      std::lock_guard lock(held_mutex);
+      held.push_back(std::move(respond));
+      return;
+    }
+    respond(plain_http_response(200, "at once " + request.path));
+  };
+  start(options);
+  Client client(port_, *client_context_);
+  ASSERT_TRUE(client.connected());
+  ASSERT_EQ(client.write_all("GET /hang HTTP/1.1\r\n\r\nGET /next HTTP/1.1\r\n\r\n").status,
+            TlsStatus::kDone);
+  const std::string timed_out = "HTTP/1.1 504 Gateway Timeout";
+  EXPECT_EQ(client.read_exactly(timed_out.size()), timed_out);
+  {
+    std::lock_guard lock(held_mutex);
+    ASSERT_EQ(held.size(), 1u);
+    held.front()(plain_http_response(200, "too late"));  // dropped
+  }
+  const std::string rest_of_504 =
+      "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 34\r\n\r\n"
+      "the member did not answer in time\n";
+  EXPECT_EQ(client.read_exactly(rest_of_504.size()), rest_of_504);
+  const std::string next =
+      render_http_response(plain_http_response(200, "at once /next"), /*keep_alive=*/true);
+  EXPECT_EQ(client.read_exactly(next.size()), next);
+  EXPECT_EQ(relay_->stats().http1_served, 1u);
+  EXPECT_EQ(relay_->stats().http1_requests, 2u);
+  EXPECT_EQ(relay_->stats().http1_timeouts, 1u);
+  EXPECT_EQ(relay_->stats().relayed, 0u) << "no socketpair for HTTP/1.1";
+
+  relay_->stop();
+  std::string after;
+  EXPECT_EQ(client.read_to_end(after), TlsStatus::kClosed) << "close_notify on stop";
+  EXPECT_EQ(after, "");
 }
 
 }  // namespace
