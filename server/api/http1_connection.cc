@@ -194,6 +194,7 @@ std::optional<Http1Request> Http1Connection::next_request() {
   request.path = std::move(head_->path);
   request.body = input_.substr(body_start_, head_->content_length);
   input_.erase(0, body_start_ + head_->content_length);
+  if (input_.empty() && input_.capacity() > kMaxReadAheadBytes) std::string().swap(input_);
   awaiting_answer_ = true;
   awaited_sequence_ = request.sequence;
   awaited_keep_alive_ = head_->keep_alive;
@@ -227,7 +228,13 @@ void Http1Connection::abandon() {
 void Http1Connection::sent(size_t bytes) {
   sent_ += bytes;
   if (sent_ >= output_.size()) {
-    output_.clear();
+    // An idle keep-alive connection keeps no large buffer from an earlier answer (thousands
+    // of idle connections are the case this server is built for).
+    if (output_.capacity() > kMaxUnsentBytes) {
+      std::string().swap(output_);
+    } else {
+      output_.clear();
+    }
     sent_ = 0;
   } else if (sent_ >= kMaxUnsentBytes && sent_ >= output_.size() / 2) {
     // Answers appended behind a partly sent one: drop the sent part (amortised, so a large

@@ -8,12 +8,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cctype>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <future>
+#include <optional>
 
 #include "server/api/tls_relay.h"
 
