@@ -8,6 +8,7 @@
 #include "core/base/error.h"
 #include "core/base/limits.h"
 #include "server/api/admin_api.h"
+#include "server/api/call_queue.h"
 #include "server/api/client_api.h"
 #include "server/api/cluster_service.h"
 #include "server/api/election_service.h"
@@ -74,6 +75,7 @@ class ApiServer {
   std::unique_ptr<ClusterService> cluster_service_;
   std::unique_ptr<MaintenanceService> maintenance_service_;
   JsonGateway gateway_;
+  std::unique_ptr<CallQueue> calls_;  // destroyed after the server, as gRPC requires
   std::unique_ptr<grpc::Server> grpc_server_;
   int grpc_port_ = 0;
   std::unique_ptr<HttpServer> client_port_server_;  // the client port, when not gRPC's own

@@ -1,47 +1,25 @@
 #include "server/api/cluster_service.h"
 
-#include "server/api/admin_reactor.h"
+#include "server/api/admin_calls.h"
 
 namespace lockstep::api {
 
-grpc::ServerUnaryReactor* ClusterService::MemberAdd(grpc::CallbackServerContext* context,
-                                                    const etcdserverpb::MemberAddRequest* request,
-                                                    etcdserverpb::MemberAddResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  admin_.member_add(*request, finish_into(reactor, response));
-  return reactor;
-}
-
-grpc::ServerUnaryReactor* ClusterService::MemberRemove(
-    grpc::CallbackServerContext* context, const etcdserverpb::MemberRemoveRequest* request,
-    etcdserverpb::MemberRemoveResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  admin_.member_remove(*request, finish_into(reactor, response));
-  return reactor;
-}
-
-grpc::ServerUnaryReactor* ClusterService::MemberList(grpc::CallbackServerContext* context,
-                                                     const etcdserverpb::MemberListRequest*,
-                                                     etcdserverpb::MemberListResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  admin_.member_list(finish_into(reactor, response));
-  return reactor;
-}
-
-grpc::ServerUnaryReactor* ClusterService::MemberPromote(
-    grpc::CallbackServerContext* context, const etcdserverpb::MemberPromoteRequest* request,
-    etcdserverpb::MemberPromoteResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  admin_.member_promote(*request, finish_into(reactor, response));
-  return reactor;
-}
-
-grpc::ServerUnaryReactor* ClusterService::MemberUpdate(
-    grpc::CallbackServerContext* context, const etcdserverpb::MemberUpdateRequest* request,
-    etcdserverpb::MemberUpdateResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  admin_.member_update(*request, finish_into(reactor, response));
-  return reactor;
+void ClusterService::serve(CallQueue& calls) {
+  using Service = etcdserverpb::Cluster::AsyncService;
+  serve_admin_calls(
+      calls, service_, &Service::RequestMemberAdd,
+      [this](const auto& request, auto done) { admin_.member_add(request, std::move(done)); });
+  serve_admin_calls(
+      calls, service_, &Service::RequestMemberRemove,
+      [this](const auto& request, auto done) { admin_.member_remove(request, std::move(done)); });
+  serve_admin_calls(calls, service_, &Service::RequestMemberList,
+                    [this](const auto&, auto done) { admin_.member_list(std::move(done)); });
+  serve_admin_calls(
+      calls, service_, &Service::RequestMemberPromote,
+      [this](const auto& request, auto done) { admin_.member_promote(request, std::move(done)); });
+  serve_admin_calls(
+      calls, service_, &Service::RequestMemberUpdate,
+      [this](const auto& request, auto done) { admin_.member_update(request, std::move(done)); });
 }
 
 }  // namespace lockstep::api

@@ -6,6 +6,8 @@
 
 #include "server/api/proto_convert.h"
 #include "server/api/queued_key_call.h"
+#include "server/api/server_stream.h"
+#include "server/api/unary_call.h"
 #include "server/api/wait_deletes.h"
 
 namespace lockstep::api {
@@ -31,209 +33,191 @@ mvcc::RangeRequest first_candidate(const std::string& name) {
 // value, until the client goes away (etcd's Election.Observe). Loop: read the first
 // candidate; with one, send it and watch its key (a put: send the new value; a delete: read
 // again); with none, watch the prefix for the next candidate's put and read again.
-class ObserveWriter final : public grpc::ServerWriteReactor<v3electionpb::LeaderResponse> {
+class ObserveStream final
+    : public ServerStream<v3electionpb::LeaderRequest, v3electionpb::LeaderResponse> {
  public:
-  ObserveWriter(ClientApi& api, std::string name)
-      : state_(std::make_shared<State>(api, std::move(name), this)) {
-    State::find_leader(state_);
+  ObserveStream(std::shared_ptr<CallQueue::Gate> gate, ClientApi& api)
+      : ServerStream(std::move(gate)), api_(api) {}
+
+ private:
+  // What the member's answers reach: the stream weakly, and a stopped flag, so that nothing
+  // is asked of the member once the stream has ended.
+  struct State {
+    ClientApi& api;
+    std::string name;
+    std::weak_ptr<ServerStream> stream;
+    std::mutex mutex;
+    bool stopped = false;                   // guarded by mutex
+    std::unique_ptr<WatchSession> session;  // guarded by mutex
+    std::string leader_key;                 // guarded by mutex
+  };
+
+  void started(const v3electionpb::LeaderRequest& request) override {
+    state_ = std::make_shared<State>(api_, request.name(), weak_from_this());
+    find_leader(state_);
   }
 
   // The watch session ends outside the lock: its sink may be waiting for the lock.
-  void OnWriteDone(bool ok) override {
-    std::shared_ptr<State> state = state_;
+  void on_done() override {
     std::unique_ptr<WatchSession> ended;
-    std::lock_guard lock(state->mutex);
-    state->writing = false;
-    if (!ok) {
-      ended = stop_locked(grpc::Status(grpc::StatusCode::CANCELLED, "observer gone"));
-      return;
-    }
-    state->write_next_locked();
+    if (state_ == nullptr) return;
+    std::lock_guard lock(state_->mutex);
+    state_->stopped = true;
+    ended = std::move(state_->session);
   }
-  void OnCancel() override {
-    std::shared_ptr<State> state = state_;
-    std::unique_ptr<WatchSession> ended;
-    std::lock_guard lock(state->mutex);
-    ended = stop_locked(grpc::Status(grpc::StatusCode::CANCELLED, "observe cancelled"));
+
+  static void send(const std::shared_ptr<State>& state, v3electionpb::LeaderResponse response) {
+    if (std::shared_ptr<ServerStream> stream = state->stream.lock()) {
+      stream->send(std::move(response));
+    }
   }
-  void OnDone() override { delete this; }
-
- private:
-  struct State {
-    State(ClientApi& api_in, std::string name_in, ObserveWriter* writer_in)
-        : api(api_in), name(std::move(name_in)), writer(writer_in) {}
-
-    ClientApi& api;
-    const std::string name;
-    std::mutex mutex;
-    ObserveWriter* writer;  // null once finished (guarded by mutex)
-    std::deque<v3electionpb::LeaderResponse> queue;
-    v3electionpb::LeaderResponse in_flight;
-    bool writing = false;
-    std::unique_ptr<WatchSession> session;  // guarded by mutex
-    std::string leader_key;
-
-    void send_locked(v3electionpb::LeaderResponse response) {
-      queue.push_back(std::move(response));
-      write_next_locked();
+  static void stop(const std::shared_ptr<State>& state, grpc::Status status) {
+    if (std::shared_ptr<ServerStream> stream = state->stream.lock()) {
+      stream->finish(std::move(status));
     }
-    void write_next_locked() {
-      if (writer == nullptr || writing || queue.empty()) return;
-      in_flight = std::move(queue.front());
-      queue.pop_front();
-      writing = true;
-      writer->StartWrite(&in_flight);
-    }
+  }
 
-    static void find_leader(const std::shared_ptr<State>& self) {
-      self->api.range(first_candidate(self->name), [self](Result<mvcc::RangeResponse> range) {
-        std::unique_ptr<WatchSession> ended;
-        std::lock_guard lock(self->mutex);
-        if (self->writer == nullptr) return;
-        if (!range.is_ok()) {
-          ended = self->writer->stop_locked(to_concurrency_status(range.error()));
-          return;
-        }
-        ended = std::move(self->session);
-        mvcc::WatchCreateRequest watch;
-        watch.start_revision = range->header.revision.next();
-        if (range->kvs.empty()) {
-          self->leader_key.clear();
-          watch.key = self->name + "/";
-          watch.range_end = prefix_range_end(watch.key);
-          watch.filters.push_back(mvcc::WatchFilter::kNoDelete);
-        } else {
-          const mvcc::KeyValue& leader = range->kvs.front();
-          self->leader_key = leader.key;
-          v3electionpb::LeaderResponse response;
-          *response.mutable_header() = to_proto(range->header);
-          *response.mutable_kv() = to_proto(leader);
-          self->send_locked(std::move(response));
-          watch.key = leader.key;
-        }
-        std::weak_ptr<State> weak = self;
-        self->session = self->api.open_watch_session([weak](mvcc::WatchResponse response) {
-          if (auto state = weak.lock()) on_watch(state, response);
-        });
-        self->session->create(std::move(watch));
-      });
-    }
-
-    static void on_watch(const std::shared_ptr<State>& self, const mvcc::WatchResponse& response) {
-      bool look_again = response.canceled;
-      {
-        std::lock_guard lock(self->mutex);
-        if (self->writer == nullptr) return;
-        for (const mvcc::Event& event : response.events) {
-          if (self->leader_key.empty() || event.type == mvcc::EventType::kDelete) {
-            look_again = true;  // a first candidate appeared, or the leader left
-            break;
-          }
-          v3electionpb::LeaderResponse changed;
-          *changed.mutable_header() = to_proto(response.header);
-          *changed.mutable_kv() = to_proto(event.kv);
-          self->send_locked(std::move(changed));
-        }
+  static void find_leader(const std::shared_ptr<State>& state) {
+    state->api.range(first_candidate(state->name), [state](Result<mvcc::RangeResponse> range) {
+      std::unique_ptr<WatchSession> ended;
+      std::lock_guard lock(state->mutex);
+      if (state->stopped) return;
+      if (!range.is_ok()) return stop(state, to_concurrency_status(range.error()));
+      ended = std::move(state->session);
+      mvcc::WatchCreateRequest watch;
+      watch.start_revision = range->header.revision.next();
+      if (range->kvs.empty()) {
+        state->leader_key.clear();
+        watch.key = state->name + "/";
+        watch.range_end = prefix_range_end(watch.key);
+        watch.filters.push_back(mvcc::WatchFilter::kNoDelete);
+      } else {
+        const mvcc::KeyValue& leader = range->kvs.front();
+        state->leader_key = leader.key;
+        v3electionpb::LeaderResponse response;
+        *response.mutable_header() = to_proto(range->header);
+        *response.mutable_kv() = to_proto(leader);
+        send(state, std::move(response));
+        watch.key = leader.key;
       }
-      if (look_again) find_leader(self);
-    }
-  };
-
-  // Finishes the call once; returns the watch session for the caller to end after unlocking.
-  [[nodiscard]] std::unique_ptr<WatchSession> stop_locked(grpc::Status status) {
-    if (state_->writer == nullptr) return nullptr;
-    state_->writer = nullptr;
-    std::unique_ptr<WatchSession> session = std::move(state_->session);
-    Finish(std::move(status));  // may let gRPC delete this: nothing of it is used after
-    return session;
+      std::weak_ptr<State> weak = state;
+      state->session = state->api.open_watch_session([weak](mvcc::WatchResponse response) {
+        if (auto alive = weak.lock()) on_watch(alive, response);
+      });
+      state->session->create(std::move(watch));
+    });
   }
 
-  std::shared_ptr<State> state_;
+  static void on_watch(const std::shared_ptr<State>& state, const mvcc::WatchResponse& response) {
+    bool look_again = response.canceled;
+    {
+      std::lock_guard lock(state->mutex);
+      if (state->stopped) return;
+      for (const mvcc::Event& event : response.events) {
+        if (state->leader_key.empty() || event.type == mvcc::EventType::kDelete) {
+          look_again = true;  // a first candidate appeared, or the leader left
+          break;
+        }
+        v3electionpb::LeaderResponse changed;
+        *changed.mutable_header() = to_proto(response.header);
+        *changed.mutable_kv() = to_proto(event.kv);
+        send(state, std::move(changed));
+      }
+    }
+    if (look_again) find_leader(state);
+  }
+
+  ClientApi& api_;
+  std::shared_ptr<State> state_;  // set when the call arrives; used on the queue's thread
 };
 
 }  // namespace
 
-grpc::ServerUnaryReactor* ElectionService::Campaign(grpc::CallbackServerContext*,
-                                                    const v3electionpb::CampaignRequest* request,
-                                                    v3electionpb::CampaignResponse* response) {
-  LeasedKeyQueue::Options options;
-  options.prefix = request->name() + "/";
-  options.lease = LeaseId(request->lease());
-  options.value = request->value();
-  options.proclaim_existing = true;
-  const std::string name = request->name();
-  return new QueuedKeyCall(api_, std::move(options), [response, name](const QueuedKey& held) {
-    *response->mutable_header() = to_proto(held.header);
-    v3electionpb::LeaderKey* leader = response->mutable_leader();
-    leader->set_name(name);
-    leader->set_key(held.key);
-    leader->set_rev(held.create_revision.value());
-    leader->set_lease(held.lease.value());
-  });
-}
+void ElectionService::serve(CallQueue& calls) {
+  using Service = v3electionpb::Election::AsyncService;
+  serve_unary_calls(
+      calls, service_, &Service::RequestCampaign,
+      [this](
+          std::shared_ptr<UnaryCall<v3electionpb::CampaignRequest, v3electionpb::CampaignResponse>>
+              call) {
+        const v3electionpb::CampaignRequest& request = call->request();
+        LeasedKeyQueue::Options options;
+        options.prefix = request.name() + "/";
+        options.lease = LeaseId(request.lease());
+        options.value = request.value();
+        options.proclaim_existing = true;
+        answer_when_held(call, api_, std::move(options),
+                         [name = request.name()](const QueuedKey& held,
+                                                 v3electionpb::CampaignResponse& response) {
+                           *response.mutable_header() = to_proto(held.header);
+                           v3electionpb::LeaderKey* leader = response.mutable_leader();
+                           leader->set_name(name);
+                           leader->set_key(held.key);
+                           leader->set_rev(held.create_revision.value());
+                           leader->set_lease(held.lease.value());
+                         });
+      },
+      /*watch_cancellation=*/true);
 
-grpc::ServerUnaryReactor* ElectionService::Proclaim(grpc::CallbackServerContext* context,
-                                                    const v3electionpb::ProclaimRequest* request,
-                                                    v3electionpb::ProclaimResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (!request->has_leader()) {
-    reactor->Finish(kMissingLeaderKey);
-    return reactor;
-  }
-  const v3electionpb::LeaderKey& leader = request->leader();
-  proclaim(api_, leader.key(), Revision(leader.rev()), LeaseId(leader.lease()), request->value(),
-           [reactor, response](Result<mvcc::TxnResponse> txn) {
-             if (!txn.is_ok()) return reactor->Finish(to_concurrency_status(txn.error()));
-             if (!txn->succeeded) return reactor->Finish(kNotLeader);
-             *response->mutable_header() = to_proto(txn->header);
-             reactor->Finish(grpc::Status::OK);
-           });
-  return reactor;
-}
+  serve_unary_calls(
+      calls, service_, &Service::RequestProclaim,
+      [this](
+          std::shared_ptr<UnaryCall<v3electionpb::ProclaimRequest, v3electionpb::ProclaimResponse>>
+              call) {
+        if (!call->request().has_leader()) return call->fail(kMissingLeaderKey);
+        const v3electionpb::LeaderKey& leader = call->request().leader();
+        proclaim(api_, leader.key(), Revision(leader.rev()), LeaseId(leader.lease()),
+                 call->request().value(), [call](Result<mvcc::TxnResponse> txn) {
+                   if (!txn.is_ok()) return call->fail(to_concurrency_status(txn.error()));
+                   if (!txn->succeeded) return call->fail(kNotLeader);
+                   v3electionpb::ProclaimResponse response;
+                   *response.mutable_header() = to_proto(txn->header);
+                   call->finish(std::move(response));
+                 });
+      });
 
-grpc::ServerUnaryReactor* ElectionService::Leader(grpc::CallbackServerContext* context,
-                                                  const v3electionpb::LeaderRequest* request,
-                                                  v3electionpb::LeaderResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  api_.range(first_candidate(request->name()),
-             [reactor, response](Result<mvcc::RangeResponse> range) {
-               if (!range.is_ok()) return reactor->Finish(to_concurrency_status(range.error()));
-               if (range->kvs.empty()) return reactor->Finish(kNoLeader);
-               *response->mutable_header() = to_proto(range->header);
-               *response->mutable_kv() = to_proto(range->kvs.front());
-               reactor->Finish(grpc::Status::OK);
-             });
-  return reactor;
-}
+  serve_unary_calls(
+      calls, service_, &Service::RequestLeader,
+      [this](std::shared_ptr<UnaryCall<v3electionpb::LeaderRequest, v3electionpb::LeaderResponse>>
+                 call) {
+        api_.range(first_candidate(call->request().name()),
+                   [call](Result<mvcc::RangeResponse> range) {
+                     if (!range.is_ok()) return call->fail(to_concurrency_status(range.error()));
+                     if (range->kvs.empty()) return call->fail(kNoLeader);
+                     v3electionpb::LeaderResponse response;
+                     *response.mutable_header() = to_proto(range->header);
+                     *response.mutable_kv() = to_proto(range->kvs.front());
+                     call->finish(std::move(response));
+                   });
+      });
 
-grpc::ServerWriteReactor<v3electionpb::LeaderResponse>* ElectionService::Observe(
-    grpc::CallbackServerContext*, const v3electionpb::LeaderRequest* request) {
-  return new ObserveWriter(api_, request->name());
-}
+  ObserveStream::serve(calls, service_, &Service::RequestObserve,
+                       [this](std::shared_ptr<CallQueue::Gate> gate) {
+                         return std::make_shared<ObserveStream>(std::move(gate), api_);
+                       });
 
-grpc::ServerUnaryReactor* ElectionService::Resign(grpc::CallbackServerContext* context,
-                                                  const v3electionpb::ResignRequest* request,
-                                                  v3electionpb::ResignResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (!request->has_leader()) {
-    reactor->Finish(kMissingLeaderKey);
-    return reactor;
-  }
-  // etcd's Resign deletes the key only while it is still the leader's, and succeeds either way.
-  const v3electionpb::LeaderKey& leader = request->leader();
-  mvcc::TxnRequest txn;
-  mvcc::Compare still_leader;
-  still_leader.target = mvcc::CompareTarget::kCreate;
-  still_leader.key = leader.key();
-  still_leader.create_revision = Revision(leader.rev());
-  txn.compare.push_back(still_leader);
-  txn.success.emplace_back().request.emplace<mvcc::DeleteRangeRequest>().key = leader.key();
-  api_.txn(std::move(txn), [reactor, response](Result<mvcc::TxnResponse> resigned) {
-    if (!resigned.is_ok()) return reactor->Finish(to_concurrency_status(resigned.error()));
-    *response->mutable_header() = to_proto(resigned->header);
-    reactor->Finish(grpc::Status::OK);
-  });
-  return reactor;
+  serve_unary_calls(
+      calls, service_, &Service::RequestResign,
+      [this](std::shared_ptr<UnaryCall<v3electionpb::ResignRequest, v3electionpb::ResignResponse>>
+                 call) {
+        if (!call->request().has_leader()) return call->fail(kMissingLeaderKey);
+        // etcd's Resign deletes the key only while it is still the leader's, and succeeds
+        // either way.
+        const v3electionpb::LeaderKey& leader = call->request().leader();
+        mvcc::TxnRequest txn;
+        mvcc::Compare still_leader;
+        still_leader.target = mvcc::CompareTarget::kCreate;
+        still_leader.key = leader.key();
+        still_leader.create_revision = Revision(leader.rev());
+        txn.compare.push_back(still_leader);
+        txn.success.emplace_back().request.emplace<mvcc::DeleteRangeRequest>().key = leader.key();
+        api_.txn(std::move(txn), [call](Result<mvcc::TxnResponse> resigned) {
+          if (!resigned.is_ok()) return call->fail(to_concurrency_status(resigned.error()));
+          v3electionpb::ResignResponse response;
+          *response.mutable_header() = to_proto(resigned->header);
+          call->finish(std::move(response));
+        });
+      });
 }
 
 }  // namespace lockstep::api

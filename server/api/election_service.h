@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "server/api/call_queue.h"
 #include "server/api/client_api.h"
 #include "server/api/proto/v3election.grpc.pb.h"
 
@@ -12,27 +13,16 @@ namespace lockstep::api {
 // created first. Proclaim and Resign hold only while the leader key is the one created at
 // LeaderKey.rev. Errors the concurrency package raises keep its messages ("election: not
 // leader", "election: no leader"), which etcd passes to the client unchanged.
-class ElectionService final : public v3electionpb::Election::CallbackService {
+class ElectionService final {
  public:
   explicit ElectionService(ClientApi& api) : api_(api) {}
 
-  grpc::ServerUnaryReactor* Campaign(grpc::CallbackServerContext* context,
-                                     const v3electionpb::CampaignRequest* request,
-                                     v3electionpb::CampaignResponse* response) override;
-  grpc::ServerUnaryReactor* Proclaim(grpc::CallbackServerContext* context,
-                                     const v3electionpb::ProclaimRequest* request,
-                                     v3electionpb::ProclaimResponse* response) override;
-  grpc::ServerUnaryReactor* Leader(grpc::CallbackServerContext* context,
-                                   const v3electionpb::LeaderRequest* request,
-                                   v3electionpb::LeaderResponse* response) override;
-  grpc::ServerWriteReactor<v3electionpb::LeaderResponse>* Observe(
-      grpc::CallbackServerContext* context, const v3electionpb::LeaderRequest* request) override;
-  grpc::ServerUnaryReactor* Resign(grpc::CallbackServerContext* context,
-                                   const v3electionpb::ResignRequest* request,
-                                   v3electionpb::ResignResponse* response) override;
+  grpc::Service* grpc_service() { return &service_; }
+  void serve(CallQueue& calls);
 
  private:
   ClientApi& api_;
+  v3electionpb::Election::AsyncService service_;
 };
 
 }  // namespace lockstep::api

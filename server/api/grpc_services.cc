@@ -4,8 +4,9 @@
 #include <utility>
 
 #include "server/api/corked_answers.h"
-#include "server/api/ordered_stream_reactor.h"
+#include "server/api/ordered_stream.h"
 #include "server/api/proto_convert.h"
+#include "server/api/unary_call.h"
 
 namespace lockstep::api {
 namespace {
@@ -21,48 +22,43 @@ Result<T> as_result(T value) {
   return Result<T>(std::move(value));
 }
 
-// Lets a batch of answers being written on this thread share TCP segments (corked_answers.h).
-void before_answer(const grpc::CallbackServerContext& context) {
-  if (CorkedAnswers::open_on_this_thread()) CorkedAnswers::before_answer(context.peer());
-}
-
 // One unary call: wire request -> mvcc request -> member -> mvcc response -> wire response.
-// `call` is the ClientApi method; the reactor is finished from the member's completion.
-template <typename WireRequest, typename WireResponse, typename Call>
-grpc::ServerUnaryReactor* serve_unary(grpc::CallbackServerContext* context,
-                                      const WireRequest& request, WireResponse* response,
-                                      Call call) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto converted = as_result(from_proto(request));
-  if (!converted.is_ok()) {
-    reactor->Finish(to_grpc_status(converted.error()));
-    return reactor;
-  }
-  call(std::move(converted).value(), [context, reactor, response](auto result) {
-    before_answer(*context);
-    if (!result.is_ok()) {
-      reactor->Finish(to_grpc_status(result.error()));
-      return;
-    }
-    *response = to_proto(*result);
-    reactor->Finish(grpc::Status::OK);
-  });
-  return reactor;
+// `call(request, done)` is the ClientApi method; the call is answered from the completion.
+template <typename Service, typename Owner, typename WireRequest, typename WireResponse,
+          typename Call>
+void serve_translated(CallQueue& calls, Service& service,
+                      RequestUnaryCall<Owner, WireRequest, WireResponse> method, Call call) {
+  serve_unary_calls(calls, service, method,
+                    [call](std::shared_ptr<UnaryCall<WireRequest, WireResponse>> rpc) {
+                      auto converted = as_result(from_proto(rpc->request()));
+                      if (!converted.is_ok()) return rpc->fail(to_grpc_status(converted.error()));
+                      call(std::move(converted).value(), [rpc](auto result) {
+                        if (!result.is_ok()) return rpc->fail(to_grpc_status(result.error()));
+                        rpc->finish(to_proto(*result));
+                      });
+                    });
 }
 
-class WatchStreamReactor final
-    : public OrderedStreamReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse> {
+class WatchStream final
+    : public OrderedStream<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse> {
  public:
-  WatchStreamReactor(ClientApi& api, std::string peer) {
-    session_ = api.open_watch_session(
-        [outbox = outbox(), peer = std::move(peer)](mvcc::WatchResponse response) {
-          CorkedAnswers::before_answer(peer);
-          outbox->send(to_proto(response));
-        });
-    start_reading();
-  }
+  WatchStream(std::shared_ptr<CallQueue::Gate> gate, ClientApi& api)
+      : OrderedStream(std::move(gate)), api_(api) {}
 
  private:
+  void started() override {
+    // The session's sink holds the stream weakly: a stream that has ended is not kept alive
+    // by a member answering late.
+    std::weak_ptr<OrderedStream> weak = weak_from_this();
+    session_ =
+        api_.open_watch_session([weak, peer = context().peer()](mvcc::WatchResponse response) {
+          std::shared_ptr<OrderedStream> stream = weak.lock();
+          if (stream == nullptr) return;
+          CorkedAnswers::before_answer(peer);
+          stream->send(to_proto(response));
+        });
+  }
+
   void on_request(const etcdserverpb::WatchRequest& request) override {
     switch (request.request_union_case()) {
       case etcdserverpb::WatchRequest::kCreateRequest: {
@@ -75,7 +71,7 @@ class WatchStreamReactor final
           refused.set_created(true);
           refused.set_canceled(true);
           refused.set_cancel_reason(std::string(create.error().message()));
-          outbox()->send(std::move(refused));
+          send(std::move(refused));
           return;
         }
         session_->create(std::move(create).value());
@@ -94,40 +90,45 @@ class WatchStreamReactor final
 
   void on_done() override { session_.reset(); }
 
-  std::unique_ptr<WatchSession> session_;
+  ClientApi& api_;
+  std::unique_ptr<WatchSession> session_;  // used on the queue's thread only
 };
 
-class LeaseKeepAliveReactor final
-    : public OrderedStreamReactor<etcdserverpb::LeaseKeepAliveRequest,
-                                  etcdserverpb::LeaseKeepAliveResponse> {
+class LeaseKeepAliveStream final : public OrderedStream<etcdserverpb::LeaseKeepAliveRequest,
+                                                        etcdserverpb::LeaseKeepAliveResponse> {
  public:
-  LeaseKeepAliveReactor(ClientApi& api, std::string peer) : api_(api), peer_(std::move(peer)) {
-    start_reading();
-  }
+  LeaseKeepAliveStream(std::shared_ptr<CallQueue::Gate> gate, ClientApi& api)
+      : OrderedStream(std::move(gate)), api_(api) {}
 
  private:
+  void started() override { peer_ = context().peer(); }
+
   void on_request(const etcdserverpb::LeaseKeepAliveRequest& request) override {
     const LeaseId id(request.id());
-    api_.lease_keep_alive(from_proto(request), [outbox = outbox(), id, peer = peer_](
-                                                   Result<mvcc::LeaseKeepAliveResponse> result) {
-      CorkedAnswers::before_answer(peer);
-      if (result.is_ok()) {
-        outbox->send(to_proto(*result));
-      } else if (result.code() == ErrorCode::kLeaseNotFound) {
-        // etcd answers a keep-alive of an unknown lease with TTL 0 on the stream (the client
-        // then knows the lease is gone) instead of failing the stream.
-        etcdserverpb::LeaseKeepAliveResponse expired;
-        expired.set_id(id.value());
-        expired.set_ttl(0);
-        outbox->send(std::move(expired));
-      } else {
-        outbox->fail(to_grpc_status(result.error()));
-      }
-    });
+    std::weak_ptr<OrderedStream> weak = weak_from_this();
+    api_.lease_keep_alive(from_proto(request),
+                          [weak, id, peer = peer_](Result<mvcc::LeaseKeepAliveResponse> result) {
+                            std::shared_ptr<OrderedStream> stream = weak.lock();
+                            if (stream == nullptr) return;
+                            CorkedAnswers::before_answer(peer);
+                            if (result.is_ok()) {
+                              stream->send(to_proto(*result));
+                            } else if (result.code() == ErrorCode::kLeaseNotFound) {
+                              // etcd answers a keep-alive of an unknown lease with TTL 0 on the
+                              // stream (the client then knows the lease is gone) instead of failing
+                              // the stream.
+                              etcdserverpb::LeaseKeepAliveResponse expired;
+                              expired.set_id(id.value());
+                              expired.set_ttl(0);
+                              stream->send(std::move(expired));
+                            } else {
+                              stream->fail(to_grpc_status(result.error()));
+                            }
+                          });
   }
 
   ClientApi& api_;
-  const std::string peer_;  // the call's peer, for CorkedAnswers
+  std::string peer_;  // the call's peer, for CorkedAnswers
 };
 
 }  // namespace
@@ -143,111 +144,77 @@ grpc::Status to_concurrency_status(const Error& error) {
 
 // ---- KV ----
 
-grpc::ServerUnaryReactor* KvService::Range(grpc::CallbackServerContext* context,
-                                           const etcdserverpb::RangeRequest* request,
-                                           etcdserverpb::RangeResponse* response) {
-  return serve_unary(context, *request, response, [this](auto converted, auto done) {
-    api_.range(std::move(converted), std::move(done));
+void KvService::serve(CallQueue& calls) {
+  using Service = etcdserverpb::KV::AsyncService;
+  serve_translated(calls, service_, &Service::RequestRange, [this](auto request, auto done) {
+    api_.range(std::move(request), std::move(done));
   });
-}
-
-grpc::ServerUnaryReactor* KvService::Put(grpc::CallbackServerContext* context,
-                                         const etcdserverpb::PutRequest* request,
-                                         etcdserverpb::PutResponse* response) {
-  return serve_unary(context, *request, response, [this](auto converted, auto done) {
-    api_.put(std::move(converted), std::move(done));
+  serve_translated(calls, service_, &Service::RequestPut, [this](auto request, auto done) {
+    api_.put(std::move(request), std::move(done));
   });
-}
-
-grpc::ServerUnaryReactor* KvService::DeleteRange(grpc::CallbackServerContext* context,
-                                                 const etcdserverpb::DeleteRangeRequest* request,
-                                                 etcdserverpb::DeleteRangeResponse* response) {
-  return serve_unary(context, *request, response, [this](auto converted, auto done) {
-    api_.delete_range(std::move(converted), std::move(done));
+  serve_translated(calls, service_, &Service::RequestDeleteRange, [this](auto request, auto done) {
+    api_.delete_range(std::move(request), std::move(done));
   });
-}
-
-grpc::ServerUnaryReactor* KvService::Txn(grpc::CallbackServerContext* context,
-                                         const etcdserverpb::TxnRequest* request,
-                                         etcdserverpb::TxnResponse* response) {
-  return serve_unary(context, *request, response, [this](auto converted, auto done) {
-    api_.txn(std::move(converted), std::move(done));
+  serve_translated(calls, service_, &Service::RequestTxn, [this](auto request, auto done) {
+    api_.txn(std::move(request), std::move(done));
   });
-}
-
-grpc::ServerUnaryReactor* KvService::Compact(grpc::CallbackServerContext* context,
-                                             const etcdserverpb::CompactionRequest* request,
-                                             etcdserverpb::CompactionResponse* response) {
-  return serve_unary(context, *request, response, [this](auto converted, auto done) {
-    api_.compact(std::move(converted), std::move(done));
+  serve_translated(calls, service_, &Service::RequestCompact, [this](auto request, auto done) {
+    api_.compact(std::move(request), std::move(done));
   });
 }
 
 // ---- Lease ----
 
-grpc::ServerUnaryReactor* LeaseService::LeaseGrant(grpc::CallbackServerContext* context,
-                                                   const etcdserverpb::LeaseGrantRequest* request,
-                                                   etcdserverpb::LeaseGrantResponse* response) {
-  return serve_unary(context, *request, response, [this](auto converted, auto done) {
-    api_.lease_grant(std::move(converted), std::move(done));
+void LeaseService::serve(CallQueue& calls) {
+  using Service = etcdserverpb::Lease::AsyncService;
+  serve_translated(calls, service_, &Service::RequestLeaseGrant, [this](auto request, auto done) {
+    api_.lease_grant(std::move(request), std::move(done));
   });
-}
-
-grpc::ServerUnaryReactor* LeaseService::LeaseRevoke(grpc::CallbackServerContext* context,
-                                                    const etcdserverpb::LeaseRevokeRequest* request,
-                                                    etcdserverpb::LeaseRevokeResponse* response) {
-  return serve_unary(context, *request, response, [this](auto converted, auto done) {
-    api_.lease_revoke(std::move(converted), std::move(done));
+  serve_translated(calls, service_, &Service::RequestLeaseRevoke, [this](auto request, auto done) {
+    api_.lease_revoke(std::move(request), std::move(done));
   });
-}
-
-grpc::ServerBidiReactor<etcdserverpb::LeaseKeepAliveRequest, etcdserverpb::LeaseKeepAliveResponse>*
-LeaseService::LeaseKeepAlive(grpc::CallbackServerContext* context) {
-  return new LeaseKeepAliveReactor(api_, context->peer());  // deletes itself in OnDone
-}
-
-grpc::ServerUnaryReactor* LeaseService::LeaseTimeToLive(
-    grpc::CallbackServerContext* context, const etcdserverpb::LeaseTimeToLiveRequest* request,
-    etcdserverpb::LeaseTimeToLiveResponse* response) {
   // etcd answers an unknown lease with TTL -1 rather than an error (v3rpc LeaseTimeToLive),
   // which etcdctl prints as "lease ... already expired".
-  const int64_t id = request->id();
-  return serve_unary(context, *request, response, [this, id](auto converted, auto done) {
-    api_.lease_time_to_live(
-        std::move(converted),
-        [id, done = std::move(done)](Result<mvcc::LeaseTimeToLiveResponse> result) {
-          if (!result.is_ok() && result.code() == ErrorCode::kLeaseNotFound) {
-            mvcc::LeaseTimeToLiveResponse expired;
-            expired.id = LeaseId(id);
-            expired.ttl_seconds = -1;
-            return done(Result<mvcc::LeaseTimeToLiveResponse>(std::move(expired)));
-          }
-          done(std::move(result));
-        });
-  });
-}
-
-grpc::ServerUnaryReactor* LeaseService::LeaseLeases(grpc::CallbackServerContext* context,
-                                                    const etcdserverpb::LeaseLeasesRequest*,
-                                                    etcdserverpb::LeaseLeasesResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  api_.lease_leases(mvcc::LeaseLeasesRequest{},
-                    [reactor, response](Result<mvcc::LeaseLeasesResponse> result) {
-                      if (!result.is_ok()) {
-                        reactor->Finish(to_grpc_status(result.error()));
-                        return;
-                      }
-                      *response = to_proto(*result);
-                      reactor->Finish(grpc::Status::OK);
-                    });
-  return reactor;
+  serve_translated(
+      calls, service_, &Service::RequestLeaseTimeToLive, [this](auto request, auto done) {
+        const LeaseId id = request.id;
+        api_.lease_time_to_live(
+            std::move(request),
+            [id, done = std::move(done)](Result<mvcc::LeaseTimeToLiveResponse> result) {
+              if (!result.is_ok() && result.code() == ErrorCode::kLeaseNotFound) {
+                mvcc::LeaseTimeToLiveResponse expired;
+                expired.id = id;
+                expired.ttl_seconds = -1;
+                return done(Result<mvcc::LeaseTimeToLiveResponse>(std::move(expired)));
+              }
+              done(std::move(result));
+            });
+      });
+  serve_unary_calls(
+      calls, service_, &Service::RequestLeaseLeases,
+      [this](std::shared_ptr<
+             UnaryCall<etcdserverpb::LeaseLeasesRequest, etcdserverpb::LeaseLeasesResponse>>
+                 rpc) {
+        api_.lease_leases(mvcc::LeaseLeasesRequest{},
+                          [rpc](Result<mvcc::LeaseLeasesResponse> result) {
+                            if (!result.is_ok()) return rpc->fail(to_grpc_status(result.error()));
+                            rpc->finish(to_proto(*result));
+                          });
+      });
+  LeaseKeepAliveStream::serve(calls, service_, &Service::RequestLeaseKeepAlive,
+                              [this](std::shared_ptr<CallQueue::Gate> gate) {
+                                return std::make_shared<LeaseKeepAliveStream>(std::move(gate),
+                                                                              api_);
+                              });
 }
 
 // ---- Watch ----
 
-grpc::ServerBidiReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>*
-WatchService::Watch(grpc::CallbackServerContext* context) {
-  return new WatchStreamReactor(api_, context->peer());  // deletes itself in OnDone
+void WatchService::serve(CallQueue& calls) {
+  WatchStream::serve(calls, service_, &etcdserverpb::Watch::AsyncService::RequestWatch,
+                     [this](std::shared_ptr<CallQueue::Gate> gate) {
+                       return std::make_shared<WatchStream>(std::move(gate), api_);
+                     });
 }
 
 }  // namespace lockstep::api

@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "core/base/error.h"
+#include "server/api/call_queue.h"
 #include "server/api/client_api.h"
 #include "server/api/proto/rpc.grpc.pb.h"
 
@@ -18,66 +19,46 @@ grpc::Status to_grpc_status(const Error& error);
 // UNKNOWN "etcdserver: requested lease not found", where a Put gets NOT_FOUND).
 grpc::Status to_concurrency_status(const Error& error);
 
-// The KV, Lease and Watch services of etcd's v3 API on gRPC's callback API, translating each
-// call to the ClientApi (in core/mvcc types) and its answer back. No thread blocks waiting for
-// the member: a call's reactor is finished from the member's completion.
-class KvService final : public etcdserverpb::KV::CallbackService {
+// The KV, Lease and Watch services of etcd's v3 API on gRPC's asynchronous API (call_queue.h),
+// translating each call to the ClientApi (in core/mvcc types) and its answer back. No thread
+// blocks waiting for the member: a call is answered from the member's completion.
+//
+// Each service is registered with a grpc::ServerBuilder (grpc_service()) and, once the server
+// has started, accepts calls on a CallQueue (serve()); it must outlive the queue's stop().
+class KvService final {
  public:
   explicit KvService(ClientApi& api) : api_(api) {}
 
-  grpc::ServerUnaryReactor* Range(grpc::CallbackServerContext* context,
-                                  const etcdserverpb::RangeRequest* request,
-                                  etcdserverpb::RangeResponse* response) override;
-  grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* context,
-                                const etcdserverpb::PutRequest* request,
-                                etcdserverpb::PutResponse* response) override;
-  grpc::ServerUnaryReactor* DeleteRange(grpc::CallbackServerContext* context,
-                                        const etcdserverpb::DeleteRangeRequest* request,
-                                        etcdserverpb::DeleteRangeResponse* response) override;
-  grpc::ServerUnaryReactor* Txn(grpc::CallbackServerContext* context,
-                                const etcdserverpb::TxnRequest* request,
-                                etcdserverpb::TxnResponse* response) override;
-  grpc::ServerUnaryReactor* Compact(grpc::CallbackServerContext* context,
-                                    const etcdserverpb::CompactionRequest* request,
-                                    etcdserverpb::CompactionResponse* response) override;
+  grpc::Service* grpc_service() { return &service_; }
+  void serve(CallQueue& calls);
 
  private:
   ClientApi& api_;
+  etcdserverpb::KV::AsyncService service_;
 };
 
-class LeaseService final : public etcdserverpb::Lease::CallbackService {
+class LeaseService final {
  public:
   explicit LeaseService(ClientApi& api) : api_(api) {}
 
-  grpc::ServerUnaryReactor* LeaseGrant(grpc::CallbackServerContext* context,
-                                       const etcdserverpb::LeaseGrantRequest* request,
-                                       etcdserverpb::LeaseGrantResponse* response) override;
-  grpc::ServerUnaryReactor* LeaseRevoke(grpc::CallbackServerContext* context,
-                                        const etcdserverpb::LeaseRevokeRequest* request,
-                                        etcdserverpb::LeaseRevokeResponse* response) override;
-  grpc::ServerBidiReactor<etcdserverpb::LeaseKeepAliveRequest,
-                          etcdserverpb::LeaseKeepAliveResponse>*
-  LeaseKeepAlive(grpc::CallbackServerContext* context) override;
-  grpc::ServerUnaryReactor* LeaseTimeToLive(
-      grpc::CallbackServerContext* context, const etcdserverpb::LeaseTimeToLiveRequest* request,
-      etcdserverpb::LeaseTimeToLiveResponse* response) override;
-  grpc::ServerUnaryReactor* LeaseLeases(grpc::CallbackServerContext* context,
-                                        const etcdserverpb::LeaseLeasesRequest* request,
-                                        etcdserverpb::LeaseLeasesResponse* response) override;
+  grpc::Service* grpc_service() { return &service_; }
+  void serve(CallQueue& calls);
 
  private:
   ClientApi& api_;
+  etcdserverpb::Lease::AsyncService service_;
 };
 
-class WatchService final : public etcdserverpb::Watch::CallbackService {
+class WatchService final {
  public:
   explicit WatchService(ClientApi& api) : api_(api) {}
 
-  grpc::ServerBidiReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>* Watch(
-      grpc::CallbackServerContext* context) override;
+  grpc::Service* grpc_service() { return &service_; }
+  void serve(CallQueue& calls);
 
  private:
   ClientApi& api_;
+  etcdserverpb::Watch::AsyncService service_;
 };
 
 }  // namespace lockstep::api

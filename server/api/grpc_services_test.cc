@@ -34,12 +34,17 @@ class GrpcServices : public ::testing::Test {
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    builder.RegisterService(&kv_service_);
-    builder.RegisterService(&lease_service_);
-    builder.RegisterService(&watch_service_);
+    builder.RegisterService(kv_service_.grpc_service());
+    builder.RegisterService(lease_service_.grpc_service());
+    builder.RegisterService(watch_service_.grpc_service());
+    calls_ = std::make_unique<CallQueue>(builder);
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     ASSERT_GT(port, 0);
+    kv_service_.serve(*calls_);
+    lease_service_.serve(*calls_);
+    watch_service_.serve(*calls_);
+    calls_->start();
     channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
                                    grpc::InsecureChannelCredentials());
     kv_ = etcdserverpb::KV::NewStub(channel_);
@@ -49,6 +54,7 @@ class GrpcServices : public ::testing::Test {
 
   void TearDown() override {
     if (server_) server_->Shutdown();
+    if (calls_) calls_->stop();
   }
 
   etcdserverpb::PutResponse put(const std::string& key, const std::string& value,
@@ -67,6 +73,7 @@ class GrpcServices : public ::testing::Test {
   KvService kv_service_{api_};
   LeaseService lease_service_{api_};
   WatchService watch_service_{api_};
+  std::unique_ptr<CallQueue> calls_;  // destroyed after the server
   std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<etcdserverpb::KV::Stub> kv_;

@@ -2,33 +2,37 @@
 
 #include "server/api/proto_convert.h"
 #include "server/api/queued_key_call.h"
+#include "server/api/unary_call.h"
 
 namespace lockstep::api {
 
-grpc::ServerUnaryReactor* LockService::Lock(grpc::CallbackServerContext*,
-                                            const v3lockpb::LockRequest* request,
-                                            v3lockpb::LockResponse* response) {
-  LeasedKeyQueue::Options options;
-  options.prefix = request->name() + "/";
-  options.lease = LeaseId(request->lease());
-  return new QueuedKeyCall(api_, std::move(options), [response](const QueuedKey& held) {
-    *response->mutable_header() = to_proto(held.header);
-    response->set_key(held.key);
-  });
-}
-
-grpc::ServerUnaryReactor* LockService::Unlock(grpc::CallbackServerContext* context,
-                                              const v3lockpb::UnlockRequest* request,
-                                              v3lockpb::UnlockResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  api_.delete_range(mvcc::DeleteRangeRequest{request->key()},
-                    [reactor, response](Result<mvcc::DeleteRangeResponse> deleted) {
-                      if (!deleted.is_ok())
-                        return reactor->Finish(to_concurrency_status(deleted.error()));
-                      *response->mutable_header() = to_proto(deleted->header);
-                      reactor->Finish(grpc::Status::OK);
-                    });
-  return reactor;
+void LockService::serve(CallQueue& calls) {
+  using Service = v3lockpb::Lock::AsyncService;
+  serve_unary_calls(
+      calls, service_, &Service::RequestLock,
+      [this](std::shared_ptr<UnaryCall<v3lockpb::LockRequest, v3lockpb::LockResponse>> call) {
+        LeasedKeyQueue::Options options;
+        options.prefix = call->request().name() + "/";
+        options.lease = LeaseId(call->request().lease());
+        answer_when_held(call, api_, std::move(options),
+                         [](const QueuedKey& held, v3lockpb::LockResponse& response) {
+                           *response.mutable_header() = to_proto(held.header);
+                           response.set_key(held.key);
+                         });
+      },
+      /*watch_cancellation=*/true);
+  serve_unary_calls(
+      calls, service_, &Service::RequestUnlock,
+      [this](std::shared_ptr<UnaryCall<v3lockpb::UnlockRequest, v3lockpb::UnlockResponse>> call) {
+        api_.delete_range(mvcc::DeleteRangeRequest{call->request().key()},
+                          [call](Result<mvcc::DeleteRangeResponse> deleted) {
+                            if (!deleted.is_ok())
+                              return call->fail(to_concurrency_status(deleted.error()));
+                            v3lockpb::UnlockResponse response;
+                            *response.mutable_header() = to_proto(deleted->header);
+                            call->finish(std::move(response));
+                          });
+      });
 }
 
 }  // namespace lockstep::api

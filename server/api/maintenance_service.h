@@ -5,6 +5,7 @@
 #include <cstddef>
 
 #include "server/api/admin_api.h"
+#include "server/api/call_queue.h"
 #include "server/api/proto/rpc.grpc.pb.h"
 
 namespace lockstep::api {
@@ -15,33 +16,16 @@ inline constexpr size_t kSnapshotChunkBytes = 32 * 1024;
 
 // etcd's Maintenance service over an AdminApi: Status (etcdctl endpoint status), Alarm,
 // Defragment, Hash/HashKV, MoveLeader and Snapshot (a server stream of the database copy).
-class MaintenanceService final : public etcdserverpb::Maintenance::CallbackService {
+class MaintenanceService final {
  public:
   explicit MaintenanceService(AdminApi& admin) : admin_(admin) {}
 
-  grpc::ServerUnaryReactor* Alarm(grpc::CallbackServerContext* context,
-                                  const etcdserverpb::AlarmRequest* request,
-                                  etcdserverpb::AlarmResponse* response) override;
-  grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* context,
-                                   const etcdserverpb::StatusRequest* request,
-                                   etcdserverpb::StatusResponse* response) override;
-  grpc::ServerUnaryReactor* Defragment(grpc::CallbackServerContext* context,
-                                       const etcdserverpb::DefragmentRequest* request,
-                                       etcdserverpb::DefragmentResponse* response) override;
-  grpc::ServerUnaryReactor* Hash(grpc::CallbackServerContext* context,
-                                 const etcdserverpb::HashRequest* request,
-                                 etcdserverpb::HashResponse* response) override;
-  grpc::ServerUnaryReactor* HashKV(grpc::CallbackServerContext* context,
-                                   const etcdserverpb::HashKVRequest* request,
-                                   etcdserverpb::HashKVResponse* response) override;
-  grpc::ServerUnaryReactor* MoveLeader(grpc::CallbackServerContext* context,
-                                       const etcdserverpb::MoveLeaderRequest* request,
-                                       etcdserverpb::MoveLeaderResponse* response) override;
-  grpc::ServerWriteReactor<etcdserverpb::SnapshotResponse>* Snapshot(
-      grpc::CallbackServerContext* context, const etcdserverpb::SnapshotRequest* request) override;
+  grpc::Service* grpc_service() { return &service_; }
+  void serve(CallQueue& calls);
 
  private:
   AdminApi& admin_;
+  etcdserverpb::Maintenance::AsyncService service_;
 };
 
 }  // namespace lockstep::api

@@ -1,53 +1,30 @@
 #pragma once
 
-#include <grpcpp/grpcpp.h>
-
-#include <functional>
 #include <memory>
-#include <mutex>
+#include <utility>
 
 #include "server/api/grpc_services.h"
 #include "server/api/leased_key_queue.h"
+#include "server/api/unary_call.h"
 
 namespace lockstep::api {
 
-// One unary gRPC call that waits in a LeasedKeyQueue (Lock, Campaign): finished from the
-// queue's answer, and a cancelled call (client deadline, disconnect) cancels the wait.
-class QueuedKeyCall final : public grpc::ServerUnaryReactor {
- public:
-  using Fill = std::function<void(const QueuedKey&)>;
-
-  QueuedKeyCall(ClientApi& api, LeasedKeyQueue::Options options, Fill fill)
-      : shared_(std::make_shared<Shared>()) {
-    // Nothing of `this` is touched after start(): its answer may finish the call, and gRPC
-    // may delete it, before start() returns.
-    std::shared_ptr<Shared> shared = shared_;
-    std::shared_ptr<LeasedKeyQueue> queue = LeasedKeyQueue::start(
-        api, std::move(options), [this, fill = std::move(fill)](Result<QueuedKey> result) {
-          if (!result.is_ok()) return Finish(to_concurrency_status(result.error()));
-          fill(*result);
-          Finish(grpc::Status::OK);
-        });
-    std::lock_guard lock(shared->mutex);
-    shared->queue = std::move(queue);
-  }
-
-  void OnCancel() override {
-    std::shared_ptr<LeasedKeyQueue> queue;
-    {
-      std::lock_guard lock(shared_->mutex);
-      queue = shared_->queue;
-    }
-    if (queue) queue->cancel();
-  }
-  void OnDone() override { delete this; }
-
- private:
-  struct Shared {
-    std::mutex mutex;
-    std::shared_ptr<LeasedKeyQueue> queue;
-  };
-  std::shared_ptr<Shared> shared_;
-};
+// Answers a unary call that waits in a LeasedKeyQueue (Lock, Campaign) from the queue's
+// answer, `fill(held, response)` writing the held key into the response; a cancelled call
+// (client deadline, disconnect) cancels the wait. The call must be served with
+// watch_cancellation (serve_unary_calls).
+template <typename Request, typename Response, typename Fill>
+void answer_when_held(const std::shared_ptr<UnaryCall<Request, Response>>& call, ClientApi& api,
+                      LeasedKeyQueue::Options options, Fill fill) {
+  std::shared_ptr<LeasedKeyQueue> queue = LeasedKeyQueue::start(
+      api, std::move(options), [call, fill = std::move(fill)](Result<QueuedKey> result) {
+        if (!result.is_ok()) return call->fail(to_concurrency_status(result.error()));
+        Response response;
+        fill(*result, response);
+        call->finish(std::move(response));
+      });
+  // Held by the call until it is answered or cancelled, whichever comes first.
+  call->on_cancel([queue] { queue->cancel(); });
+}
 
 }  // namespace lockstep::api
