@@ -14,6 +14,13 @@ namespace {
 // leader's commit index (etcdserver isLearnerReady, readyPercent 0.9).
 constexpr double kLearnerReadyFraction = 0.9;
 
+// A ReadIndex round not answered within this many heartbeat intervals is taken as lost and
+// issued again with its reads (a follower's forwarded request or the leader's answer dropped
+// on the way; the leader itself re-sends its heartbeats each interval). etcd retries its read
+// index request after 500 ms, five of its default heartbeat intervals (ReadIndexRetryTime);
+// two keep a simulated read behind a lost message well inside its request timeout.
+constexpr int kReadRoundRetryHeartbeats = 2;
+
 // Lease ids chosen by the member: positive int64 with the member's id in the top bits (as
 // etcd's idutil generator prefixes ids with the member id), the rest random.
 LeaseId choose_lease_id(NodeId member, Random& random) {
@@ -234,6 +241,8 @@ void Member::receive_loop() {
         continue;
       }
       handle_client_request(message->from, std::move(*request));
+      // A lone read starts its round at once; reads arriving while one is in flight wait
+      // for the next (issue_read_index).
       issue_read_index();
       ready_event_.notify_one();
     }
@@ -251,6 +260,7 @@ void Member::tick_loop() {
     raft_->tick();
     leader_duties();
     expire_requests();
+    issue_read_index();  // re-issues a round taken as lost
     notify_idle_watches();
     drain_watches();
     ready_event_.notify_one();
@@ -273,6 +283,8 @@ void Member::ready_loop() {
     }
     raft_->advance();
     serve_ready_reads();
+    // The reads that arrived while the round answered in this Ready was in flight.
+    issue_read_index();
     drain_watches();
     status = maybe_snapshot();
     if (!status.is_ok()) {
@@ -356,7 +368,8 @@ Status Member::persist(const raft::Ready& ready) {
 }
 
 void Member::on_soft_state(const raft::SoftState& soft_state) {
-  const bool was_leader = soft_state_.role == raft::RoleKind::kLeader;
+  const raft::SoftState soft_state_before = soft_state_;
+  const bool was_leader = soft_state_before.role == raft::RoleKind::kLeader;
   const bool is_leader_now = soft_state.role == raft::RoleKind::kLeader;
   soft_state_ = soft_state;
   if (is_leader_now && !was_leader) {
@@ -366,6 +379,11 @@ void Member::on_soft_state(const raft::SoftState& soft_state) {
     PROBE(runtime_, "member.became_leader");
   } else if (was_leader && !is_leader_now) {
     state_.lessor().demote();
+  }
+  // A leader that steps down drops its pending rounds, and a follower's request went to the
+  // old leader: the round in flight will not be answered.
+  if (soft_state.role != soft_state_before.role || soft_state.leader != soft_state_before.leader) {
+    read_rounds_.clear();  // the waiting reads go into the next round
   }
   if (observer_) {
     observer_->on_role(config_.id, raft_->raft().term(), soft_state.role, soft_state.leader);
@@ -562,13 +580,20 @@ Status Member::apply_conf_change(const raft::Entry& entry) {
 
 void Member::take_read_states(std::vector<raft::ReadState>& read_states) {
   for (raft::ReadState& read_state : read_states) {
-    auto issued = reads_issued_.find(read_state.context);
-    if (issued == reads_issued_.end()) continue;
-    for (PendingRead& read : issued->second) {
+    auto round = read_rounds_.find(read_state.context);
+    if (round == read_rounds_.end()) continue;  // given up, or older than one answered
+    const uint64_t number = round->second;
+    // Linearizability: a round serves only the reads that arrived before it was issued (its
+    // read index may predate a write acknowledged to a later reader; thesis §6.4 step 2).
+    // Reads wait in arrival order, so they are a prefix.
+    while (!reads_waiting_.empty() && reads_waiting_.front().rounds_before_arrival < number) {
+      PendingRead read = std::move(reads_waiting_.front());
+      reads_waiting_.pop_front();
       read.read_index = read_state.index;
       reads_confirmed_.push_back(std::move(read));
     }
-    reads_issued_.erase(issued);
+    // Earlier rounds could only serve reads served now.
+    std::erase_if(read_rounds_, [&](const auto& entry) { return entry.second <= number; });
   }
   serve_ready_reads();
 }
@@ -620,9 +645,7 @@ Status Member::maybe_snapshot() {
 // Client requests
 
 size_t Member::pending_count() const {
-  size_t count = proposals_.size() + reads_unissued_.size() + reads_confirmed_.size();
-  for (const auto& [context, reads] : reads_issued_) count += reads.size();
-  return count;
+  return proposals_.size() + reads_waiting_.size() + reads_confirmed_.size();
 }
 
 void Member::handle_client_request(NodeId client, ClientRequest request) {
@@ -731,22 +754,36 @@ void Member::propose(const ReplyTo& reply, mvcc::ApplyRequest request) {
 
 void Member::start_read(const ReplyTo& reply, ClientRequestBody request) {
   if (raft_->raft().leader() == kNoNode) return reply_error(reply, ErrorCode::kNoLeader);
-  reads_unissued_.push_back(PendingRead{reply, std::move(request), LogIndex{}});
+  reads_waiting_.push_back(PendingRead{reply, std::move(request), LogIndex{}, read_rounds_issued_});
 }
 
 void Member::issue_read_index() {
-  // One ReadIndex round serves every read that arrived since the last one (etcd batches
-  // linearizable reads the same way in its readIndex loop).
-  if (reads_unissued_.empty()) return;
+  // Thesis §6.4: the leader can amortize the cost of confirming its leadership over many
+  // reads. One round is in flight at a time (as etcd's linearizableReadLoop): the reads that
+  // arrive meanwhile wait, and the next round, issued once it is answered, serves them all;
+  // N concurrent reads cost two heartbeat broadcasts instead of N. A read is never served
+  // by a round issued before it arrived (take_read_states).
+  if (reads_waiting_.empty()) return;
+  if (!read_rounds_.empty()) {
+    // A round not answered for this long is taken as lost (a follower's forwarded request
+    // or its answer dropped; the leader itself re-sends heartbeats each interval): one more
+    // is issued for every waiting read. The late one still serves the reads it covers.
+    const Duration retry_after =
+        config_.tick_interval * (config_.heartbeat_interval_ticks * kReadRoundRetryHeartbeats);
+    if (runtime_.now() - latest_read_round_at_ < retry_after) return;
+    PROBE(runtime_, "member.read_round_retried");
+  }
   const std::string context = "read/" + std::to_string(next_tag().proposal_id);
   Status status = raft_->read_index(context);
   if (!status.is_ok()) {
-    for (const PendingRead& read : reads_unissued_) reply_error(read.reply, ErrorCode::kNoLeader);
-    reads_unissued_.clear();
+    for (const PendingRead& read : reads_waiting_) reply_error(read.reply, ErrorCode::kNoLeader);
+    reads_waiting_.clear();
+    read_rounds_.clear();
     return;
   }
-  reads_issued_.emplace(context, std::move(reads_unissued_));
-  reads_unissued_.clear();
+  PROBE(runtime_, "member.read_round_issued");
+  latest_read_round_at_ = runtime_.now();
+  read_rounds_.emplace(context, ++read_rounds_issued_);
 }
 
 void Member::serve_read(const PendingRead& read) {
@@ -1124,12 +1161,10 @@ void Member::expire_requests() {
       return true;
     });
   };
-  expire_reads(reads_unissued_);
+  expire_reads(reads_waiting_);
   expire_reads(reads_confirmed_);
-  for (auto it = reads_issued_.begin(); it != reads_issued_.end();) {
-    expire_reads(it->second);
-    it = it->second.empty() ? reads_issued_.erase(it) : std::next(it);
-  }
+  // Rounds with no read left to serve are not waited for (this bounds read_rounds_).
+  if (reads_waiting_.empty()) read_rounds_.clear();
 }
 
 // ---------------------------------------------------------------------------------------

@@ -41,7 +41,8 @@ namespace lockstep::node {
 // Requests:
 // - writes are proposed and answered after apply, with the term and revision in the header;
 // - linearizable reads use ReadIndex (thesis §6.4) and are served once applied >= the read
-//   index; serializable reads are served from local state at once;
+//   index; at most one round is in flight, and the reads that arrive meanwhile share the
+//   next one; serializable reads are served from local state at once;
 // - every waiting request has a deadline (config.request_timeout) and a bounded queue
 //   (config.max_pending_requests): it ends with an answer or a clear etcd error, never hangs.
 class Member {
@@ -92,6 +93,8 @@ class Member {
     ReplyTo reply;
     ClientRequestBody request;  // a RangeRequest, a lease keep-alive or a lease time-to-live
     LogIndex read_index;        // known once Raft confirmed leadership
+    // read_rounds_issued_ when the read arrived: only a round numbered above it may serve it.
+    uint64_t rounds_before_arrival = 0;
   };
 
   // Boot.
@@ -134,6 +137,7 @@ class Member {
   void propose_membership(const ReplyTo& reply, const raft::ConfChange& change,
                           std::string attributes);
   void start_read(const ReplyTo& reply, ClientRequestBody request);
+  // Issues one ReadIndex round for every waiting read, unless a round is in flight.
   void issue_read_index();
   void serve_read(const PendingRead& read);
   void keep_alive(const ReplyTo& reply, const mvcc::LeaseKeepAliveRequest& request);
@@ -192,10 +196,14 @@ class Member {
   // Proposal and read ids carry a random per-incarnation prefix (see ProposalTag).
   uint64_t id_prefix_ = 0;
   uint64_t next_sequence_ = 1;
-  std::map<uint64_t, PendingProposal> proposals_;                 // by proposal id
-  std::vector<PendingRead> reads_unissued_;                       // waiting for a ReadIndex
-  std::map<std::string, std::vector<PendingRead>> reads_issued_;  // by read context
-  std::deque<PendingRead> reads_confirmed_;                       // waiting for apply
+  std::map<uint64_t, PendingProposal> proposals_;  // by proposal id
+  std::deque<PendingRead> reads_waiting_;          // for a round's read index, by arrival
+  // ReadIndex rounds in flight (see issue_read_index): read context -> round number, the
+  // value of read_rounds_issued_ once it was issued.
+  std::map<std::string, uint64_t> read_rounds_;
+  uint64_t read_rounds_issued_ = 0;
+  Instant latest_read_round_at_;
+  std::deque<PendingRead> reads_confirmed_;  // waiting for apply
   // Watches of every client in the one hub, by hub watch id: the owning client.
   struct WatchOwner {
     NodeId client;
