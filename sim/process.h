@@ -40,6 +40,21 @@ enum class FiberState : uint8_t {
 
 // One fiber of a process. Slots are reused; `generation` tells a FiberId for an earlier
 // occupant apart, and `wait_token` tells the current wait's timer from stale ones.
+//
+// Timers: a fiber woken before its deadline leaves its timer event in the world's queue, where
+// it turns stale (its token no longer matches). A member's receive loop waits with a deadline
+// one tick away and is woken by nearly every message, so stale timers used to be about half of
+// all queued events. Instead, while an event this slot queued is still in the queue (the
+// "carrier"), a wait whose deadline falls at or after it queues nothing: its timer is kept
+// aside in `deferred_timer`, with the sequence number it would have been queued with, and the
+// carrier queues it when it comes due. The queue then pops every live event at the same
+// (time, sequence) position as if it had been queued at once, so runs and traces are unchanged.
+struct DeferredTimer {
+  Instant time;           // virtual time the wait's deadline maps to
+  uint64_t sequence = 0;  // reserved when the wait began
+  uint64_t wait_token = 0;
+};
+
 struct FiberSlot {
   std::unique_ptr<env::Fiber> fiber;
   uint32_t generation = 0;
@@ -47,6 +62,9 @@ struct FiberSlot {
   uint64_t wait_token = 0;
   bool woken = false;                     // how the last park() ended
   std::optional<Instant> local_deadline;  // of the current wait, on the process's clock
+  uint64_t carrier_token = 0;             // 0: no event of this slot is known to be queued
+  Instant carrier_time;
+  std::optional<DeferredTimer> deferred_timer;
 };
 
 // A fiber that is ready to run, as the scheduler's ready set holds it.

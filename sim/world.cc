@@ -214,6 +214,8 @@ env::FiberId World::spawn_fiber(Process& process, std::string name, std::functio
   fiber.fiber = std::make_unique<env::Fiber>(std::move(name), std::move(body));
   fiber.wait_token = 0;
   fiber.local_deadline.reset();
+  fiber.carrier_token = 0;
+  fiber.deferred_timer.reset();
   ++process.live_fibers;
   const env::FiberId id = make_fiber_id(slot, fiber.generation);
   trace_.add(now_, process.id.value(), TraceKind::kFiberSpawn, id.value());
@@ -262,9 +264,23 @@ bool World::block_current_fiber(Process& process, FiberState state,
 }
 
 void World::schedule_wait_timer(Process& process, uint32_t slot) {
-  const FiberSlot& fiber = process.fibers[slot];
-  const Instant at = process.clock.virtual_when_local_reaches(*fiber.local_deadline, now_);
-  push_event(ScheduledEvent{at, 0, EventKind::kFiberTimer, process.index, slot, fiber.wait_token});
+  FiberSlot& fiber = process.fibers[slot];
+  Instant at = process.clock.virtual_when_local_reaches(*fiber.local_deadline, now_);
+  if (at < now_) at = now_;
+  // The sequence number is taken now either way, so every other event keeps its own.
+  const uint64_t sequence = next_sequence_++;
+  // The carrier pops first (at or before `at`, and with a smaller sequence) and queues this
+  // timer then (see FiberSlot).
+  if (fiber.carrier_token != 0 && fiber.carrier_time <= at) {
+    fiber.deferred_timer = DeferredTimer{at, sequence, fiber.wait_token};
+    return;
+  }
+  fiber.deferred_timer.reset();
+  queue_.push(
+      ScheduledEvent{at, sequence, EventKind::kFiberTimer, process.index, slot, fiber.wait_token});
+  // The earlier event carries from now on; a later one still queued is left to turn stale.
+  fiber.carrier_token = fiber.wait_token;
+  fiber.carrier_time = at;
 }
 
 void World::reschedule_wait_timers(Process& process) {
@@ -303,6 +319,13 @@ void World::fire_timer(const ScheduledEvent& event) {
   Process& owner = *processes_[event.process_index];
   if (event.slot >= owner.fibers.size()) return;
   FiberSlot& fiber = owner.fibers[event.slot];
+  if (fiber.carrier_token == event.token) {
+    fiber.carrier_token = 0;
+    if (fiber.wait_token != event.token) {
+      queue_deferred_timer(owner, event.slot);
+      return;
+    }
+  }
   if (fiber.wait_token != event.token) return;  // woken earlier or rescheduled: stale
   if (fiber.state != FiberState::kParked && fiber.state != FiberState::kSleeping) return;
   fiber.woken = false;
@@ -310,6 +333,21 @@ void World::fire_timer(const ScheduledEvent& event) {
   trace_.add(now_, owner.id.value(), TraceKind::kFiberTimeout,
              make_fiber_id(event.slot, fiber.generation).value());
   make_ready(owner, event.slot);
+}
+
+void World::queue_deferred_timer(Process& process, uint32_t slot) {
+  FiberSlot& fiber = process.fibers[slot];
+  if (!fiber.deferred_timer) return;
+  const DeferredTimer deferred = *fiber.deferred_timer;
+  fiber.deferred_timer.reset();
+  // A deferred timer of a wait that has ended (woken, rescheduled, fiber gone) would only
+  // have turned stale in the queue.
+  if (deferred.wait_token == 0 || deferred.wait_token != fiber.wait_token) return;
+  ASSERT(deferred.time >= now_, "a deferred timer is due no earlier than its carrier");
+  queue_.push(ScheduledEvent{deferred.time, deferred.sequence, EventKind::kFiberTimer,
+                             process.index, slot, deferred.wait_token});
+  fiber.carrier_token = deferred.wait_token;
+  fiber.carrier_time = deferred.time;
 }
 
 // ---------------------------------------------------------------- scheduler

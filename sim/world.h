@@ -177,6 +177,7 @@ class World {
   env::FiberId spawn_fiber(Process& process, std::string name, std::function<void()> body);
   bool block_current_fiber(Process& process, FiberState state, std::optional<Instant> deadline);
   void schedule_wait_timer(Process& process, uint32_t slot);
+  void queue_deferred_timer(Process& process, uint32_t slot);
   void reschedule_wait_timers(Process& process);
   bool wake_fiber(Process& process, env::FiberId fiber);
   void yield_current_fiber(Process& process);

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -228,6 +229,62 @@ TEST(WorldScheduler, RunUntilPredicateStopsAsSoonAsItHolds) {
   EXPECT_EQ(world.now(), at(milliseconds(70)));
   EXPECT_FALSE(world.run_until([&] { return ticks == 1000; }, at(seconds(2))));
   EXPECT_EQ(world.now(), at(seconds(2)));
+}
+
+// A fiber woken before its deadline that waits again does not queue a new timer while its old
+// one is still queued (see FiberSlot): the renewed wait must still end at its own deadline, and
+// at the same (time, sequence) place as if its timer had been queued when the wait began.
+TEST(WorldScheduler, RenewedWaitsTimeOutAtTheirDeadlinesInTheOrderTheyBegan) {
+  WorldOptions options = WorldOptions::seeded(5);
+  options.record_trace = true;
+  World world(options);
+  std::vector<std::string> log;
+  auto record = [&log](env::Runtime& runtime, const std::string& name, bool woken) {
+    log.push_back(name + (woken ? " woken " : " timed out ") +
+                  std::to_string(runtime.now().nanoseconds() / 1'000'000));
+  };
+  ASSERT_TRUE(world
+                  .add_process(kNode, "waiters",
+                               [&](env::Runtime& runtime) {
+                                 // Renewed with a later deadline: deferred behind its old timer.
+                                 const env::FiberId later = runtime.spawn("later", [&] {
+                                   record(runtime, "later", runtime.park(at(milliseconds(100))));
+                                   record(runtime, "later", runtime.park(at(milliseconds(200))));
+                                 });
+                                 // Starts waiting for the same instant after `later` renewed.
+                                 runtime.spawn("same", [&] {
+                                   runtime.sleep_for(milliseconds(20));
+                                   record(runtime, "same", runtime.park(at(milliseconds(200))));
+                                 });
+                                 // Renewed with an earlier deadline: needs a timer of its own.
+                                 const env::FiberId earlier = runtime.spawn("earlier", [&] {
+                                   record(runtime, "earlier", runtime.park(at(milliseconds(150))));
+                                   record(runtime, "earlier", runtime.park(at(milliseconds(30))));
+                                 });
+                                 runtime.spawn("waker", [&runtime, later, earlier] {
+                                   runtime.sleep_for(milliseconds(10));
+                                   runtime.wake(later);
+                                   runtime.wake(earlier);
+                                 });
+                               })
+                  .is_ok());
+  world.run_until(at(seconds(1)));
+  std::vector<std::string> sorted = log;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(sorted, (std::vector<std::string>{"earlier timed out 30", "earlier woken 10",
+                                              "later timed out 200", "later woken 10",
+                                              "same timed out 200"}));
+  // Both waits ending at 200 ms time out in the order they began: `later` (at 10 ms) first.
+  std::vector<std::string> spawned;
+  std::vector<std::string> timed_out_at_200;
+  for (const TraceRecord& event : world.trace().records()) {
+    if (event.kind == TraceKind::kFiberSpawn) spawned.push_back(event.detail);
+    if (event.kind == TraceKind::kFiberTimeout && event.time == at(milliseconds(200))) {
+      timed_out_at_200.push_back(event.detail);
+    }
+  }
+  ASSERT_EQ(spawned.size(), 5u);  // main, later, same, earlier, waker
+  EXPECT_EQ(timed_out_at_200, (std::vector<std::string>{spawned[1], spawned[2]}));
 }
 
 }  // namespace
