@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "core/base/assert.h"
 #include "core/base/crc32c.h"
 #include "core/base/limits.h"
 
@@ -15,47 +16,118 @@ constexpr uint8_t kFlagSnapshot = 1 << 1;
 constexpr uint8_t kKnownFlags = kFlagReject | kFlagSnapshot;
 constexpr size_t kMaxVarintBytes = 10;
 
+// The encoder runs twice over a message: once with a Sizer to learn the exact length, then
+// with a Writer into a string of that length, so an encoding costs one allocation and no
+// per-byte capacity checks (a loaded simulated cluster encodes ~100k messages a run).
+class Sizer {
+ public:
+  void u8(uint8_t) { ++size_; }
+  void varint(uint64_t value) { size_ += varint_size(value); }
+  void bytes(std::string_view value) {
+    varint(value.size());
+    size_ += value.size();
+  }
+  void fixed32(uint32_t) { size_ += 4; }
+  size_t size() const { return size_; }
+
+  static size_t varint_size(uint64_t value) {
+    size_t bytes = 1;
+    while (value >= 0x80) {
+      value >>= 7;
+      ++bytes;
+    }
+    return bytes;
+  }
+
+ private:
+  size_t size_ = 0;
+};
+
 class Writer {
  public:
-  void u8(uint8_t value) { out_.push_back(static_cast<char>(value)); }
+  explicit Writer(char* out) : next_(out) {}
+
+  void u8(uint8_t value) { *next_++ = static_cast<char>(value); }
   void varint(uint64_t value) {
     while (value >= 0x80) {
-      out_.push_back(static_cast<char>((value & 0x7f) | 0x80));
+      *next_++ = static_cast<char>((value & 0x7f) | 0x80);
       value >>= 7;
     }
-    out_.push_back(static_cast<char>(value));
+    *next_++ = static_cast<char>(value);
   }
   void bytes(std::string_view value) {
     varint(value.size());
-    out_.append(value);
+    if (!value.empty()) std::memcpy(next_, value.data(), value.size());
+    next_ += value.size();
   }
   void fixed32(uint32_t value) {
-    for (int shift = 0; shift < 32; shift += 8) out_.push_back(static_cast<char>(value >> shift));
+    for (int shift = 0; shift < 32; shift += 8) *next_++ = static_cast<char>(value >> shift);
   }
-  std::string& out() { return out_; }
+  const char* position() const { return next_; }
 
  private:
-  std::string out_;
+  char* next_;
 };
+
+// Runs `write(sink)` with a Sizer, then into a string of exactly that size.
+template <class Write>
+std::string encode_exactly(const Write& write) {
+  Sizer sizer;
+  write(sizer);
+  std::string out(sizer.size(), '\0');
+  Writer writer(out.data());
+  write(writer);
+  ASSERT(writer.position() == out.data() + out.size(), "sizer and writer disagree");
+  return out;
+}
 
 class Reader {
  public:
   explicit Reader(std::string_view in) : in_(in) {}
 
-  bool failed() const { return !error_.empty(); }
+  bool failed() const { return failed_; }
   const std::string& error() const { return error_; }
   bool at_end() const { return position_ == in_.size(); }
   size_t remaining() const { return in_.size() - position_; }
 
   uint8_t u8(const char* field) {
-    if (failed()) return 0;
+    if (failed_) return 0;
     if (remaining() < 1) return fail(field, "truncated"), 0;
     return static_cast<uint8_t>(in_[position_++]);
   }
   uint64_t varint(const char* field) {
+    if (failed_) return 0;
+    // Most fields of most messages (ids, small terms, flags, counts) fit in one byte.
+    if (position_ < in_.size() && static_cast<uint8_t>(in_[position_]) < 0x80) {
+      return static_cast<uint8_t>(in_[position_++]);
+    }
+    return long_varint(field);
+  }
+  std::string bytes(const char* field) {
+    const uint64_t length = varint(field);
+    if (failed_) return {};
+    if (length > remaining()) return fail(field, "length exceeds the input"), std::string();
+    std::string value(in_.substr(position_, length));
+    position_ += length;
+    return value;
+  }
+  // A count of items each taking at least one byte: bounded by the input and a limit.
+  size_t count(const char* field, size_t limit) {
+    const uint64_t value = varint(field);
+    if (failed_) return 0;
+    if (value > remaining() || value > limit) return fail(field, "count out of range"), 0;
+    return static_cast<size_t>(value);
+  }
+  void fail(const char* field, const char* reason) {
+    if (failed_) return;
+    failed_ = true;
+    error_ = std::string(field) + ": " + reason;
+  }
+
+ private:
+  uint64_t long_varint(const char* field) {
     uint64_t value = 0;
     for (size_t i = 0; i < kMaxVarintBytes; ++i) {
-      if (failed()) return 0;
       if (remaining() < 1) return fail(field, "truncated varint"), 0;
       const uint8_t byte = static_cast<uint8_t>(in_[position_++]);
       if (i == kMaxVarintBytes - 1 && byte > 1) return fail(field, "varint overflows 64 bits"), 0;
@@ -65,32 +137,15 @@ class Reader {
     fail(field, "varint too long");
     return 0;
   }
-  std::string bytes(const char* field) {
-    const uint64_t length = varint(field);
-    if (failed()) return {};
-    if (length > remaining()) return fail(field, "length exceeds the input"), std::string();
-    std::string value(in_.substr(position_, length));
-    position_ += length;
-    return value;
-  }
-  // A count of items each taking at least one byte: bounded by the input and a limit.
-  size_t count(const char* field, size_t limit) {
-    const uint64_t value = varint(field);
-    if (failed()) return 0;
-    if (value > remaining() || value > limit) return fail(field, "count out of range"), 0;
-    return static_cast<size_t>(value);
-  }
-  void fail(const char* field, const char* reason) {
-    if (error_.empty()) error_ = std::string(field) + ": " + reason;
-  }
 
- private:
   std::string_view in_;
   size_t position_ = 0;
+  bool failed_ = false;
   std::string error_;
 };
 
-void write_ids(Writer& writer, const std::vector<NodeId>& ids) {
+template <class Sink>
+void write_ids(Sink& writer, const std::vector<NodeId>& ids) {
   writer.varint(ids.size());
   for (NodeId id : ids) writer.varint(id.value());
 }
@@ -103,7 +158,8 @@ std::vector<NodeId> read_ids(Reader& reader, const char* field) {
   return ids;
 }
 
-void write_entry(Writer& writer, const Entry& entry) {
+template <class Sink>
+void write_entry(Sink& writer, const Entry& entry) {
   writer.varint(entry.term.value());
   writer.varint(entry.index.value());
   writer.u8(static_cast<uint8_t>(entry.type));
@@ -121,7 +177,8 @@ Entry read_entry(Reader& reader) {
   return entry;
 }
 
-void write_snapshot(Writer& writer, const Snapshot& snapshot) {
+template <class Sink>
+void write_snapshot(Sink& writer, const Snapshot& snapshot) {
   writer.varint(snapshot.metadata.index.value());
   writer.varint(snapshot.metadata.term.value());
   const ConfState& conf = snapshot.metadata.conf_state;
@@ -157,10 +214,9 @@ uint32_t read_fixed32(std::string_view bytes) {
   return value;
 }
 
-}  // namespace
-
-std::string encode_message(const Message& message) {
-  Writer writer;
+// Everything but the trailing checksum.
+template <class Sink>
+void write_message_body(Sink& writer, const Message& message) {
   writer.u8(kMessageFormatVersion);
   writer.u8(static_cast<uint8_t>(message.type));
   writer.varint(message.from.value());
@@ -176,8 +232,20 @@ std::string encode_message(const Message& message) {
   writer.varint(message.entries.size());
   for (const Entry& entry : message.entries) write_entry(writer, entry);
   if (has_snapshot) write_snapshot(writer, message.snapshot);
-  writer.fixed32(crc32c(writer.out()));
-  return std::move(writer.out());
+}
+
+}  // namespace
+
+std::string encode_message(const Message& message) {
+  Sizer sizer;
+  write_message_body(sizer, message);
+  const size_t body_bytes = sizer.size();
+  std::string out(body_bytes + kChecksumBytes, '\0');
+  Writer writer(out.data());
+  write_message_body(writer, message);
+  ASSERT(writer.position() == out.data() + body_bytes, "sizer and writer disagree");
+  writer.fixed32(crc32c(std::string_view(out.data(), body_bytes)));
+  return out;
 }
 
 Result<Message> decode_message(std::string_view bytes) {
@@ -230,16 +298,16 @@ Result<Message> decode_message(std::string_view bytes) {
 }
 
 std::string encode_conf_change(const ConfChange& change) {
-  Writer writer;
-  writer.u8(kConfChangeFormatVersion);
-  writer.u8(static_cast<uint8_t>(change.transition));
-  writer.varint(change.changes.size());
-  for (const ConfChangeSingle& single : change.changes) {
-    writer.u8(static_cast<uint8_t>(single.type));
-    writer.varint(single.node.value());
-  }
-  writer.bytes(change.context);
-  return std::move(writer.out());
+  return encode_exactly([&change](auto& writer) {
+    writer.u8(kConfChangeFormatVersion);
+    writer.u8(static_cast<uint8_t>(change.transition));
+    writer.varint(change.changes.size());
+    for (const ConfChangeSingle& single : change.changes) {
+      writer.u8(static_cast<uint8_t>(single.type));
+      writer.varint(single.node.value());
+    }
+    writer.bytes(change.context);
+  });
 }
 
 Result<ConfChange> decode_conf_change(std::string_view bytes) {

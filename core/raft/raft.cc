@@ -8,6 +8,18 @@
 
 namespace lockstep::raft {
 
+namespace {
+
+// Makes room for `more` messages at once. A broadcast's messages would otherwise be moved
+// into a vector that grows 1, 2, 4, ... (take_messages() hands the buffer away with every
+// Ready, so it starts empty each time); growth stays geometric across repeated calls.
+void reserve_more(std::vector<Message>& messages, size_t more) {
+  const size_t needed = messages.size() + more;
+  if (needed > messages.capacity()) messages.reserve(std::max(needed, 2 * messages.capacity()));
+}
+
+}  // namespace
+
 std::string_view role_name(RoleKind role) {
   switch (role) {
     case RoleKind::kFollower:
@@ -647,6 +659,7 @@ void Raft::on_commit_advanced() {
 }
 
 void Raft::broadcast_append() {
+  reserve_more(messages_, leader_role().progress.size());
   for (auto& [peer, progress] : leader_role().progress) {
     if (peer != config_.id) send_append(peer);
   }
@@ -697,6 +710,7 @@ bool Raft::send_snapshot(NodeId to, Progress& progress) {
 }
 
 void Raft::broadcast_heartbeat(const std::string& context) {
+  reserve_more(messages_, leader_role().progress.size());
   for (auto& [peer, progress] : leader_role().progress) {
     if (peer == config_.id) continue;
     // Never tell a follower to commit beyond what it is known to hold.
