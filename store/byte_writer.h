@@ -6,6 +6,16 @@
 
 namespace lockstep::store {
 
+// Writes `value` little-endian into the 4 bytes at `at` (for back-patching a header).
+inline void store_u32(char* at, uint32_t value) {
+  for (int byte = 0; byte < 4; ++byte) at[byte] = static_cast<char>(value >> (8 * byte));
+}
+
+// Writes `value` little-endian into the 8 bytes at `at`.
+inline void store_u64(char* at, uint64_t value) {
+  for (int byte = 0; byte < 8; ++byte) at[byte] = static_cast<char>(value >> (8 * byte));
+}
+
 // Appends fixed-width little-endian integers and length-prefixed byte strings to a string.
 // Every on-disk format in store/ is built with it, so the byte order is one decision made in
 // one place (little-endian, as on every platform the project targets, but spelled out byte by
@@ -15,11 +25,16 @@ class ByteWriter {
   explicit ByteWriter(std::string& out) : out_(out) {}
 
   void u8(uint8_t value) { out_.push_back(static_cast<char>(value)); }
+  // Fixed-width integers go in with one append each rather than one push_back per byte.
   void u32(uint32_t value) {
-    for (int shift = 0; shift < 32; shift += 8) u8(static_cast<uint8_t>(value >> shift));
+    char bytes[4];
+    store_u32(bytes, value);
+    out_.append(bytes, sizeof bytes);
   }
   void u64(uint64_t value) {
-    for (int shift = 0; shift < 64; shift += 8) u8(static_cast<uint8_t>(value >> shift));
+    char bytes[8];
+    store_u64(bytes, value);
+    out_.append(bytes, sizeof bytes);
   }
   void i64(int64_t value) { u64(static_cast<uint64_t>(value)); }
   void raw(std::string_view bytes) { out_.append(bytes); }
@@ -35,10 +50,5 @@ class ByteWriter {
  private:
   std::string& out_;
 };
-
-// Writes `value` little-endian into the 4 bytes at `at` (for back-patching a header).
-inline void store_u32(char* at, uint32_t value) {
-  for (int byte = 0; byte < 4; ++byte) at[byte] = static_cast<char>(value >> (8 * byte));
-}
 
 }  // namespace lockstep::store

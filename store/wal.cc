@@ -331,6 +331,11 @@ Status Wal::sync() {
   if (failed_) return Error(ErrorCode::kIoError, "WAL failed earlier: " + failed_->to_string());
   const uint64_t sequence = segments_.back().sequence;
   std::string batch;
+  size_t batch_bytes = 0;
+  for (const PendingRecord& record : pending_) {
+    batch_bytes += wal_framed_size(record.payload.size());
+  }
+  batch.reserve(batch_bytes);
   uint64_t batch_sequence = sequence;
   for (const PendingRecord& record : pending_) {
     const size_t framed = wal_framed_size(record.payload.size());

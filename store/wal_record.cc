@@ -1,5 +1,7 @@
 #include "store/wal_record.h"
 
+#include <cstring>
+
 #include "core/base/assert.h"
 #include "core/base/crc32c.h"
 #include "store/byte_reader.h"
@@ -9,16 +11,18 @@ namespace lockstep::store {
 namespace {
 
 uint32_t position_seeded_crc(uint64_t segment_sequence, uint64_t offset, std::string_view body) {
-  std::string seed;
-  ByteWriter writer(seed);
-  writer.u64(segment_sequence);
-  writer.u64(offset);
-  return crc32c_extend(crc32c(seed), body);
+  char seed[16];
+  store_u64(seed, segment_sequence);
+  store_u64(seed + 8, offset);
+  return crc32c_extend(crc32c(std::string_view(seed, sizeof seed)), body);
 }
 
 size_t padding_for(size_t bytes) {
   return (kWalRecordAlignmentBytes - bytes % kWalRecordAlignmentBytes) % kWalRecordAlignmentBytes;
 }
+
+// term, index, type: what append_entry_payload writes before the entry's data.
+constexpr size_t kEntryPayloadHeaderBytes = 8 + 8 + 1;
 
 Error bad_payload(std::string_view what) {
   return Error(ErrorCode::kDataCorruption, std::string("malformed WAL ") + std::string(what));
@@ -40,18 +44,17 @@ void append_wal_frame(std::string& out, uint64_t segment_sequence, uint64_t offs
                       uint32_t synced_through, WalRecordType type, std::string_view payload) {
   ASSERT(offset % kWalRecordAlignmentBytes == 0, "records are 8-byte aligned");
   ASSERT(payload.size() <= kWalMaxRecordPayloadBytes, "callers bound entry sizes");
+  // One resize (zero-filled: the three reserved header bytes and the padding stay zero), then
+  // the fields in place: the WAL frames every entry of every Ready.
   const size_t start = out.size();
-  ByteWriter writer(out);
-  writer.u32(0);  // checksum, patched below once the body is in place
-  writer.u32(static_cast<uint32_t>(payload.size()));
-  writer.u32(synced_through);
-  writer.u8(static_cast<uint8_t>(type));
-  writer.zeros(3);
-  writer.raw(payload);
-  const std::string_view body(out.data() + start + 4, kWalRecordHeaderBytes - 4 + payload.size());
-  const uint32_t crc = position_seeded_crc(segment_sequence, offset, body);
-  store_u32(out.data() + start, crc);
-  writer.zeros(padding_for(kWalRecordHeaderBytes + payload.size()));
+  out.resize(start + wal_framed_size(payload.size()));
+  char* frame = out.data() + start;
+  store_u32(frame + 4, static_cast<uint32_t>(payload.size()));
+  store_u32(frame + 8, synced_through);
+  frame[12] = static_cast<char>(type);
+  if (!payload.empty()) std::memcpy(frame + kWalRecordHeaderBytes, payload.data(), payload.size());
+  const std::string_view body(frame + 4, kWalRecordHeaderBytes - 4 + payload.size());
+  store_u32(frame, position_seeded_crc(segment_sequence, offset, body));
 }
 
 std::optional<WalFrame> decode_wal_frame(std::string_view segment_bytes, uint64_t segment_sequence,
@@ -140,6 +143,7 @@ void append_entry_payload(std::string& out, const raft::Entry& entry) {
 
 std::string encode_entry(const raft::Entry& entry) {
   std::string out;
+  out.reserve(kEntryPayloadHeaderBytes + entry.data.size());
   append_entry_payload(out, entry);
   return out;
 }
