@@ -279,5 +279,38 @@ TEST_F(HttpServerTlsTest, SlowReaderIsHeldBackWithoutUnboundedBuffering) {
   EXPECT_EQ(answering_.requests(), complete + 1);
 }
 
+// A plain (http://) listener runs on the same event loops: more connections than the old
+// thread-per-connection limit (256), all open at once, pipelined requests answered in order.
+TEST(HttpServerPlainTest, ServesManyConcurrentPipelinedConnections) {
+  AnsweringThread answering;
+  Result<std::unique_ptr<HttpServer>> started =
+      HttpServer::start("127.0.0.1", 0, answering.handler());
+  ASSERT_TRUE(started.is_ok()) << started.error();
+  std::unique_ptr<HttpServer> server = std::move(started).value();
+  constexpr int kConnections = 320;
+  std::vector<int> sockets;
+  for (int at = 0; at < kConnections; ++at) sockets.push_back(connect_loopback(server->port()));
+  for (int at = 0; at < kConnections; ++at) {
+    const std::string requests = "GET /a" + std::to_string(at) + " HTTP/1.1\r\n\r\nGET /b" +
+                                 std::to_string(at) + " HTTP/1.1\r\n\r\n";
+    ASSERT_TRUE(send_all(sockets[static_cast<size_t>(at)], requests));
+  }
+  for (int at = 0; at < kConnections; ++at) {
+    const int fd = sockets[static_cast<size_t>(at)];
+    std::string received;
+    char chunk[4096];
+    const std::string second = "GET /b" + std::to_string(at) + " 0";
+    while (received.find(second) == std::string::npos) {
+      const ssize_t got = ::recv(fd, chunk, sizeof chunk, 0);
+      ASSERT_GT(got, 0) << "connection " << at << " ended after: " << received;
+      received.append(chunk, static_cast<size_t>(got));
+    }
+    EXPECT_LT(received.find("GET /a" + std::to_string(at) + " 0"), received.find(second));
+    EXPECT_EQ(received.find("503"), std::string::npos);
+    ::close(fd);
+  }
+  EXPECT_EQ(answering.requests(), 2u * kConnections);
+}
+
 }  // namespace
 }  // namespace lockstep::api

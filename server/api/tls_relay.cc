@@ -234,6 +234,11 @@ class TlsRelay::Loop {
   Outcome pump(Connection& connection);
   Outcome handshake(Connection& connection);
   Outcome sniff(Connection& connection);
+  Outcome sniff_plain(Connection& connection);
+  // The client's side of a connection, through its TLS session or (plain listener) the
+  // socket itself, with the same statuses.
+  server::TlsResult read_client(Connection& connection, std::span<char> into);
+  server::TlsResult write_client(Connection& connection, std::string_view bytes);
   Outcome start_relay(Connection& connection, Protocol protocol);
   Outcome relay(Connection& connection);
   Outcome serve_http1(Connection& connection);
@@ -294,7 +299,7 @@ void TlsRelay::Loop::log_limited(size_t kind, const std::string& line) {
   }
   last_log_[kind] = now;
   const uint64_t left_out = std::exchange(unlogged_[kind], 0);
-  std::fprintf(stderr, "lockstep: TLS listener: %s", line.c_str());
+  std::fprintf(stderr, "lockstep: %s listener: %s", tls_ != nullptr ? "TLS" : "HTTP", line.c_str());
   if (left_out > 0) {
     std::fprintf(stderr, " (and %llu more like it)", static_cast<unsigned long long>(left_out));
   }
@@ -404,17 +409,21 @@ void TlsRelay::Loop::add_connection(int fd) {
   accepted_.fetch_add(1, std::memory_order_relaxed);
   auto connection = std::make_unique<Connection>();
   connection->tls_fd = fd;
-  Result<std::unique_ptr<server::TlsSession>> session = server::TlsSession::create(*tls_, fd);
-  if (!session.is_ok()) {
-    log_limited(kLogHandshake, "cannot start a TLS session: " + session.error().to_string());
-    return;  // the destructor closes fd
+  if (tls_ != nullptr) {
+    Result<std::unique_ptr<server::TlsSession>> session = server::TlsSession::create(*tls_, fd);
+    if (!session.is_ok()) {
+      log_limited(kLogHandshake, "cannot start a TLS session: " + session.error().to_string());
+      return;  // the destructor closes fd
+    }
+    connection->tls = std::move(session).value();
+    // curl and browsers offer both and get HTTP/1.1, which HttpServer speaks; gRPC offers h2
+    // only (and fails a handshake in which the server chose nothing). A client offering
+    // neither is told apart by its first bytes.
+    connection->tls->accept_alpn(options_.http2 ? std::vector<std::string>{"http/1.1", "h2"}
+                                                : std::vector<std::string>{"http/1.1"});
+  } else {
+    connection->stage = Stage::kSniff;  // no handshake; the first bytes decide
   }
-  connection->tls = std::move(session).value();
-  // curl and browsers offer both and get HTTP/1.1, which HttpServer speaks; gRPC offers h2
-  // only (and fails a handshake in which the server chose nothing). A client offering neither
-  // is told apart by its first bytes.
-  connection->tls->accept_alpn(options_.http2 ? std::vector<std::string>{"http/1.1", "h2"}
-                                              : std::vector<std::string>{"http/1.1"});
   // Small answers (a put's) go out at once, as gRPC sets on sockets it accepts itself.
   const int no_delay = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &no_delay, sizeof no_delay);
@@ -441,8 +450,9 @@ void TlsRelay::Loop::expire_setups(Clock::time_point now) {
       continue;
     }
     setup_timeouts_.fetch_add(1, std::memory_order_relaxed);
-    log_limited(kLogHandshake, "closed " + peer_of(found->second->tls_fd) +
-                                   ": no TLS handshake and request within the setup timeout");
+    log_limited(kLogHandshake, "closed " + peer_of(found->second->tls_fd) + ": no " +
+                                   (tls_ != nullptr ? "TLS handshake and " : "") +
+                                   "request within the setup timeout");
     close_connection(id);
   }
 }
@@ -493,6 +503,7 @@ TlsRelay::Loop::Outcome TlsRelay::Loop::handshake(Connection& connection) {
 // No ALPN: the first decrypted bytes decide, as on a plain shared port (etcd's cmux). They are
 // kept and relayed first.
 TlsRelay::Loop::Outcome TlsRelay::Loop::sniff(Connection& connection) {
+  if (connection.tls == nullptr) return sniff_plain(connection);
   while (true) {
     const std::string_view seen = connection.to_plain.data();
     const std::string_view first = seen.substr(0, std::min(seen.size(), kSniffBytes));
@@ -509,8 +520,32 @@ TlsRelay::Loop::Outcome TlsRelay::Loop::sniff(Connection& connection) {
   }
 }
 
+// A plain listener: the first bytes are peeked at (MSG_PEEK), not taken, so that an HTTP/2
+// connection reaches gRPC whole, preface included. Edge-triggered epoll reports each new
+// arrival, so a partial preface waits for the next one.
+TlsRelay::Loop::Outcome TlsRelay::Loop::sniff_plain(Connection& connection) {
+  if (!options_.http2) return start_relay(connection, Protocol::kHttp1);
+  std::array<char, kSniffBytes> first{};
+  const ssize_t peeked = ::recv(connection.tls_fd, first.data(), first.size(), MSG_PEEK);
+  if (peeked < 0) return would_block(errno) ? Outcome::kIdle : Outcome::kClosed;
+  if (peeked == 0) return Outcome::kClosed;
+  const std::string_view seen(first.data(), static_cast<size_t>(peeked));
+  if (!kHttp2Preface.starts_with(seen)) return start_relay(connection, Protocol::kHttp1);
+  if (seen.size() == kSniffBytes) return start_relay(connection, Protocol::kHttp2);
+  return Outcome::kIdle;
+}
+
 TlsRelay::Loop::Outcome TlsRelay::Loop::start_relay(Connection& connection, Protocol protocol) {
   if (stopping_) return Outcome::kClosed;
+  if (connection.tls == nullptr && protocol == Protocol::kHttp2) {
+    // Nothing to decrypt: the socket itself is handed over (it leaves this loop's epoll set
+    // first, so no event of it reaches this thread afterwards).
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, connection.tls_fd, nullptr);
+    const int fd = std::exchange(connection.tls_fd, -1);
+    relayed_.fetch_add(1, std::memory_order_relaxed);
+    handoff_(fd, protocol);
+    return Outcome::kClosed;  // forgets the connection; the socket is the handoff's
+  }
   if (protocol == Protocol::kHttp1 && options_.http1) {
     connection.http = std::make_unique<Http1Connection>();
     connection.stage = Stage::kHttp1;
@@ -608,7 +643,6 @@ TlsRelay::Loop::Outcome TlsRelay::Loop::relay(Connection& connection) {
 // not want input (a request awaiting its answer with the read-ahead full, or answers piling
 // up for a client that does not read); an answer's arrival pumps the connection again.
 TlsRelay::Loop::Outcome TlsRelay::Loop::serve_http1(Connection& connection) {
-  server::TlsSession& tls = *connection.tls;
   Http1Connection& http = *connection.http;
   for (int round = 0; round < kPumpRounds; ++round) {
     bool progress = false;
@@ -619,7 +653,7 @@ TlsRelay::Loop::Outcome TlsRelay::Loop::serve_http1(Connection& connection) {
       }
     }
     if (!connection.client_done && http.wants_input()) {
-      const server::TlsResult received = tls.read(http1_read_);
+      const server::TlsResult received = read_client(connection, http1_read_);
       if (received.status == server::TlsStatus::kDone) {
         http.received(std::string_view(http1_read_.data(), received.bytes));
         progress = true;
@@ -632,7 +666,7 @@ TlsRelay::Loop::Outcome TlsRelay::Loop::serve_http1(Connection& connection) {
       }
     }
     if (!http.unsent().empty()) {
-      const server::TlsResult sent = tls.write(http.unsent());
+      const server::TlsResult sent = write_client(connection, http.unsent());
       if (sent.status == server::TlsStatus::kDone) {
         http.sent(sent.bytes);
         progress = true;
@@ -642,12 +676,45 @@ TlsRelay::Loop::Outcome TlsRelay::Loop::serve_http1(Connection& connection) {
       }
     }
     if (http.finished()) {
-      tls.close_notify();
+      if (connection.tls != nullptr) connection.tls->close_notify();
       return Outcome::kClosed;
     }
     if (!progress) return Outcome::kIdle;
   }
   return Outcome::kMore;
+}
+
+server::TlsResult TlsRelay::Loop::read_client(Connection& connection, std::span<char> into) {
+  if (connection.tls != nullptr) return connection.tls->read(into);
+  server::TlsResult result;
+  const ssize_t received = ::recv(connection.tls_fd, into.data(), into.size(), MSG_DONTWAIT);
+  if (received > 0) {
+    result.bytes = static_cast<size_t>(received);
+  } else if (received == 0) {
+    result.status = server::TlsStatus::kClosed;
+  } else if (would_block(errno)) {
+    result.status = server::TlsStatus::kWantRead;
+  } else {
+    result.status = server::TlsStatus::kFailed;
+    result.error = std::strerror(errno);
+  }
+  return result;
+}
+
+server::TlsResult TlsRelay::Loop::write_client(Connection& connection, std::string_view bytes) {
+  if (connection.tls != nullptr) return connection.tls->write(bytes);
+  server::TlsResult result;
+  const ssize_t sent =
+      ::send(connection.tls_fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (sent >= 0) {
+    result.bytes = static_cast<size_t>(sent);
+  } else if (would_block(errno)) {
+    result.status = server::TlsStatus::kWantWrite;
+  } else {
+    result.status = server::TlsStatus::kFailed;
+    result.error = std::strerror(errno);
+  }
+  return result;
 }
 
 void TlsRelay::Loop::dispatch(Connection& connection, const Http1Request& request) {
@@ -721,6 +788,8 @@ void TlsRelay::Loop::begin_stop() {
 Result<std::unique_ptr<TlsRelay>> TlsRelay::start(int listen_fd,
                                                   std::shared_ptr<const server::TlsContext> tls,
                                                   Handoff handoff, Options options) {
+  ASSERT(tls != nullptr || options.http1 != nullptr,
+         "a plain listener serves HTTP/1.1 itself: it has no socketpair to hand it over");
   set_nonblocking(listen_fd);
   std::unique_ptr<TlsRelay> relay(new TlsRelay());
   const size_t threads = std::max<size_t>(1, options.threads);

@@ -30,6 +30,10 @@ bool send_all(int fd, std::string_view bytes);
 // answers posted back to the thread that owns the connection), so the gateway over TLS takes
 // no thread and no socketpair per connection either.
 //
+// With a null TlsContext the same loops serve a plain (http://) listener: no handshake, the
+// protocol chosen by peeking at the first bytes, an HTTP/2 connection's socket itself handed
+// over (gRPC adopts it, preface included), HTTP/1.1 served here (Options::http1 required).
+//
 // Event-driven: a small fixed number of threads, each with its own epoll set, all accepting
 // from the listener (EPOLLEXCLUSIVE) and serving the connections they accepted with
 // non-blocking sockets and OpenSSL's WANT_READ/WANT_WRITE. No connection limit but file
@@ -56,7 +60,8 @@ class TlsRelay {
   static constexpr int kPumpRounds = 16;
 
   enum class Protocol { kHttp1, kHttp2 };
-  // Takes the plain end of a socketpair (blocking, close-on-exec) carrying `protocol`; owns it.
+  // Takes the plain end of a socketpair (blocking, close-on-exec) carrying `protocol`, or on a
+  // plain listener the client's socket itself (non-blocking, HTTP/2 only); owns it.
   using Handoff = std::function<void(int fd, Protocol protocol)>;
   // Answers one HTTP/1.1 request, at once or later from any thread; must not block (it runs
   // on a relay thread serving other connections).
@@ -90,7 +95,7 @@ class TlsRelay {
   };
 
   // Serves the listening socket `listen_fd` (made non-blocking; the caller keeps owning it
-  // and closes it after stop()).
+  // and closes it after stop()); `tls` null for a plain listener (see above).
   static Result<std::unique_ptr<TlsRelay>> start(int listen_fd,
                                                  std::shared_ptr<const server::TlsContext> tls,
                                                  Handoff handoff, Options options);
