@@ -1,9 +1,11 @@
 // The cluster property: for any generated scenario — cluster (3-5 members, Raft knobs),
 // network loss, workloads and a fault schedule (crashes with torn writes and restarts,
-// pauses, partitions, clogs, lossy windows, on the leader, a follower, a minority, anyone or
-// the deposed leader; a third of them fired by an election or a leader's first commit instead
+// pauses, partitions, clogs, lossy windows, clock steps, on the leader, a follower, a minority,
+// anyone or the deposed leader; half of the network and process faults also step their
+// target's clock back; a third of them fired by an election or a leader's first commit instead
 // of at their time; in a third of the cases a rolling cut of each new leader at its election
-// or first commit) — every check of the run holds: linearizability, Raft safety, liveness and
+// or first commit; in half of them a request timeout of about an election timeout) — every
+// check of the run holds: linearizability, Raft safety, liveness and
 // convergence after healing, and each workload's own guarantees. A failure shrinks to the smallest
 // such scenario and is printed as a scenario file with its seed (`lockstep sim run` replays it).
 #include <gtest/gtest.h>
@@ -118,8 +120,16 @@ TEST(ClusterProperty, generator_draws_knobs_and_leader_churn) {
     if (s.cluster.election_timeout_ticks > 20) ++seen["long election timeout"];
     if (s.cluster.request_timeout_ms < defaults.request_timeout_ms) {
       ++seen["short request timeout"];
-      EXPECT_FALSE(
-          std::ranges::any_of(s.workloads, [](const auto& w) { return w.type == "watch"; }));
+      if (std::ranges::any_of(s.workloads, [](const auto& w) { return w.type == "watch"; })) {
+        ++seen["short request timeout with watch"];
+        EXPECT_FALSE(std::ranges::any_of(s.faults, [](const auto& f) {
+          return f.action == sim::scenario::FaultAction::kClockJump;
+        }));
+      }
+      // About an election timeout: one to two of them, at least 50 ms.
+      const int election_timeout_ms = s.cluster.election_timeout_ticks * s.cluster.tick_ms;
+      EXPECT_GE(s.cluster.request_timeout_ms, std::max(50, election_timeout_ms));
+      EXPECT_LE(s.cluster.request_timeout_ms, std::max(50, 2 * election_timeout_ms));
     }
     if (is_leader_churn(s)) {
       ++seen["leader churn"];
@@ -136,17 +146,61 @@ TEST(ClusterProperty, generator_draws_knobs_and_leader_churn) {
     }
     expect_printed_scenario_replays(run_case);
   }
-  for (const char* what :
-       {"one entry per append", "long election timeout", "short request timeout"}) {
+  for (const char* what : {"one entry per append", "long election timeout", "short request timeout",
+                           "short request timeout with watch"}) {
     EXPECT_GT(seen[what], 10) << what;
   }
   EXPECT_GT(seen["leader churn"], 20);
   EXPECT_GT(seen["churn cut"], 20);
   EXPECT_LT(seen["leader churn"], 100);
+  // The knobs are drawn at every size (a small case may have them), and shrink away: the
+  // smallest case RapidCheck's shrink search reaches from any drawn case has the defaults.
   for (uint64_t random_seed = 1; random_seed <= 20; ++random_seed) {
-    const sim::scenario::ClusterSpec smallest = drawn_case(random_seed, 0).scenario.cluster;
-    EXPECT_EQ(smallest.max_append_bytes, defaults.max_append_bytes);
-    EXPECT_EQ(smallest.request_timeout_ms, defaults.request_timeout_ms);
+    const rc::Shrinkable<ClusterCase> drawn =
+        rc::gen::arbitrary<ClusterCase>()(rc::Random(random_seed), 100);
+    const auto [smallest, steps] =
+        rc::shrinkable::findLocalMin(drawn, [](const ClusterCase&) { return true; });
+    EXPECT_EQ(smallest.scenario.cluster.max_append_bytes, defaults.max_append_bytes);
+    EXPECT_EQ(smallest.scenario.cluster.request_timeout_ms, defaults.request_timeout_ms);
+    EXPECT_TRUE(smallest.scenario.faults.empty());
+  }
+}
+
+// Clock faults: steps back and forward on their own, and a network or process fault that also
+// steps its target's clock back by its duration at the same instant (same target, same
+// trigger): the clock step follows its fault in the file and is cut to end by the heal.
+TEST(ClusterProperty, generator_draws_clock_steps_with_their_faults) {
+  using sim::scenario::FaultAction;
+  std::map<std::string, int> seen;
+  for (uint64_t random_seed = 1; random_seed <= 200; ++random_seed) {
+    const ClusterCase run_case = drawn_case(random_seed, 100);
+    const sim::scenario::Scenario& s = run_case.scenario;
+    if (is_leader_churn(s)) continue;
+    for (size_t i = 0; i < s.faults.size(); ++i) {
+      const sim::scenario::FaultSpec& fault = s.faults[i];
+      if (fault.action != FaultAction::kClockJump) continue;
+      EXPECT_NE(fault.offset_ms, 0) << describe_case(run_case);
+      EXPECT_EQ(fault.duration_ms, 0);
+      if (!fault.on) {
+        EXPECT_LE(fault.at_ms - fault.offset_ms, s.duration_ms);
+      }
+      ++seen[fault.offset_ms > 0 ? "step forward" : "step back"];
+      const bool companion = i > 0 && s.faults[i - 1].action != FaultAction::kClockJump &&
+                             s.faults[i - 1].at_ms == fault.at_ms &&
+                             s.faults[i - 1].target == fault.target &&
+                             s.faults[i - 1].on == fault.on;
+      if (!companion) continue;
+      ++seen["with " + std::string(sim::scenario::fault_action_name(s.faults[i - 1].action))];
+      EXPECT_LT(fault.offset_ms, 0);
+      EXPECT_NE(s.faults[i - 1].action, FaultAction::kCrash);
+      EXPECT_EQ(s.faults[i - 1].occurrence, fault.occurrence);
+      EXPECT_EQ(s.faults[i - 1].delay_ms, fault.delay_ms);
+    }
+    expect_printed_scenario_replays(run_case);
+  }
+  for (const char* what :
+       {"step forward", "step back", "with partition", "with pause", "with clog", "with network"}) {
+    EXPECT_GT(seen[what], 5) << what;
   }
 }
 

@@ -16,6 +16,7 @@
 //   lockstep_property_hunt --bug all --cases 1..1000 --jobs 2          (measure)
 //   lockstep_property_hunt --bug ack-before-fsync --cases 7..7 --verbose   (replay a catch)
 //   lockstep_property_hunt --bug all --cases 1..40 --control            (no bug: all pass)
+//   lockstep_property_hunt --cases 1..100 --print                       (the drawn cases)
 //
 // Exit codes: 0 every bug caught (--control: every case passed), 1 a bug escaped (--control:
 // a case failed), 2 bad input or a build without planted bugs.
@@ -62,6 +63,7 @@ struct HuntFlags {
   // Shrink runs at most this many candidates (each a simulated run).
   int max_shrink_runs = 400;
   bool verbose = false;
+  bool print = false;
   std::string save_directory;
 };
 
@@ -316,6 +318,15 @@ int run(const HuntFlags& flags) {
   }
   const uint64_t first = cases->first;
   const uint64_t last = cases->last;
+  if (flags.print) {
+    for (uint64_t number = first; number <= last; ++number) {
+      const ClusterCase run_case = numbered_case(flags.seed, number);
+      std::printf("case %llu (seed %llu): %s\n%s\n", static_cast<unsigned long long>(number),
+                  static_cast<unsigned long long>(run_case.seed), case_summary(run_case).c_str(),
+                  scenario::scenario_to_json(run_case.scenario).c_str());
+    }
+    return 0;
+  }
   std::printf("generic property cases %llu..%llu, seed %llu%s\n",
               static_cast<unsigned long long>(first), static_cast<unsigned long long>(last),
               static_cast<unsigned long long>(flags.seed),
@@ -377,6 +388,8 @@ int main(int argc, char** argv) {
   app.add_option("--max-shrink-runs", flags.max_shrink_runs,
                  "Stop shrinking after this many candidate runs");
   app.add_flag("--verbose", flags.verbose, "Print every case's output and the shrunk scenario");
+  app.add_flag("--print", flags.print,
+               "Print the cases' scenario files without running them (what the generator draws)");
   app.add_option("--save", flags.save_directory,
                  "Directory to save each shrunk counterexample as <bug>.json and <bug>.seed");
   CLI11_PARSE(app, argc, argv);
