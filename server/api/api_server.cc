@@ -49,22 +49,25 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ClientApi& api, ApiServerOpt
     builder.RegisterService(server->cluster_service_->grpc_service());
     builder.RegisterService(server->maintenance_service_->grpc_service());
   }
-  server->calls_ = std::make_unique<CallQueue>(builder);
+  for (int i = 0; i < kCallQueues; ++i)
+    server->calls_.push_back(std::make_unique<CallQueue>(builder));
   server->grpc_server_ = builder.BuildAndStart();
   if (server->grpc_server_ == nullptr || (!grpc_behind_http && server->grpc_port_ == 0)) {
     return Error(ErrorCode::kIoError, "cannot serve gRPC on " + address);
   }
-  CallQueue& calls = *server->calls_;
-  server->kv_service_.serve(calls);
-  server->lease_service_.serve(calls);
-  server->watch_service_.serve(calls);
-  server->lock_service_.serve(calls);
-  server->election_service_.serve(calls);
-  if (chosen.admin != nullptr) {
-    server->cluster_service_->serve(calls);
-    server->maintenance_service_->serve(calls);
+  for (const std::unique_ptr<CallQueue>& queue : server->calls_) {
+    CallQueue& calls = *queue;
+    server->kv_service_.serve(calls);
+    server->lease_service_.serve(calls);
+    server->watch_service_.serve(calls);
+    server->lock_service_.serve(calls);
+    server->election_service_.serve(calls);
+    if (chosen.admin != nullptr) {
+      server->cluster_service_->serve(calls);
+      server->maintenance_service_->serve(calls);
+    }
+    calls.start();
   }
-  calls.start();
   JsonGateway& gateway = server->gateway_;
   const HttpServer::Handler handler = [&gateway](std::string_view method, std::string_view path,
                                                  std::string_view body, HttpRespond respond) {
@@ -107,7 +110,8 @@ void ApiServer::shutdown() {
   if (http_server_) http_server_->shutdown();
   // A deadline so that open Watch streams are cancelled instead of waited for.
   if (grpc_server_) grpc_server_->Shutdown(std::chrono::system_clock::now());
-  if (calls_) calls_->stop();  // gRPC's order: the server first, then its completion queue
+  // gRPC's order: the server first, then its completion queues.
+  for (const std::unique_ptr<CallQueue>& queue : calls_) queue->stop();
 }
 
 }  // namespace lockstep::api

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/base/error.h"
 #include "core/base/limits.h"
@@ -55,6 +56,9 @@ class ApiServer {
   ~ApiServer();
 
   int grpc_port() const { return grpc_port_; }
+  // A completion queue of the gRPC server's, to which the member may post batches of answers
+  // (CallQueue::post).
+  CallQueue& answer_queue() { return *calls_.front(); }
   // A port serving the gateway: its own, else the client port when that serves it; -1 if none.
   int http_port() const {
     if (http_server_) return http_server_->port();
@@ -75,7 +79,11 @@ class ApiServer {
   std::unique_ptr<ClusterService> cluster_service_;
   std::unique_ptr<MaintenanceService> maintenance_service_;
   JsonGateway gateway_;
-  std::unique_ptr<CallQueue> calls_;  // destroyed after the server, as gRPC requires
+  // Two queues, each with its thread, accept calls of every method: reading requests off the
+  // sockets (HTTP/2, HPACK, call set-up) is about half of gRPC's work per put, and with one
+  // thread it could not overlap the answers being written (docs/benchmarks/daemon.md).
+  static constexpr int kCallQueues = 2;
+  std::vector<std::unique_ptr<CallQueue>> calls_;  // destroyed after the server, as gRPC requires
   std::unique_ptr<grpc::Server> grpc_server_;
   int grpc_port_ = 0;
   std::unique_ptr<HttpServer> client_port_server_;  // the client port, when not gRPC's own

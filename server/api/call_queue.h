@@ -1,20 +1,29 @@
 #pragma once
 
+#include <grpcpp/alarm.h>
 #include <grpcpp/completion_queue.h>
 #include <grpcpp/server_builder.h>
 
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <thread>
 #include <utility>
+#include <vector>
 
 namespace lockstep::api {
 
 // The client API's gRPC calls run on gRPC's asynchronous (completion-queue) API: every
 // operation of every call (a call's arrival, a read, a write, the final status) is started
 // with a tag, and one thread of ours takes the tags back from one completion queue and runs
-// what each one is waiting for. An answer from the member is started from whatever thread the
-// member answers on (the daemon's AnswerThread); gRPC lets any thread start an operation.
+// what each one is waiting for. All of one call's operations complete on the queue it was
+// accepted on, so a call's own code never runs on two threads at once; a server may have
+// several queues (ApiServer has kCallQueues), each accepting calls of every method. An answer
+// from the member may be started from any thread (gRPC allows it), or posted to the queue's
+// thread in batches (post()).
 //
 // Why not gRPC's callback API, which the services used before: in gRPC 1.51 a server with any
 // callback service runs its calls on two process-wide "nexting" threads that hand every event
@@ -81,6 +90,24 @@ class CallQueue {
 
   const std::shared_ptr<Gate>& gate() const { return gate_; }
 
+  // Work handed to the queue's thread: the member's answers, which start gRPC operations.
+  using Batch = std::vector<std::function<void()>>;
+
+  // Runs `batch` on the queue's thread, after every batch posted before it, inside one
+  // CorkedAnswers scope. Any thread. Once the queue is stopping, runs it on the calling
+  // thread (its answers are dropped at the gate).
+  //
+  // Why answers belong on this thread: gRPC completes an operation on the thread that polls
+  // the queue, so a Finish started on any other thread costs a wake-up of this one to hand
+  // the completion back, per answer. A batch posted here costs one wake-up (a grpc::Alarm
+  // that is already due), and the operations it starts complete on the thread already awake.
+  void post(Batch batch);
+  // True when every posted batch has run: a delivery made now on the calling thread cannot
+  // overtake one of them.
+  bool idle();
+  // Waits until idle().
+  void drain();
+
   // Starts the thread that runs completed operations.
   void start();
   // Call after grpc::Server::Shutdown: closes the gate, shuts the queue down, runs what is
@@ -89,11 +116,19 @@ class CallQueue {
 
  private:
   void run();
+  void run_posted();
 
   std::unique_ptr<grpc::ServerCompletionQueue> queue_;
   std::shared_ptr<Gate> gate_;
   std::thread thread_;
   bool stopped_ = false;
+
+  std::mutex posted_mutex_;
+  std::condition_variable posted_ran_;
+  std::deque<Batch> posted_;      // guarded by posted_mutex_
+  bool wake_up_pending_ = false;  // the alarm is set; guarded by posted_mutex_
+  bool running_posted_ = false;   // guarded by posted_mutex_
+  grpc::Alarm wake_up_;
 };
 
 }  // namespace lockstep::api

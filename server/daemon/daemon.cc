@@ -154,6 +154,7 @@ Status run_daemon(const DaemonPlan& plan) {
   Result<std::unique_ptr<api::ApiServer>> api_server =
       api::ApiServer::start(client_api, server_options);
   if (!api_server.is_ok()) return api_server.error();
+  client_api.answer_on(&(*api_server)->answer_queue());
 
   Status member_status;
   runtime.spawn("member", [&] {

@@ -153,6 +153,14 @@ void MemberClientApi::on_flush() {
   // next flush.
   AnswerThread::Batch deliveries;
   deliveries.swap(deferred_);
+  if (answer_queue_ != nullptr) {
+    if (deliveries.size() < kAnswerThreadMinBatch && answer_queue_->idle()) {
+      for (std::function<void()>& delivery : deliveries) delivery();
+      return;
+    }
+    answer_queue_->post(std::move(deliveries));
+    return;
+  }
   // On the loop only when the answer thread has finished every earlier batch, so that
   // answers and watch messages keep their order.
   if (deliveries.size() < kAnswerThreadMinBatch && answers_.idle()) {
@@ -209,6 +217,7 @@ void MemberClientApi::close_and_drain() {
   // Tasks posted before closed_ was set run in this poll (stopped_ fails their requests).
   loop_.poll(false);
   answers_.drain();
+  if (answer_queue_ != nullptr) answer_queue_->drain();
 }
 
 void MemberClientApi::start_request(NodeId client, node::ClientRequestBody body, AnyCompletion done,

@@ -11,6 +11,7 @@
 #include "core/env/runtime.h"
 #include "core/node/client_protocol.h"
 #include "core/node/member.h"
+#include "server/api/call_queue.h"
 #include "server/api/client_api.h"
 #include "server/daemon/answer_thread.h"
 #include "server/daemon/local_client_network.h"
@@ -48,6 +49,10 @@ class MemberClientApi final : public api::ClientApi, private server::FlushHandle
 
   // Spawns the sweeper that times out unanswered requests. Call on the loop thread.
   void start();
+  // Hands batches of answers to the gRPC server's completion-queue thread instead of the
+  // AnswerThread (api::CallQueue::post says why). Call before the member starts; `calls` must
+  // outlive close_and_drain().
+  void answer_on(api::CallQueue* calls) { answer_queue_ = calls; }
   // Fails every waiting request with `code` (the member stopped). Loop thread.
   void fail_all(ErrorCode code);
   // After the loop stopped: later calls fail at once with kStopped instead of queueing tasks
@@ -132,8 +137,9 @@ class MemberClientApi final : public api::ClientApi, private server::FlushHandle
   bool stopped_ = false;
   const node::Member* member_ = nullptr;  // loop thread only
   std::mutex post_mutex_;
-  bool closed_ = false;   // guarded by post_mutex_
-  AnswerThread answers_;  // last: joined before the rest is destroyed
+  bool closed_ = false;                     // guarded by post_mutex_
+  api::CallQueue* answer_queue_ = nullptr;  // when set, answers go there, not to answers_
+  AnswerThread answers_;                    // last: joined before the rest is destroyed
 };
 
 }  // namespace lockstep::daemon
