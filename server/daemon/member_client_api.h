@@ -40,7 +40,8 @@ inline constexpr Duration kBridgeSweepInterval = std::chrono::milliseconds(100);
 // order given. gRPC's Finish writes to the socket and wakes a completion thread (about half
 // of the loop thread's CPU at 100 clients), so done in the Ready it delayed the WAL write
 // behind it; deferred, it runs while the SyncWorker's helper flushes the WAL (sync_worker.h),
-// and a batch of several runs on the AnswerThread, in parallel with the loop.
+// and a batch of several runs on a thread of the gRPC server's (answer_on; the AnswerThread
+// when none is given), in parallel with the loop.
 class MemberClientApi final : public api::ClientApi, private server::FlushHandler {
  public:
   MemberClientApi(env::Runtime& runtime, server::EventLoop& loop, LocalClientNetwork& network,
