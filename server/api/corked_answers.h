@@ -13,7 +13,7 @@ namespace lockstep::api {
 // Why: gRPC 1.51 writes a unary call's answer with its own sendmsg from inside Finish (each call
 // opens its own ExecCtx, so writes of several calls to one connection are not merged unless the
 // transport's combiner happens to be busy). The daemon answers a Ready's requests together
-// (AnswerThread), ~0.8 sendmsg per put at 100 clients on 10 connections; on loopback each
+// (CallQueue::post), ~0.8 sendmsg per put at 100 clients on 10 connections; on loopback each
 // sendmsg also runs the client's TCP receive and wakes its poller. etcd's Go gRPC server
 // merges a connection's pending frames into one write (its loopy writer) the same way.
 //

@@ -38,7 +38,7 @@ struct SessionState {
   bool closed = false;  // guarded by mutex
   api::WatchSink sink;
   NodeId client;
-  // Written by the create answer, which may run on the AnswerThread: guarded by mutex.
+  // Written by the create answer, which may run on a gRPC queue's thread: guarded by mutex.
   std::vector<mvcc::WatchId> watch_ids;
 
   void deliver(mvcc::WatchResponse response) {
@@ -151,23 +151,16 @@ void MemberClientApi::defer(std::function<void()> delivery) {
 void MemberClientApi::on_flush() {
   // Swapped out first: a completion may start another request, whose answer waits for the
   // next flush.
-  AnswerThread::Batch deliveries;
+  api::CallQueue::Batch deliveries;
   deliveries.swap(deferred_);
-  if (answer_queue_ != nullptr) {
-    if (deliveries.size() < kAnswerThreadMinBatch && answer_queue_->idle()) {
-      for (std::function<void()>& delivery : deliveries) delivery();
-      return;
-    }
-    answer_queue_->post(std::move(deliveries));
-    return;
-  }
-  // On the loop only when the answer thread has finished every earlier batch, so that
-  // answers and watch messages keep their order.
-  if (deliveries.size() < kAnswerThreadMinBatch && answers_.idle()) {
+  // On the loop only when the queue's thread has run every earlier batch, so that answers
+  // and watch messages keep their order.
+  if (answer_queue_ == nullptr ||
+      (deliveries.size() < kAnswerQueueMinBatch && answer_queue_->idle())) {
     for (std::function<void()>& delivery : deliveries) delivery();
     return;
   }
-  answers_.run(std::move(deliveries));
+  answer_queue_->post(std::move(deliveries));
 }
 
 void MemberClientApi::start() {
@@ -216,7 +209,6 @@ void MemberClientApi::close_and_drain() {
   fail_all(ErrorCode::kStopped);
   // Tasks posted before closed_ was set run in this poll (stopped_ fails their requests).
   loop_.poll(false);
-  answers_.drain();
   if (answer_queue_ != nullptr) answer_queue_->drain();
 }
 

@@ -13,7 +13,6 @@
 #include "core/node/member.h"
 #include "server/api/call_queue.h"
 #include "server/api/client_api.h"
-#include "server/daemon/answer_thread.h"
 #include "server/daemon/local_client_network.h"
 #include "server/event_loop.h"
 
@@ -40,8 +39,8 @@ inline constexpr Duration kBridgeSweepInterval = std::chrono::milliseconds(100);
 // order given. gRPC's Finish writes to the socket and wakes a completion thread (about half
 // of the loop thread's CPU at 100 clients), so done in the Ready it delayed the WAL write
 // behind it; deferred, it runs while the SyncWorker's helper flushes the WAL (sync_worker.h),
-// and a batch of several runs on a thread of the gRPC server's (answer_on; the AnswerThread
-// when none is given), in parallel with the loop.
+// and a batch of several runs on a thread of the gRPC server's (answer_on), in parallel with
+// the loop.
 class MemberClientApi final : public api::ClientApi, private server::FlushHandler {
  public:
   MemberClientApi(env::Runtime& runtime, server::EventLoop& loop, LocalClientNetwork& network,
@@ -50,9 +49,9 @@ class MemberClientApi final : public api::ClientApi, private server::FlushHandle
 
   // Spawns the sweeper that times out unanswered requests. Call on the loop thread.
   void start();
-  // Hands batches of answers to the gRPC server's completion-queue thread instead of the
-  // AnswerThread (api::CallQueue::post says why). Call before the member starts; `calls` must
-  // outlive close_and_drain().
+  // Hands batches of answers to the gRPC server's completion-queue thread (api::CallQueue::post
+  // says why); until then every answer is delivered on the loop. Call before the member
+  // starts; `calls` must outlive close_and_drain().
   void answer_on(api::CallQueue* calls) { answer_queue_ = calls; }
   // Fails every waiting request with `code` (the member stopped). Loop thread.
   void fail_all(ErrorCode code);
@@ -101,13 +100,13 @@ class MemberClientApi final : public api::ClientApi, private server::FlushHandle
     node::ClientRequestBody body;  // kept for a forward to the leader
     Instant deadline;
     bool forwarded = false;
-    // The answer may be delivered by the AnswerThread (ClientApi's and WatchSink's contracts
-    // allow any thread); false: at once, on the loop thread.
+    // The answer may be delivered by a gRPC queue's thread (ClientApi's and WatchSink's
+    // contracts allow any thread); false: at once, on the loop thread.
     bool any_thread = false;
   };
-  // Batches of at least this many deferred answers go to the AnswerThread; smaller ones
+  // Batches of at least this many deferred answers go to the answer queue; smaller ones
   // (a single client's answer) are delivered on the loop, without a thread wake-up.
-  static constexpr size_t kAnswerThreadMinBatch = 4;
+  static constexpr size_t kAnswerQueueMinBatch = 4;
 
   // submit() for the ClientApi calls, whose completions may run on any thread.
   void submit_answered_anywhere(node::ClientRequestBody body, AnyCompletion done);
@@ -133,14 +132,13 @@ class MemberClientApi final : public api::ClientApi, private server::FlushHandle
   uint64_t next_request_id_ = 1;
   std::map<uint64_t, Waiting> waiting_;                       // by request id
   std::map<NodeId, std::shared_ptr<SessionState>> sessions_;  // by session client id
-  AnswerThread::Batch deferred_;                              // answers for the next flush
+  api::CallQueue::Batch deferred_;                            // answers for the next flush
   std::atomic<uint64_t> next_session_{0};  // open_watch_session runs on gRPC threads
   bool stopped_ = false;
   const node::Member* member_ = nullptr;  // loop thread only
   std::mutex post_mutex_;
   bool closed_ = false;                     // guarded by post_mutex_
-  api::CallQueue* answer_queue_ = nullptr;  // when set, answers go there, not to answers_
-  AnswerThread answers_;                    // last: joined before the rest is destroyed
+  api::CallQueue* answer_queue_ = nullptr;  // set by answer_on()
 };
 
 }  // namespace lockstep::daemon
