@@ -46,7 +46,22 @@ names=(m1 m2 m3)
 cluster=""
 token=daemon-test
 
+# A command that fails outside a check (set -e) is named, and the logs are kept and shown
+# as for a failed check, so a failure in CI can be diagnosed from its output alone.
+failed_command=""
+cluster_note_error() { failed_command="line ${BASH_LINENO[0]}: $BASH_COMMAND"; }
+
 cluster_cleanup() {
+  local status=$?
+  if [[ $status -ne 0 && "${keep:-0}" != 1 && $status -ne 77 ]]; then
+    echo "FAIL: exit status $status${failed_command:+ after $failed_command}" >&2
+    keep=1
+    local name
+    for name in "${names[@]}"; do
+      echo "--- $name.log (tail)" >&2
+      tail -n 30 "$dir/$name.log" >&2 2> /dev/null || true
+    done
+  fi
   for name in "${!pids[@]}"; do kill -9 "${pids[$name]}" 2> /dev/null || true; done
   wait 2> /dev/null || true
   if [[ "${keep:-0}" == 1 ]]; then echo "logs kept in $dir" >&2; else rm -rf "$dir"; fi
@@ -55,6 +70,8 @@ cluster_cleanup() {
 cluster_init() {  # cluster_init <names...>: ports and --initial-cluster for these members
   dir=$(mktemp -d /tmp/lockstep-daemon-test-XXXXXX)
   trap cluster_cleanup EXIT
+  set -E
+  trap cluster_note_error ERR
   names=("$@")
   local ports i
   read -r -a ports <<< "$(free_ports $((2 * ${#names[@]})))"
@@ -124,6 +141,19 @@ wait_writable() {  # wait_writable <endpoint>: a put succeeds through it within 
     sleep 0.2
   done
   fail "$1 never accepted a write"
+}
+
+put_until_acked() {  # put_until_acked <endpoint> <key> <value>: retried until acknowledged
+  # A put that a follower forwarded to a leader which then died is lost with it; as with etcd
+  # ("request timed out, possibly due to previous leader failure"), the client hears only at
+  # its deadline. Tests that kill members, or run on a loaded machine where elections happen,
+  # write through this: the same value written again is harmless.
+  local try
+  for try in $(seq 6); do
+    if ctl_at "$1" put "$2" "$3" > /dev/null 2>&1; then return 0; fi
+    sleep 0.2
+  done
+  fail "$1 did not acknowledge put $2 in 6 tries"
 }
 
 # The leader as the members see it: endpoint status of every member, the id that leads.

@@ -59,7 +59,7 @@ verify_failures() {  # handshakes m1 and m2 refused for an untrusted certificate
 # ---- 1. a peer-TLS cluster ----
 for name in m1 m2 m3; do start_peer_tls_member "$name"; done
 wait_writable "$(endpoint m1)"
-ctl_at "$(endpoint m1)" put /rotation/k before > /dev/null
+put_until_acked "$(endpoint m1)" /rotation/k before
 expect_eq "m3 replicates over peer TLS" before "$(read_on m3 /rotation/k 50)"
 
 # ---- 2. m2's peer certificate rotated in place ----
@@ -75,7 +75,7 @@ kill_member m3
 start_peer_tls_member m1
 start_peer_tls_member m3
 wait_writable "$(endpoint m2)"
-ctl_at "$(endpoint m2)" put /rotation/k after > /dev/null
+put_until_acked "$(endpoint m2)" /rotation/k after
 expect_eq "m1 sees the write made through the rotated m2" after "$(read_on m1 /rotation/k 50)"
 expect_eq "m3 sees the write made through the rotated m2" after "$(read_on m3 /rotation/k 50)"
 checks=$((checks + 1))
@@ -97,7 +97,7 @@ cp "$pki/m3-key.pem" "$pki/m3-trusted-key.pem"
 cat "$dir/rogue/m3.pem" > "$pki/m3.pem"
 cat "$dir/rogue/m3-key.pem" > "$pki/m3-key.pem"
 start_peer_tls_member m3
-ctl_at "$(endpoint m1)" put /rotation/untrusted written > /dev/null
+put_until_acked "$(endpoint m1)" /rotation/untrusted written
 expect_eq "m3 (untrusted CA) receives nothing" "" "$(read_on m3 /rotation/untrusted 30)"
 refused=0
 for _ in $(seq 50); do
