@@ -85,6 +85,10 @@ void add_common_flags(CLI::App& command, EtcdBenchFlags& flags) {
                    "Write keys in order instead of at random");
   command.add_option("--seed", options.seed, "Seed of the random key choice")
       ->capture_default_str();
+  command
+      .add_option("--client-threads", options.client_thread_count,
+                  "put, range, txn-put: threads driving the clients' calls (0: one per core)")
+      ->capture_default_str();
   command.add_option("--server-pid", flags.server_pids,
                      "Server process(es) whose max VmRSS to report (repeatable)");
   command.add_option("--cacert", options.tls.ca_file,

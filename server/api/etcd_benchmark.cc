@@ -10,9 +10,11 @@
 #include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <thread>
 
+#include "server/api/async_closed_loop.h"
 #include "server/api/channel_pool.h"
 #include "server/api/proto/rpc.grpc.pb.h"
 #include "server/api/rss_sampler.h"
@@ -75,27 +77,6 @@ class BenchmarkClient {
 
 using ClientFactory = std::function<Result<std::unique_ptr<BenchmarkClient>>(
     const std::shared_ptr<grpc::Channel>& channel)>;
-
-// A KV request per operation; `call` sends it on the client's stub.
-using KvCall = std::function<grpc::Status(etcdserverpb::KV::Stub& stub, int64_t key_index)>;
-
-class KvClient final : public BenchmarkClient {
- public:
-  KvClient(const std::shared_ptr<grpc::Channel>& channel, KvCall call)
-      : stub_(etcdserverpb::KV::NewStub(channel)), call_(std::move(call)) {}
-  grpc::Status run(int64_t key_index) override { return call_(*stub_, key_index); }
-
- private:
-  std::unique_ptr<etcdserverpb::KV::Stub> stub_;
-  KvCall call_;
-};
-
-ClientFactory kv_clients(KvCall call) {
-  return [call = std::move(call)](const std::shared_ptr<grpc::Channel>& channel)
-             -> Result<std::unique_ptr<BenchmarkClient>> {
-    return std::unique_ptr<BenchmarkClient>(std::make_unique<KvClient>(channel, call));
-  };
-}
 
 struct ClientTally {
   LatencyRecorder latencies;
@@ -210,50 +191,109 @@ Status run_closed_loop(const BenchmarkOptions& options, const ChannelPool& pool,
   return Status::ok();
 }
 
-ClientFactory put_clients(const BenchmarkOptions& options) {
+// A KV call per operation on the asynchronous API: `fill` writes the request for a key and
+// `send` asks the stub for the call (the stub's PrepareAsync method for that request).
+template <typename Request, typename Response>
+class AsyncKvCall final : public AsyncUnaryCall {
+ public:
+  using Fill = std::function<void(Request& request, int64_t key_index)>;
+  using Send = std::function<std::unique_ptr<grpc::ClientAsyncResponseReader<Response>>(
+      etcdserverpb::KV::Stub& stub, grpc::ClientContext* context, const Request& request,
+      grpc::CompletionQueue* queue)>;
+
+  AsyncKvCall(const std::shared_ptr<grpc::Channel>& channel, Fill fill, Send send)
+      : stub_(etcdserverpb::KV::NewStub(channel)), fill_(std::move(fill)), send_(std::move(send)) {}
+
+  void start(int64_t key_index, grpc::CompletionQueue& queue, void* tag) override {
+    context_.emplace();  // a ClientContext serves one call only
+    set_deadline(*context_);
+    fill_(request_, key_index);
+    response_.Clear();
+    reader_ = send_(*stub_, &*context_, request_, &queue);
+    reader_->StartCall();
+    reader_->Finish(&response_, &status_, tag);
+  }
+  grpc::Status status() const override { return status_; }
+
+ private:
+  std::unique_ptr<etcdserverpb::KV::Stub> stub_;
+  Fill fill_;
+  Send send_;
+  std::optional<grpc::ClientContext> context_;
+  Request request_;
+  Response response_;
+  grpc::Status status_;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<Response>> reader_;
+};
+
+template <typename Request, typename Response>
+AsyncCallFactory async_kv_calls(typename AsyncKvCall<Request, Response>::Fill fill,
+                                typename AsyncKvCall<Request, Response>::Send send) {
+  return [fill = std::move(fill), send = std::move(send)](
+             const std::shared_ptr<grpc::Channel>& channel) -> std::unique_ptr<AsyncUnaryCall> {
+    return std::make_unique<AsyncKvCall<Request, Response>>(channel, fill, send);
+  };
+}
+
+AsyncCallFactory put_calls(const BenchmarkOptions& options) {
+  using etcdserverpb::PutRequest, etcdserverpb::PutResponse;
   const std::string value = benchmark_value(options.value_size_bytes, options.seed);
-  return kv_clients(
-      [value, key_size = options.key_size_bytes](etcdserverpb::KV::Stub& stub, int64_t key_index) {
-        etcdserverpb::PutRequest request;
+  return async_kv_calls<PutRequest, PutResponse>(
+      [value, key_size = options.key_size_bytes](PutRequest& request, int64_t key_index) {
         request.set_key(benchmark_key(key_index, key_size));
-        request.set_value(value);
-        etcdserverpb::PutResponse response;
-        grpc::ClientContext context;
-        set_deadline(context);
-        return stub.Put(&context, request, &response);
-      });
+        if (request.value().size() != value.size()) request.set_value(value);
+      },
+      [](etcdserverpb::KV::Stub& stub, grpc::ClientContext* context, const PutRequest& request,
+         grpc::CompletionQueue* queue) { return stub.PrepareAsyncPut(context, request, queue); });
 }
 
-ClientFactory range_clients(const BenchmarkOptions& options) {
-  return kv_clients([key = options.key, serializable = options.serializable](
-                        etcdserverpb::KV::Stub& stub, int64_t) {
-    etcdserverpb::RangeRequest request;
-    request.set_key(key);
-    request.set_serializable(serializable);
-    etcdserverpb::RangeResponse response;
-    grpc::ClientContext context;
-    set_deadline(context);
-    return stub.Range(&context, request, &response);
-  });
+AsyncCallFactory range_calls(const BenchmarkOptions& options) {
+  using etcdserverpb::RangeRequest, etcdserverpb::RangeResponse;
+  return async_kv_calls<RangeRequest, RangeResponse>(
+      [key = options.key, serializable = options.serializable](RangeRequest& request, int64_t) {
+        request.set_key(key);
+        request.set_serializable(serializable);
+      },
+      [](etcdserverpb::KV::Stub& stub, grpc::ClientContext* context, const RangeRequest& request,
+         grpc::CompletionQueue* queue) { return stub.PrepareAsyncRange(context, request, queue); });
 }
 
-ClientFactory txn_put_clients(const BenchmarkOptions& options) {
+AsyncCallFactory txn_put_calls(const BenchmarkOptions& options) {
+  using etcdserverpb::TxnRequest, etcdserverpb::TxnResponse;
   const std::string value = benchmark_value(options.value_size_bytes, options.seed);
-  return kv_clients([value, options](etcdserverpb::KV::Stub& stub, int64_t key_index) {
-    // Consecutive keys from key_index: etcd rejects a txn that writes one key twice
-    // (ErrDuplicateKey), and validate() ensures the key space holds txn-ops keys.
-    etcdserverpb::TxnRequest request;
-    for (int operation = 0; operation < options.txn_operation_count; ++operation) {
-      etcdserverpb::PutRequest* put = request.add_success()->mutable_request_put();
-      put->set_key(
-          benchmark_key((key_index + operation) % options.key_space_size, options.key_size_bytes));
-      put->set_value(value);
-    }
-    etcdserverpb::TxnResponse response;
-    grpc::ClientContext context;
-    set_deadline(context);
-    return stub.Txn(&context, request, &response);
-  });
+  return async_kv_calls<TxnRequest, TxnResponse>(
+      [value, options](TxnRequest& request, int64_t key_index) {
+        // Consecutive keys from key_index: etcd rejects a txn that writes one key twice
+        // (ErrDuplicateKey), and validate() ensures the key space holds txn-ops keys.
+        request.Clear();
+        for (int operation = 0; operation < options.txn_operation_count; ++operation) {
+          etcdserverpb::PutRequest* put = request.add_success()->mutable_request_put();
+          put->set_key(benchmark_key((key_index + operation) % options.key_space_size,
+                                     options.key_size_bytes));
+          put->set_value(value);
+        }
+      },
+      [](etcdserverpb::KV::Stub& stub, grpc::ClientContext* context, const TxnRequest& request,
+         grpc::CompletionQueue* queue) { return stub.PrepareAsyncTxn(context, request, queue); });
+}
+
+// The KV workloads on the asynchronous client (async_closed_loop.h).
+Status run_async_kv_loop(const BenchmarkOptions& options, const ChannelPool& pool,
+                         const AsyncCallFactory& factory, BenchmarkResult& result) {
+  ClosedLoopOptions loop;
+  loop.client_count = options.client_count;
+  loop.total_operations = options.total_operations;
+  loop.key_space_size = options.key_space_size;
+  loop.sequential_keys = options.sequential_keys;
+  loop.seed = options.seed;
+  loop.thread_count = options.client_thread_count;
+  ClosedLoopTally tally = run_async_closed_loop(loop, pool, factory);
+  result.elapsed_seconds = tally.elapsed_seconds;
+  result.succeeded = tally.succeeded;
+  result.failed = tally.failed;
+  result.error_counts = std::move(tally.error_counts);
+  result.latency = tally.latencies.summarize();
+  return Status::ok();
 }
 
 grpc::Status grant_lease(etcdserverpb::Lease::Stub& stub, int64_t ttl_seconds, int64_t& lease_id) {
@@ -571,6 +611,8 @@ Status validate(BenchmarkKind kind, const BenchmarkOptions& options) {
                std::to_string(options.key_space_size) + " distinct keys");
   }
   if (options.key.empty()) return bad("--key must not be empty (etcd rejects an empty key)");
+  if (options.client_thread_count < 0 || options.client_thread_count > O::kMaxClients)
+    return bad("--client-threads must be in [0, " + std::to_string(O::kMaxClients) + "]");
   if (kind == BenchmarkKind::kTxnPut) {
     if (options.txn_operation_count < 1 || options.txn_operation_count > O::kMaxTxnOperations)
       return bad("--txn-ops must be in [1, " + std::to_string(O::kMaxTxnOperations) + "]");
@@ -605,13 +647,13 @@ Result<BenchmarkResult> run_benchmark(BenchmarkKind kind, const BenchmarkOptions
   Status outcome = Status::ok();
   switch (kind) {
     case BenchmarkKind::kPut:
-      outcome = run_closed_loop(options, *pool, put_clients(options), result);
+      outcome = run_async_kv_loop(options, *pool, put_calls(options), result);
       break;
     case BenchmarkKind::kRange:
-      outcome = run_closed_loop(options, *pool, range_clients(options), result);
+      outcome = run_async_kv_loop(options, *pool, range_calls(options), result);
       break;
     case BenchmarkKind::kTxnPut:
-      outcome = run_closed_loop(options, *pool, txn_put_clients(options), result);
+      outcome = run_async_kv_loop(options, *pool, txn_put_calls(options), result);
       break;
     case BenchmarkKind::kLeaseKeepAlive:
       outcome = run_closed_loop(options, *pool, lease_keep_alive_clients(options), result);

@@ -54,7 +54,10 @@ struct BenchmarkOptions {
   std::string key = "foo";      // the key range and watch-latency use
   bool serializable = false;    // range
   int txn_operation_count = 1;  // txn-put
-  int watcher_count = 10;       // watch-latency: one Watch stream each
+  // put, range and txn-put: threads that drive the clients' calls (async_closed_loop.h);
+  // 0 means one per core. The other workloads run a thread per client.
+  int client_thread_count = 0;
+  int watcher_count = 10;  // watch-latency: one Watch stream each
   // lease-keepalive and lease-grant-revoke: the TTL asked for (etcd's benchmark uses 100 s,
   // long enough that no lease expires while keep-alives wait for an answer).
   int64_t lease_ttl_seconds = 100;
