@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <random>
+#include <set>
 
 namespace lockstep::server {
 namespace {
@@ -47,9 +48,14 @@ int pick_free_port() {
   // Tests only, outside any simulation: a fresh seed per process keeps parallel tests apart.
   std::mt19937 random(std::random_device{}());
   std::uniform_int_distribution<int> ports(kLowestTestPort, ephemeral_range_start() - 1);
+  // Ports handed out earlier in this process are not bound yet when the next one is picked
+  // (an etcd's client and peer port are picked one after the other), so remember them.
+  static std::set<int> handed_out;
   for (int attempt = 0; attempt < kPortAttempts; ++attempt) {
     const int port = ports(random);
-    if (can_bind(port)) return port;
+    if (handed_out.contains(port) || !can_bind(port)) continue;
+    handed_out.insert(port);
+    return port;
   }
   return 0;
 }
