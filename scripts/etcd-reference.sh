@@ -133,6 +133,17 @@ start() {
     done < "$dir/pids"
     sleep 0.2
   done
+  # A process already on one of the ports would have answered the health check in etcd's
+  # place, while etcd itself exits for the port it could not bind.
+  while read -r pid; do
+    if ! kill -0 "$pid" 2> /dev/null; then
+      echo "etcd-reference.sh: etcd pid $pid exited (port in use?); logs in $dir" >&2
+      tail -n 5 "$dir"/member-*.log >&2 || true
+      while read -r other; do kill -KILL "$other" 2> /dev/null || true; done < "$dir/pids"
+      rm -f "$dir/pids"
+      exit 1
+    fi
+  done < "$dir/pids"
   endpoints
 }
 
