@@ -122,29 +122,26 @@ start() {
       rm -f "$dir/pids"
       exit 1
     fi
-    while read -r pid; do
-      if ! kill -0 "$pid" 2> /dev/null; then
-        echo "etcd-reference.sh: etcd pid $pid exited during startup; logs in $dir" >&2
-        tail -n 5 "$dir"/member-*.log >&2 || true
-        while read -r other; do kill -KILL "$other" 2> /dev/null || true; done < "$dir/pids"
-        rm -f "$dir/pids"
-        exit 1
-      fi
-    done < "$dir/pids"
+    require_members_running "during startup"
     sleep 0.2
   done
   # A process already on one of the ports would have answered the health check in etcd's
   # place, while etcd itself exits for the port it could not bind.
+  require_members_running "(port in use?)"
+  endpoints
+}
+
+require_members_running() {  # require_members_running <why>: exit 1 if an etcd of $dir died
+  local pid other
   while read -r pid; do
     if ! kill -0 "$pid" 2> /dev/null; then
-      echo "etcd-reference.sh: etcd pid $pid exited (port in use?); logs in $dir" >&2
+      echo "etcd-reference.sh: etcd pid $pid exited $1; logs in $dir" >&2
       tail -n 5 "$dir"/member-*.log >&2 || true
       while read -r other; do kill -KILL "$other" 2> /dev/null || true; done < "$dir/pids"
       rm -f "$dir/pids"
       exit 1
     fi
   done < "$dir/pids"
-  endpoints
 }
 
 case "$command" in

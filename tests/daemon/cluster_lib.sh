@@ -56,11 +56,7 @@ cluster_cleanup() {
   if [[ $status -ne 0 && "${keep:-0}" != 1 && $status -ne 77 ]]; then
     echo "FAIL: exit status $status${failed_command:+ after $failed_command}" >&2
     keep=1
-    local name
-    for name in "${names[@]}"; do
-      echo "--- $name.log (tail)" >&2
-      tail -n 30 "$dir/$name.log" >&2 2> /dev/null || true
-    done
+    print_log_tails 30
   fi
   for name in "${!pids[@]}"; do kill -9 "${pids[$name]}" 2> /dev/null || true; done
   wait 2> /dev/null || true
@@ -116,14 +112,18 @@ stop_member() {  # stop_member <name>: SIGTERM, and the member must exit by itse
   [[ $status == 0 ]] || fail "$name exited with status $status after SIGTERM"
 }
 
-fail() {
-  echo "FAIL: $*" >&2
-  keep=1
+print_log_tails() {  # print_log_tails <lines>: the end of every member's log, on stderr
   local name
   for name in "${names[@]}"; do
     echo "--- $name.log (tail)" >&2
-    tail -n 15 "$dir/$name.log" >&2 2> /dev/null || true
+    tail -n "$1" "$dir/$name.log" >&2 2> /dev/null || true
   done
+}
+
+fail() {
+  echo "FAIL: $*" >&2
+  keep=1
+  print_log_tails 15
   exit 1
 }
 
