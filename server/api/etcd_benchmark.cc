@@ -241,6 +241,7 @@ AsyncCallFactory put_calls(const BenchmarkOptions& options) {
   return async_kv_calls<PutRequest, PutResponse>(
       [value, key_size = options.key_size_bytes](PutRequest& request, int64_t key_index) {
         request.set_key(benchmark_key(key_index, key_size));
+        // Every put carries the same value: the request keeps it from the first call on.
         if (request.value().size() != value.size()) request.set_value(value);
       },
       [](etcdserverpb::KV::Stub& stub, grpc::ClientContext* context, const PutRequest& request,
