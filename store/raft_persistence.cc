@@ -120,6 +120,10 @@ Status RaftPersistence::save(const raft::HardState& hard_state,
   return wal_->sync();
 }
 
+Result<raft::Snapshot> RaftPersistence::load_snapshot(LogIndex index, Term term) {
+  return snapshotter_.load(SnapshotFile{snapshotter_.path_for(index, term), index, term});
+}
+
 Status RaftPersistence::release_through(LogIndex index) {
   // Snapshots at or below `index` are durable and covered; keep the newest few of them.
   std::vector<SnapshotFile> covered;

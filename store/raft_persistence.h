@@ -62,6 +62,11 @@ class RaftPersistence {
   // `retained_snapshots` and WAL segments not needed after the oldest retained snapshot.
   Status release_through(LogIndex index);
 
+  // Reads and verifies the snapshot file for (index, term) that save() wrote and
+  // release_through() kept: kDataCorruption when it does not verify, an error naming the path
+  // when it is gone.
+  Result<raft::Snapshot> load_snapshot(LogIndex index, Term term);
+
   const WalStats& wal_stats() const { return wal_->stats(); }
 
  private:

@@ -169,5 +169,30 @@ TEST(RaftPersistence, ReleaseKeepsDiskUseBounded) {
   EXPECT_EQ(disk.list("snap")->size(), 2u);
 }
 
+// The member keeps only a snapshot's metadata in memory and reads the image back when a
+// follower needs it: the newest snapshot must be readable after release_through() and after a
+// restart, and one that was released or never saved is an error, not an empty image.
+TEST(RaftPersistence, SavedSnapshotsAreReadBackByMetadata) {
+  MemoryDisk disk;
+  {
+    std::unique_ptr<RaftPersistence> persistence = open_ok(disk);
+    ASSERT_TRUE(
+        persistence->save({Term(1), NodeId(1), LogIndex(30)}, entries(1, 30, 1), {}).is_ok());
+    for (const uint64_t index : {10, 20, 30}) {
+      ASSERT_TRUE(persistence->save({}, {}, snapshot_at(index, 1)).is_ok());
+      ASSERT_TRUE(persistence->release_through(LogIndex(index)).is_ok());
+    }
+    Result<raft::Snapshot> newest = persistence->load_snapshot(LogIndex(30), Term(1));
+    ASSERT_TRUE(newest.is_ok()) << newest.status().to_string();
+    EXPECT_EQ(*newest, snapshot_at(30, 1));
+    EXPECT_FALSE(persistence->load_snapshot(LogIndex(10), Term(1)).is_ok()) << "released";
+    EXPECT_FALSE(persistence->load_snapshot(LogIndex(30), Term(2)).is_ok()) << "another term";
+  }
+  std::unique_ptr<RaftPersistence> reopened = open_ok(disk);
+  Result<raft::Snapshot> after_restart = reopened->load_snapshot(LogIndex(30), Term(1));
+  ASSERT_TRUE(after_restart.is_ok()) << after_restart.status().to_string();
+  EXPECT_EQ(after_restart->data, "state@30");
+}
+
 }  // namespace
 }  // namespace lockstep::store

@@ -32,6 +32,10 @@ class RaftStorageAdapter final : public node::RaftStorage {
 
   Status release_through(LogIndex index) override { return persistence_->release_through(index); }
 
+  Result<raft::Snapshot> load_snapshot(const raft::SnapshotMetadata& metadata) override {
+    return persistence_->load_snapshot(metadata.index, metadata.term);
+  }
+
  private:
   std::unique_ptr<RaftPersistence> persistence_;
 };

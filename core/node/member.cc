@@ -168,6 +168,8 @@ Status Member::load_durable_state() {
     RETURN_IF_ERROR(state_.install_snapshot(snapshot.data));
     if (observer_) observer_->on_snapshot_installed(config_.id, snapshot.metadata);
   }
+  // The image is on disk; a follower that needs it gets it read back (send_raft_messages).
+  raft_log_->release_snapshot_data();
   return load_alarms();
 }
 
@@ -320,7 +322,10 @@ Status Member::handle_ready(raft::Ready& ready) {
   send_raft_messages(ready.messages, SendPhase::kAfterPersist);
   // 5. Apply: a snapshot first, then the committed entries, then reads whose index is now
   //    applied.
-  if (!ready.snapshot.empty()) RETURN_IF_ERROR(install_snapshot(ready.snapshot));
+  if (!ready.snapshot.empty()) {
+    RETURN_IF_ERROR(install_snapshot(ready.snapshot));
+    raft_log_->release_snapshot_data();  // persisted above; read back when sent on
+  }
   RETURN_IF_ERROR(apply_entries(committed));
   take_read_states(ready.read_states);
   return Status::ok();
@@ -401,6 +406,16 @@ void Member::send_raft_messages(std::vector<raft::Message>& messages, SendPhase 
     }
     const NodeId to = message.to;
     const bool is_snapshot = message.type == raft::MessageType::kSnapshot;
+    if (is_snapshot && message.snapshot.data.empty()) {
+      // Raft's copy holds the metadata only (release_snapshot_data): read the image back.
+      Result<raft::Snapshot> stored = storage_.load_snapshot(message.snapshot.metadata);
+      if (!stored.is_ok()) {
+        runtime_.trace("member.snapshot_unreadable", stored.error().to_string());
+        raft_->report_snapshot(to, raft::SnapshotStatus::kFailed);
+        continue;
+      }
+      message.snapshot.data = std::move(stored->data);
+    }
     runtime_.network().send(to, encode_frame(RaftFrame{raft::encode_message(message)}));
     sent = true;
     // The network gives no delivery receipt; reporting the snapshot as sent lets the leader
@@ -628,6 +643,10 @@ Status Member::maybe_snapshot() {
   RETURN_IF_ERROR(storage_.save(hard_state_unsaved_ ? raft_log_->hard_state() : raft::HardState{},
                                 {}, *snapshot));
   hard_state_unsaved_ = false;
+  // The image (a dump of the whole store) now lives in the snapshot file; holding it in memory
+  // until the next snapshot as well would double the member's footprint. It is read back only
+  // when a lagging follower needs it (send_raft_messages).
+  raft_log_->release_snapshot_data();
   snapshot_index_ = applied_;
   // Keep some entries so that a slightly lagging follower catches up from the log instead
   // of a whole snapshot (etcd SnapshotCatchUpEntries).

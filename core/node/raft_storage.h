@@ -41,6 +41,11 @@ class RaftStorage {
   // Lets storage drop log entries up to and including `index`, which a durable snapshot
   // now covers. Optional for correctness; bounds disk use.
   virtual Status release_through(LogIndex index) = 0;
+
+  // The durable snapshot with this metadata, read back from where save() wrote it. The member
+  // keeps only a snapshot's metadata in memory and reads its image when a follower needs it,
+  // as etcd keeps only the metadata and sends a lagging follower its backend file.
+  virtual Result<raft::Snapshot> load_snapshot(const raft::SnapshotMetadata& metadata) = 0;
 };
 
 }  // namespace lockstep::node

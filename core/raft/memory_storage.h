@@ -41,6 +41,9 @@ class MemoryStorage {
   const Entry* entry(LogIndex index) const;
 
   const Snapshot& snapshot() const { return snapshot_; }
+  // Forgets the held snapshot's image and keeps its metadata, once the image is durable
+  // elsewhere: its owner attaches the image again to the snapshot messages it sends.
+  void release_snapshot_data() { std::string().swap(snapshot_.data); }
 
   // Replaces everything with `snapshot` (a follower received it, or a restart found it).
   // Fails with kInvalidInput if it is older than the one held.
