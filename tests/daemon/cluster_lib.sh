@@ -143,6 +143,16 @@ wait_writable() {  # wait_writable <endpoint>: a put succeeds through it within 
   fail "$1 never accepted a write"
 }
 
+read_on() {  # read_on <name> <key> <tries>: a serializable read on <name>, retried until not empty
+  local value="" try
+  for try in $(seq "$3"); do
+    value=$(ctl_at "$(endpoint "$1")" get "$2" --print-value-only --consistency=s 2> /dev/null || true)
+    [[ -n "$value" ]] && break
+    sleep 0.1
+  done
+  echo "$value"
+}
+
 put_until_acked() {  # put_until_acked <endpoint> <key> <value>: retried until acknowledged
   # A put that a follower forwarded to a leader which then died is lost with it; as with etcd
   # ("request timed out, possibly due to previous leader failure"), the client hears only at

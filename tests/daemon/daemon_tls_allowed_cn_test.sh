@@ -31,16 +31,6 @@ start_peer_tls_member() {  # start_peer_tls_member <name> <certificate file name
     --peer-client-cert-auth --peer-cert-allowed-cn etcd-peer" start_member "$name"
 }
 
-read_on() {  # read_on <name> <key> <tries>: a serializable read on <name>, retried
-  local value="" try
-  for try in $(seq "$3"); do
-    value=$(ctl_at "$(endpoint "$1")" get "$2" --print-value-only --consistency=s 2> /dev/null || true)
-    [[ -n "$value" ]] && break
-    sleep 0.1
-  done
-  echo "$value"
-}
-
 start_peer_tls_member m1 m1
 start_peer_tls_member m2 m2
 start_peer_tls_member m3 intruder

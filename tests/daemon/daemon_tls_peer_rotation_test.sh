@@ -37,15 +37,6 @@ kill_member() {  # kill_member <name>: kill -9, no clean shutdown
   wait "${pids[$1]}" 2> /dev/null || true
   unset "pids[$1]"
 }
-read_on() {  # read_on <name> <key> <tries>: a serializable read on <name>, retried
-  local value="" try
-  for try in $(seq "$3"); do
-    value=$(ctl_at "$(endpoint "$1")" get "$2" --print-value-only --consistency=s 2> /dev/null || true)
-    [[ -n "$value" ]] && break
-    sleep 0.1
-  done
-  echo "$value"
-}
 peer_subject() {  # peer_subject <name>: the certificate <name>'s peer port serves a new client
   openssl s_client -connect "127.0.0.1:${peer_port[$1]}" -CAfile "$pki/ca.pem" \
     -cert "$pki/m1.pem" -key "$pki/m1-key.pem" < /dev/null 2> /dev/null |
