@@ -45,16 +45,9 @@ stop_cluster() {
 }
 trap 'stop_cluster; rm -rf "$work"' EXIT
 
-pki="$work/pki"
-mkdir -p "$pki"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=bench-ca \
-  -keyout "$pki/ca-key.pem" -out "$pki/ca.pem" 2> /dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=member \
-  -keyout "$pki/member-key.pem" -out "$pki/member.csr" 2> /dev/null
-printf '%s\n' basicConstraints=CA:FALSE subjectAltName=IP:127.0.0.1,DNS:localhost \
-  extendedKeyUsage=serverAuth,clientAuth > "$pki/member.ext"
-openssl x509 -req -in "$pki/member.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca-key.pem" \
-  -CAcreateserial -days 1 -extfile "$pki/member.ext" -out "$pki/member.pem" 2> /dev/null
+source "$(cd "$(dirname "$0")" && pwd)/../tests/lib/test_pki.sh"
+pki_init "$work/pki"
+issue member member
 
 client_tls=()
 start_cluster() {  # start_cluster lockstep|etcd plain|client|all

@@ -22,21 +22,8 @@ require_tools() {  # require_tools <tool...>: exit 77 (skip) naming the first on
   done
 }
 
-pki_init() {  # pki_init: a test CA in $pki ($dir/pki; call after cluster_init)
-  pki="$dir/pki"
-  mkdir -p "$pki"
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
-    -subj "/CN=lockstep test ca" -keyout "$pki/ca-key.pem" -out "$pki/ca.pem" 2> /dev/null
-}
-
-issue() {  # issue <file name> <common name>: <file>.pem and <file>-key.pem signed by the CA
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$2" \
-    -keyout "$pki/$1-key.pem" -out "$pki/$1.csr" 2> /dev/null
-  printf '%s\n' "basicConstraints=CA:FALSE" "subjectAltName=IP:127.0.0.1,DNS:localhost" \
-    "extendedKeyUsage=serverAuth,clientAuth" > "$pki/$1.ext"
-  openssl x509 -req -in "$pki/$1.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca-key.pem" \
-    -CAcreateserial -days 1 -extfile "$pki/$1.ext" -out "$pki/$1.pem" 2> /dev/null
-}
+# pki_init <directory> and issue <file> <common name>: a throwaway CA and certificates (tests/lib).
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/test_pki.sh"
 
 # free_ports <count>: free TCP ports below the kernel's ephemeral range (tests/lib).
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/free_ports.sh"

@@ -18,7 +18,7 @@ require_etcdctl
 command -v openssl > /dev/null || { echo "SKIP: openssl is not installed" >&2; exit 77; }
 cluster_init m1 m2 m3
 cluster=${cluster//http:\/\//https://}
-pki_init
+pki_init "$dir/pki"
 issue m1 etcd-peer
 issue m2 etcd-peer
 issue m3 etcd-peer

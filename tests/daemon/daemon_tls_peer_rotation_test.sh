@@ -2,7 +2,7 @@
 # Peer certificate rotation end to end, as an etcd operator does it (etcd re-reads the peer
 # key pair for every handshake, so new files take effect without a restart):
 #   1. three members on https peer URLs with --peer-client-cert-auth, certificates from a
-#      throwaway CA (cluster_lib's pki_init/issue); a write through m1 reaches m3;
+#      throwaway CA (tests/lib/test_pki.sh's pki_init/issue); a write through m1 reaches m3;
 #   2. m2's peer certificate and key are rewritten in place (same files, new contents, CN
 #      m2-rotated) while m2 runs; its peer port serves the new certificate to a new connection;
 #   3. m1 and m3 are killed (-9) and restarted, so every peer connection of m2 is made anew,
@@ -23,7 +23,7 @@ require_etcdctl
 require_tools openssl
 cluster_init m1 m2 m3
 cluster=${cluster//http:\/\//https://}
-pki_init
+pki_init "$dir/pki"
 for name in m1 m2 m3; do issue "$name" "$name"; done
 
 start_peer_tls_member() {  # start_peer_tls_member <name>: peer TLS from <name>.pem in $pki

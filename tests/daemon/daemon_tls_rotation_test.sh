@@ -22,7 +22,7 @@ require_etcdctl
 require_tools openssl
 cluster_init m1 m2 m3
 cluster=${cluster//http:\/\//https://}
-pki_init
+pki_init "$dir/pki"
 
 # ---- 1. certificates and the CRL ----
 for name in m1 m2 m3 client revoked; do issue "$name" "$name"; done
