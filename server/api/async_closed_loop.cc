@@ -47,11 +47,6 @@ class OperationSource {
   std::atomic<int64_t> next_operation_{0};
 };
 
-std::string describe(const grpc::Status& status) {
-  return std::string(grpc_code_name(static_cast<int>(status.error_code()))) + ": " +
-         status.error_message();
-}
-
 void send_next(ClientSlot& client, Worker& worker, OperationSource& operations, int& in_flight) {
   int64_t key_index = 0;
   if (!operations.next(client, key_index)) return;
@@ -78,7 +73,7 @@ void drive(Worker& worker, OperationSource& operations) {
           std::chrono::duration_cast<std::chrono::nanoseconds>(latency).count());
     } else {
       ++worker.tally.failed;
-      ++worker.tally.error_counts[describe(status)];
+      ++worker.tally.error_counts[describe_status(status)];
     }
     send_next(client, worker, operations, in_flight);
   }
@@ -91,6 +86,11 @@ void drive(Worker& worker, OperationSource& operations) {
 }
 
 }  // namespace
+
+std::string describe_status(const grpc::Status& status) {
+  return std::string(grpc_code_name(static_cast<int>(status.error_code()))) + ": " +
+         status.error_message();
+}
 
 ClosedLoopTally run_async_closed_loop(const ClosedLoopOptions& options, const ChannelPool& pool,
                                       const AsyncCallFactory& factory) {

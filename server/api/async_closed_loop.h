@@ -39,6 +39,9 @@ struct ClosedLoopOptions {
   int thread_count = 0;
 };
 
+// "CODE: message", the key a failed call is counted under in error_counts.
+std::string describe_status(const grpc::Status& status);
+
 struct ClosedLoopTally {
   LatencyRecorder latencies;
   int64_t succeeded = 0;

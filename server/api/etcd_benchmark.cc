@@ -39,11 +39,6 @@ void set_deadline(grpc::ClientContext& context) {
                        std::chrono::seconds(kRequestTimeoutSeconds));
 }
 
-std::string describe(const grpc::Status& status) {
-  return std::string(grpc_code_name(static_cast<int>(status.error_code()))) + ": " +
-         status.error_message();
-}
-
 // Printable pseudo-random bytes: values are opaque to the store, and printable ones keep a
 // dump of the benchmark's keyspace readable.
 std::string benchmark_value(int value_size_bytes, uint64_t seed) {
@@ -144,7 +139,7 @@ void run_one_client(const BenchmarkOptions& options, const ChannelPool& pool,
       tally.latencies.record_ns(latency_ns);
     } else {
       ++tally.failed;
-      ++tally.error_counts[describe(status)];
+      ++tally.error_counts[describe_status(status)];
     }
   }
   tally.loop_ended = Clock::now();
@@ -330,7 +325,8 @@ class LeaseKeepAliveClient final : public BenchmarkClient {
       const std::shared_ptr<grpc::Channel>& channel, int64_t ttl_seconds) {
     auto client = std::unique_ptr<LeaseKeepAliveClient>(new LeaseKeepAliveClient(channel));
     const grpc::Status granted = grant_lease(*client->stub_, ttl_seconds, client->lease_id_);
-    if (!granted.ok()) return Error(ErrorCode::kConnectionClosed, "setup: " + describe(granted));
+    if (!granted.ok())
+      return Error(ErrorCode::kConnectionClosed, "setup: " + describe_status(granted));
     return std::unique_ptr<BenchmarkClient>(std::move(client));
   }
 
@@ -426,7 +422,8 @@ Status put_once(const ChannelPool& pool, const std::string& key, const std::stri
   grpc::ClientContext context;
   set_deadline(context);
   const grpc::Status status = stub->Put(&context, request, &response);
-  if (!status.ok()) return Error(ErrorCode::kConnectionClosed, "setup put: " + describe(status));
+  if (!status.ok())
+    return Error(ErrorCode::kConnectionClosed, "setup put: " + describe_status(status));
   return Status::ok();
 }
 
@@ -526,8 +523,8 @@ Status run_watch_latency(const BenchmarkOptions& options, const ChannelPool& poo
       // The put may or may not have been applied, so whether an event is due is unknown:
       // stop rather than guess.
       ++result.failed;
-      ++result.error_counts[describe(status)];
-      outcome = Error(ErrorCode::kConnectionClosed, "put failed: " + describe(status));
+      ++result.error_counts[describe_status(status)];
+      outcome = Error(ErrorCode::kConnectionClosed, "put failed: " + describe_status(status));
       break;
     }
     std::unique_lock lock(state.mutex);
